@@ -1,0 +1,321 @@
+/*
+ * crypto.c -- AES-256-GCM, HKDF, SHA-256 and random bytes through OpenSSL EVP.
+ */
+#include "crypto.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wtkms_gcm {
+    EVP_CIPHER_CTX *enc;
+    EVP_CIPHER_CTX *dec;
+};
+
+struct wtkms_sha256_ctx {
+    EVP_MD_CTX *md;
+};
+
+/*
+ * wtkms_gcm_new --
+ *     Allocate a GCM context pair with no key.
+ */
+wtkms_gcm *
+wtkms_gcm_new(void)
+{
+    wtkms_gcm *g;
+
+    if ((g = calloc(1, sizeof(*g))) == NULL)
+        return (NULL);
+    if ((g->enc = EVP_CIPHER_CTX_new()) == NULL || (g->dec = EVP_CIPHER_CTX_new()) == NULL)
+        goto err;
+    /* Fix the cipher and nonce length once; setkey and each message change only key or nonce. */
+    if (EVP_EncryptInit_ex(g->enc, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+      EVP_DecryptInit_ex(g->dec, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
+        goto err;
+    return (g);
+err:
+    wtkms_gcm_free(g);
+    return (NULL);
+}
+
+/*
+ * wtkms_gcm_free --
+ *     Free a context pair; EVP_CIPHER_CTX_free cleanses the key schedule.
+ */
+void
+wtkms_gcm_free(wtkms_gcm *g)
+{
+    if (g == NULL)
+        return;
+    EVP_CIPHER_CTX_free(g->enc);
+    EVP_CIPHER_CTX_free(g->dec);
+    free(g);
+}
+
+/*
+ * wtkms_gcm_setkey --
+ *     Key both directions.
+ */
+int
+wtkms_gcm_setkey(wtkms_gcm *g, const uint8_t key[WTKMS_KEY_LEN])
+{
+    if (EVP_EncryptInit_ex(g->enc, NULL, NULL, key, NULL) != 1 ||
+      EVP_DecryptInit_ex(g->dec, NULL, NULL, key, NULL) != 1)
+        return (EIO);
+    return (0);
+}
+
+/*
+ * wtkms_gcm_seal --
+ *     Encrypt len bytes with the context's key and the given nonce.
+ */
+int
+wtkms_gcm_seal(wtkms_gcm *g, const uint8_t nonce[WTKMS_GCM_NONCE_LEN], const uint8_t *aad,
+  size_t aad_len, const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[WTKMS_GCM_TAG_LEN])
+{
+    int n;
+
+    if (len > INT_MAX || aad_len > INT_MAX)
+        return (EINVAL);
+    if (EVP_EncryptInit_ex(g->enc, NULL, NULL, NULL, nonce) != 1)
+        return (EIO);
+    if (aad_len > 0 && EVP_EncryptUpdate(g->enc, NULL, &n, aad, (int)aad_len) != 1)
+        return (EIO);
+    if (len > 0 && EVP_EncryptUpdate(g->enc, out, &n, in, (int)len) != 1)
+        return (EIO);
+    if (EVP_EncryptFinal_ex(g->enc, out + len, &n) != 1)
+        return (EIO);
+    if (EVP_CIPHER_CTX_ctrl(g->enc, EVP_CTRL_GCM_GET_TAG, WTKMS_GCM_TAG_LEN, tag) != 1)
+        return (EIO);
+    return (0);
+}
+
+/*
+ * wtkms_gcm_open --
+ *     Decrypt and authenticate; on a bad tag wipe the output and return EBADMSG.
+ */
+int
+wtkms_gcm_open(wtkms_gcm *g, const uint8_t nonce[WTKMS_GCM_NONCE_LEN], const uint8_t *aad,
+  size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+  const uint8_t tag[WTKMS_GCM_TAG_LEN])
+{
+    int n;
+
+    if (len > INT_MAX || aad_len > INT_MAX)
+        return (EINVAL);
+    if (EVP_DecryptInit_ex(g->dec, NULL, NULL, NULL, nonce) != 1)
+        return (EIO);
+    if (aad_len > 0 && EVP_DecryptUpdate(g->dec, NULL, &n, aad, (int)aad_len) != 1)
+        return (EIO);
+    if (len > 0 && EVP_DecryptUpdate(g->dec, out, &n, in, (int)len) != 1)
+        return (EIO);
+    if (EVP_CIPHER_CTX_ctrl(g->dec, EVP_CTRL_GCM_SET_TAG, WTKMS_GCM_TAG_LEN, (void *)tag) != 1)
+        return (EIO);
+    if (EVP_DecryptFinal_ex(g->dec, out + len, &n) != 1) {
+        /* Never hand back unauthenticated plaintext. */
+        OPENSSL_cleanse(out, len);
+        return (EBADMSG);
+    }
+    return (0);
+}
+
+/*
+ * wtkms_seal_random --
+ *     One-shot seal with a fresh random nonce: out = nonce || ciphertext || tag.
+ */
+int
+wtkms_seal_random(const uint8_t key[WTKMS_KEY_LEN], const uint8_t *aad, size_t aad_len,
+  const uint8_t *in, size_t len, uint8_t *out)
+{
+    wtkms_gcm *g;
+    int ret;
+
+    if ((g = wtkms_gcm_new()) == NULL)
+        return (ENOMEM);
+    if ((ret = wtkms_random(out, WTKMS_GCM_NONCE_LEN)) == 0 && (ret = wtkms_gcm_setkey(g, key)) == 0)
+        ret = wtkms_gcm_seal(
+          g, out, aad, aad_len, in, len, out + WTKMS_GCM_NONCE_LEN, out + WTKMS_GCM_NONCE_LEN + len);
+    wtkms_gcm_free(g);
+    return (ret);
+}
+
+/*
+ * wtkms_open_random --
+ *     Open what wtkms_seal_random made; out receives in_len - 28 bytes.
+ */
+int
+wtkms_open_random(const uint8_t key[WTKMS_KEY_LEN], const uint8_t *aad, size_t aad_len,
+  const uint8_t *in, size_t in_len, uint8_t *out)
+{
+    wtkms_gcm *g;
+    size_t len;
+    int ret;
+
+    if (in_len < WTKMS_SEAL_OVERHEAD)
+        return (EBADMSG);
+    len = in_len - WTKMS_SEAL_OVERHEAD;
+    if ((g = wtkms_gcm_new()) == NULL)
+        return (ENOMEM);
+    if ((ret = wtkms_gcm_setkey(g, key)) == 0)
+        ret = wtkms_gcm_open(g, in, aad, aad_len, in + WTKMS_GCM_NONCE_LEN, len, out,
+          in + WTKMS_GCM_NONCE_LEN + len);
+    wtkms_gcm_free(g);
+    return (ret);
+}
+
+/*
+ * wtkms_hkdf --
+ *     HKDF-SHA256 through the EVP_KDF interface.
+ */
+int
+wtkms_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+  const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+    EVP_KDF *kdf;
+    EVP_KDF_CTX *kctx;
+    OSSL_PARAM params[5], *p;
+    int ret;
+
+    if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL)
+        return (EIO);
+    kctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (kctx == NULL)
+        return (ENOMEM);
+    p = params;
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    *p = OSSL_PARAM_construct_end();
+    ret = EVP_KDF_derive(kctx, out, out_len, params) == 1 ? 0 : EIO;
+    EVP_KDF_CTX_free(kctx);
+    return (ret);
+}
+
+/*
+ * wtkms_sha256 --
+ *     One-shot SHA-256.
+ */
+int
+wtkms_sha256(const void *data, size_t len, uint8_t out[WTKMS_SHA256_LEN])
+{
+    return (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : EIO);
+}
+
+/*
+ * wtkms_hmac_sha256 --
+ *     One-shot HMAC-SHA256.
+ */
+int
+wtkms_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
+  uint8_t out[WTKMS_SHA256_LEN])
+{
+    unsigned int olen = WTKMS_SHA256_LEN;
+
+    if (key_len > INT_MAX)
+        return (EINVAL);
+    return (HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &olen) != NULL ? 0 : EIO);
+}
+
+/*
+ * wtkms_sha256_begin --
+ *     Start a streaming digest.
+ */
+wtkms_sha256_ctx *
+wtkms_sha256_begin(void)
+{
+    wtkms_sha256_ctx *c;
+
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return (NULL);
+    if ((c->md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(c->md);
+        free(c);
+        return (NULL);
+    }
+    return (c);
+}
+
+/*
+ * wtkms_sha256_update --
+ *     Feed bytes.
+ */
+int
+wtkms_sha256_update(wtkms_sha256_ctx *c, const void *data, size_t len)
+{
+    return (EVP_DigestUpdate(c->md, data, len) == 1 ? 0 : EIO);
+}
+
+/*
+ * wtkms_sha256_end --
+ *     Finish, write the digest, free the context.
+ */
+int
+wtkms_sha256_end(wtkms_sha256_ctx *c, uint8_t out[WTKMS_SHA256_LEN])
+{
+    unsigned int olen;
+    int ret;
+
+    ret = EVP_DigestFinal_ex(c->md, out, &olen) == 1 ? 0 : EIO;
+    EVP_MD_CTX_free(c->md);
+    free(c);
+    return (ret);
+}
+
+/*
+ * wtkms_ct_memcmp --
+ *     Compare without a data-dependent early exit.
+ */
+int
+wtkms_ct_memcmp(const void *a, const void *b, size_t len)
+{
+    return (CRYPTO_memcmp(a, b, len) == 0 ? 0 : 1);
+}
+
+/*
+ * wtkms_random --
+ *     Public random bytes (nonces, salts, ids).
+ */
+int
+wtkms_random(void *out, size_t len)
+{
+    if (len > INT_MAX)
+        return (EINVAL);
+    return (RAND_bytes(out, (int)len) == 1 ? 0 : EIO);
+}
+
+/*
+ * wtkms_random_key --
+ *     Secret random bytes from OpenSSL's private DRBG.
+ */
+int
+wtkms_random_key(uint8_t out[WTKMS_KEY_LEN])
+{
+    return (RAND_priv_bytes(out, WTKMS_KEY_LEN) == 1 ? 0 : EIO);
+}
+
+/*
+ * wtkms_hex --
+ *     Hex-encode.
+ */
+void
+wtkms_hex(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xf];
+    }
+    out[2 * len] = '\0';
+}

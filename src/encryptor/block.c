@@ -1,0 +1,563 @@
+/*
+ * block.c -- seal and open wtkms blocks.
+ *
+ * Hot path: take a context slot (one atomic exchange), bump the keyid's counter (one atomic add),
+ * set the nonce on a context whose key schedule is already set, encrypt, release the slot. No
+ * allocation, no lock, no system call. Slow paths, taken once per open, per keyid, per 2^32
+ * blocks, or when a slot meets a block of another key, take the engine mutex.
+ */
+#include "block.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+
+#define SLOTS 64
+#define KEYS_PER_CHUNK 128
+
+static const char write_label[] = "wtkms write key v1";
+
+/* Which derived key a context holds. */
+typedef struct {
+    uint32_t root, open, epoch;
+} key_ident;
+
+typedef struct {
+    atomic_int busy;
+    bool keyed;
+    key_ident ident;
+    wtkms_gcm *g;
+} slot;
+
+/* Derived keys live in locked chunks; the hash table maps identities to them. */
+typedef struct key_chunk {
+    struct key_chunk *next;
+    unsigned used;
+    uint8_t (*keys)[WTKMS_KEY_LEN]; /* KEYS_PER_CHUNK keys, locked memory */
+} key_chunk;
+
+typedef struct {
+    key_ident ident;
+    const uint8_t *key; /* NULL: empty entry */
+} key_entry;
+
+struct wtkms_engine {
+    pthread_mutex_t lock; /* keystore changes, derived-key tables */
+    wtkms_keystore *ks;
+    bool open_ready; /* under lock */
+    uint32_t open_n;
+    uint8_t open_salt[WTKMS_SALT_LEN];
+};
+
+struct wtkms_keyed {
+    wtkms_engine *engine;
+    char keyid[WTKMS_KEYID_MAX];
+
+    atomic_int write_ready; /* the open record and data key are on disk */
+    uint32_t root_n, open_n;
+    atomic_uint_fast64_t counter;
+
+    key_entry *table; /* under engine lock */
+    size_t table_cap, table_used;
+    key_chunk *chunks;
+
+    slot enc[SLOTS];
+    slot dec[SLOTS];
+};
+
+/* A per-thread starting slot, so threads rarely meet on one. No destructor: safe to dlclose. */
+static _Thread_local unsigned slot_hint = UINT32_MAX;
+static atomic_uint next_hint;
+
+/*
+ * be32 / be64 --
+ *     Big-endian stores and loads.
+ */
+static inline void
+put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+}
+
+static inline void
+put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t
+get_be64(const uint8_t *p)
+{
+    return ((uint64_t)get_be32(p) << 32 | get_be32(p + 4));
+}
+
+/*
+ * wtkms_block_parse_header --
+ *     Decode a header without keys.
+ */
+int
+wtkms_block_parse_header(const uint8_t *src, size_t src_len, wtkms_block_hdr *hdr)
+{
+    if (src_len < WTKMS_BLOCK_OVERHEAD)
+        return (EBADMSG);
+    hdr->version = src[0];
+    hdr->cipher = src[1];
+    hdr->flags = (uint16_t)(src[2] << 8 | src[3]);
+    hdr->root = get_be32(src + 4);
+    hdr->open = get_be32(src + 8);
+    hdr->counter = get_be64(src + 16);
+    if (hdr->version != WTKMS_BLOCK_VERSION || hdr->cipher != WTKMS_CIPHER_AES256GCM ||
+      hdr->flags != 0 || get_be32(src + 12) != 0 || hdr->root == 0 || hdr->open == 0)
+        return (EBADMSG);
+    return (0);
+}
+
+/*
+ * wtkms_engine_new --
+ *     Wrap an unlocked keystore.
+ */
+int
+wtkms_engine_new(wtkms_keystore *ks, wtkms_engine **enginep, wtkms_err *err)
+{
+    wtkms_engine *e;
+
+    *enginep = NULL;
+    if (ks->ksk == NULL)
+        return (wtkms_errf(err, EINVAL, "keystore %s is locked", ks->path));
+    if ((e = calloc(1, sizeof(*e))) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    if (pthread_mutex_init(&e->lock, NULL) != 0) {
+        free(e);
+        return (wtkms_errf(err, ENOMEM, "cannot create a mutex"));
+    }
+    e->ks = ks;
+    *enginep = e;
+    return (0);
+}
+
+/*
+ * wtkms_engine_free --
+ *     Free the engine and its keystore (every key wiped).
+ */
+void
+wtkms_engine_free(wtkms_engine *e)
+{
+    if (e == NULL)
+        return;
+    wtkms_keystore_free(e->ks);
+    wtkms_wipe(e->open_salt, sizeof(e->open_salt));
+    (void)pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+/*
+ * wtkms_engine_keystore --
+ *     The engine's keystore.
+ */
+wtkms_keystore *
+wtkms_engine_keystore(wtkms_engine *e)
+{
+    return (e->ks);
+}
+
+/*
+ * wtkms_keyed_new --
+ *     Per-keyid state; no I/O.
+ */
+int
+wtkms_keyed_new(wtkms_engine *e, const char *keyid, wtkms_keyed **kdp, wtkms_err *err)
+{
+    wtkms_keyed *kd;
+
+    *kdp = NULL;
+    if (keyid == NULL || keyid[0] == '\0')
+        return (wtkms_errf(err, EINVAL,
+          "encryption=(name=wtkms) needs a keyid: add keyid=NAME (for example keyid=system)"));
+    if (strlen(keyid) >= WTKMS_KEYID_MAX)
+        return (wtkms_errf(
+          err, EINVAL, "keyid '%.40s...' is longer than %d bytes", keyid, WTKMS_KEYID_MAX - 1));
+    if ((kd = calloc(1, sizeof(*kd))) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    kd->engine = e;
+    (void)snprintf(kd->keyid, sizeof(kd->keyid), "%s", keyid);
+    atomic_init(&kd->write_ready, 0);
+    atomic_init(&kd->counter, 0);
+    *kdp = kd;
+    return (0);
+}
+
+/*
+ * wtkms_keyed_keyid --
+ *     The keyid.
+ */
+const char *
+wtkms_keyed_keyid(const wtkms_keyed *kd)
+{
+    return (kd->keyid);
+}
+
+/*
+ * wtkms_keyed_free --
+ *     Free contexts (OpenSSL cleanses their schedules) and wipe derived keys.
+ */
+void
+wtkms_keyed_free(wtkms_keyed *kd)
+{
+    key_chunk *c, *next;
+    int i;
+
+    if (kd == NULL)
+        return;
+    for (i = 0; i < SLOTS; i++) {
+        wtkms_gcm_free(kd->enc[i].g);
+        wtkms_gcm_free(kd->dec[i].g);
+    }
+    for (c = kd->chunks; c != NULL; c = next) {
+        next = c->next;
+        wtkms_secure_free(c->keys, KEYS_PER_CHUNK * WTKMS_KEY_LEN);
+        free(c);
+    }
+    free(kd->table);
+    free(kd);
+}
+
+/*
+ * ident_hash --
+ *     Table position of an identity.
+ */
+static inline size_t
+ident_hash(key_ident id, size_t cap)
+{
+    uint64_t h = (uint64_t)id.root * 0x9E3779B97F4A7C15ULL ^ (uint64_t)id.open * 0xC2B2AE3D27D4EB4FULL ^
+      (uint64_t)id.epoch * 0x165667B19E3779F9ULL;
+    return ((size_t)(h ^ (h >> 29)) & (cap - 1));
+}
+
+static inline bool
+ident_eq(key_ident a, key_ident b)
+{
+    return (a.root == b.root && a.open == b.open && a.epoch == b.epoch);
+}
+
+/*
+ * table_insert --
+ *     Put an entry in a table with room (no growth).
+ */
+static void
+table_insert(key_entry *table, size_t cap, key_ident id, const uint8_t *key)
+{
+    size_t i;
+
+    for (i = ident_hash(id, cap); table[i].key != NULL; i = (i + 1) & (cap - 1))
+        ;
+    table[i].ident = id;
+    table[i].key = key;
+}
+
+/*
+ * derive_locked --
+ *     Find or derive the key of an identity. Caller holds the engine lock.
+ */
+static int
+derive_locked(wtkms_keyed *kd, key_ident id, const uint8_t **keyp, wtkms_err *err)
+{
+    wtkms_keystore *ks = kd->engine->ks;
+    wtkms_ks_root *root;
+    wtkms_ks_open *open;
+    key_entry *nt;
+    key_chunk *c;
+    uint8_t info[sizeof(write_label) - 1 + 4 + WTKMS_KEYID_MAX];
+    uint8_t *key;
+    size_t i, ncap, infolen, klen;
+    int ret;
+
+    if (kd->table_cap > 0)
+        for (i = ident_hash(id, kd->table_cap); kd->table[i].key != NULL;
+             i = (i + 1) & (kd->table_cap - 1))
+            if (ident_eq(kd->table[i].ident, id)) {
+                *keyp = kd->table[i].key;
+                return (0);
+            }
+
+    if ((root = wtkms_keystore_root(ks, id.root)) == NULL || root->key == NULL)
+        return (wtkms_errf(err, ENOKEY,
+          "keyid %s: block names data key %u, which keystore %s does not hold: the block is "
+          "from another home, or the keystore is older than the data",
+          kd->keyid, id.root, ks->path));
+    if (strcmp(root->keyid, kd->keyid) != 0)
+        return (wtkms_errf(err, EKEYREJECTED,
+          "keyid %s: block is under data key %u of keyid %s: it does not belong to this table",
+          kd->keyid, id.root, root->keyid));
+    if ((open = wtkms_keystore_open_rec(ks, id.open)) == NULL)
+        return (wtkms_errf(err, ENOKEY,
+          "keyid %s: block names open record %u, which keystore %s does not hold (it has %u): "
+          "the block is from another home, or the keystore is older than the data",
+          kd->keyid, id.open, ks->path, ks->nopens));
+
+    /* Grow the table at half full. */
+    if (kd->table_used + 1 > kd->table_cap / 2) {
+        ncap = kd->table_cap == 0 ? 64 : kd->table_cap * 2;
+        if ((nt = calloc(ncap, sizeof(*nt))) == NULL)
+            return (wtkms_errf(err, ENOMEM, "out of memory"));
+        for (i = 0; i < kd->table_cap; i++)
+            if (kd->table[i].key != NULL)
+                table_insert(nt, ncap, kd->table[i].ident, kd->table[i].key);
+        free(kd->table);
+        kd->table = nt;
+        kd->table_cap = ncap;
+    }
+    if ((c = kd->chunks) == NULL || c->used == KEYS_PER_CHUNK) {
+        if ((c = calloc(1, sizeof(*c))) == NULL)
+            return (wtkms_errf(err, ENOMEM, "out of memory"));
+        if ((c->keys = wtkms_secure_alloc(KEYS_PER_CHUNK * WTKMS_KEY_LEN)) == NULL) {
+            free(c);
+            return (wtkms_errf(err, ENOMEM, "out of memory"));
+        }
+        c->next = kd->chunks;
+        kd->chunks = c;
+    }
+    key = c->keys[c->used];
+    klen = strlen(kd->keyid);
+    memcpy(info, write_label, sizeof(write_label) - 1);
+    put_be32(info + sizeof(write_label) - 1, id.epoch);
+    memcpy(info + sizeof(write_label) - 1 + 4, kd->keyid, klen);
+    infolen = sizeof(write_label) - 1 + 4 + klen;
+    if ((ret = wtkms_hkdf(root->key->b, WTKMS_KEY_LEN, open->salt, WTKMS_SALT_LEN, info, infolen,
+           key, WTKMS_KEY_LEN)) != 0)
+        return (wtkms_errf(err, ret, "keyid %s: key derivation failed", kd->keyid));
+    c->used++;
+    table_insert(kd->table, kd->table_cap, id, key);
+    kd->table_used++;
+    *keyp = key;
+    return (0);
+}
+
+/*
+ * prepare_write --
+ *     Before the first block of this keyid in this open: make sure the open record and the
+ *     keyid's data key are durable in the keystore.
+ */
+static int
+prepare_write(wtkms_keyed *kd, wtkms_err *err)
+{
+    wtkms_engine *e = kd->engine;
+    wtkms_keystore *ks = e->ks;
+    wtkms_ks_root *root;
+    wtkms_ks_open *open;
+    uint32_t saved_roots, saved_opens;
+    int ret;
+
+    ret = 0;
+    (void)pthread_mutex_lock(&e->lock);
+    if (atomic_load_explicit(&kd->write_ready, memory_order_acquire))
+        goto done;
+    saved_roots = ks->nroots;
+    saved_opens = ks->nopens;
+    if (!e->open_ready && (ret = wtkms_keystore_add_open(ks, &open, err)) != 0)
+        goto done;
+    if ((root = wtkms_keystore_current_root(ks, kd->keyid)) == NULL &&
+      (ret = wtkms_keystore_add_root(ks, kd->keyid, &root, err)) != 0)
+        goto undo;
+    if (ks->nroots != saved_roots || ks->nopens != saved_opens) {
+        /* One fsync'd write before any block names the new records. */
+        if ((ret = wtkms_keystore_save(ks, err)) != 0) {
+            wtkms_err_prefix(err, "keyid %s: cannot record this open in the keystore", kd->keyid);
+            goto undo;
+        }
+    }
+    if (!e->open_ready) {
+        open = &ks->opens[ks->nopens - 1];
+        e->open_n = open->n;
+        memcpy(e->open_salt, open->salt, WTKMS_SALT_LEN);
+        e->open_ready = true;
+    }
+    kd->root_n = root->n;
+    kd->open_n = e->open_n;
+    atomic_store_explicit(&kd->write_ready, 1, memory_order_release);
+    goto done;
+undo:
+    /* Forget what did not reach the disk, so numbers in memory match the file. */
+    while (ks->nroots > saved_roots) {
+        ks->nroots--;
+        wtkms_key_free(ks->roots[ks->nroots].key);
+        free(ks->roots[ks->nroots].wrapped);
+    }
+    ks->nopens = saved_opens;
+done:
+    (void)pthread_mutex_unlock(&e->lock);
+    return (ret);
+}
+
+/*
+ * slot_get --
+ *     Take a free slot: one atomic exchange when uncontended.
+ */
+static slot *
+slot_get(slot *slots)
+{
+    unsigned i, n, start;
+
+    if (slot_hint == UINT32_MAX)
+        slot_hint = atomic_fetch_add(&next_hint, 1) % SLOTS;
+    start = slot_hint;
+    for (n = 0;; n++) {
+        i = (start + n) % SLOTS;
+        if (atomic_load_explicit(&slots[i].busy, memory_order_relaxed) == 0 &&
+          atomic_exchange_explicit(&slots[i].busy, 1, memory_order_acquire) == 0)
+            return (&slots[i]);
+        if (n % SLOTS == SLOTS - 1)
+            sched_yield();
+    }
+}
+
+static inline void
+slot_put(slot *s)
+{
+    atomic_store_explicit(&s->busy, 0, memory_order_release);
+}
+
+/*
+ * slot_key --
+ *     Make a slot's context hold the key of an identity.
+ */
+static int
+slot_key(wtkms_keyed *kd, slot *s, key_ident id, wtkms_err *err)
+{
+    const uint8_t *key;
+    int ret;
+
+    if (s->keyed && ident_eq(s->ident, id))
+        return (0);
+    if (s->g == NULL && (s->g = wtkms_gcm_new()) == NULL)
+        return (wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid));
+    (void)pthread_mutex_lock(&kd->engine->lock);
+    ret = derive_locked(kd, id, &key, err);
+    (void)pthread_mutex_unlock(&kd->engine->lock);
+    if (ret != 0)
+        return (ret);
+    s->keyed = false;
+    if ((ret = wtkms_gcm_setkey(s->g, key)) != 0)
+        return (wtkms_errf(err, ret, "keyid %s: cannot set a cipher key", kd->keyid));
+    s->ident = id;
+    s->keyed = true;
+    return (0);
+}
+
+/*
+ * wtkms_block_encrypt --
+ *     Seal one block.
+ */
+int
+wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t *dst,
+  size_t dst_len, size_t *result_lenp, wtkms_err *err)
+{
+    key_ident id;
+    slot *s;
+    uint64_t c;
+    int ret;
+
+    *result_lenp = 0;
+    if (dst_len < src_len || dst_len - src_len < WTKMS_BLOCK_OVERHEAD)
+        return (wtkms_errf(err, ENOMEM,
+          "keyid %s: output buffer of %zu bytes is too small for %zu bytes plus %d", kd->keyid,
+          dst_len, src_len, WTKMS_BLOCK_OVERHEAD));
+    if (!atomic_load_explicit(&kd->write_ready, memory_order_acquire) &&
+      (ret = prepare_write(kd, err)) != 0)
+        return (ret);
+    c = atomic_fetch_add_explicit(&kd->counter, 1, memory_order_relaxed);
+    if (c == UINT64_MAX)
+        return (wtkms_errf(err, EOVERFLOW, "keyid %s: nonce counter exhausted", kd->keyid));
+    id.root = kd->root_n;
+    id.open = kd->open_n;
+    id.epoch = (uint32_t)(c >> 32);
+
+    dst[0] = WTKMS_BLOCK_VERSION;
+    dst[1] = WTKMS_CIPHER_AES256GCM;
+    dst[2] = dst[3] = 0;
+    put_be32(dst + 4, id.root);
+    put_be32(dst + 8, id.open);
+    put_be32(dst + 12, 0);
+    put_be64(dst + 16, c);
+
+    s = slot_get(kd->enc);
+    if ((ret = slot_key(kd, s, id, err)) == 0 &&
+      (ret = wtkms_gcm_seal(s->g, dst + 12, dst, WTKMS_BLOCK_HDR_LEN, src, src_len,
+         dst + WTKMS_BLOCK_HDR_LEN, dst + WTKMS_BLOCK_HDR_LEN + src_len)) != 0)
+        wtkms_errf(err, ret, "keyid %s: AES-256-GCM encryption failed", kd->keyid);
+    slot_put(s);
+    if (ret == 0)
+        *result_lenp = src_len + WTKMS_BLOCK_OVERHEAD;
+    return (ret);
+}
+
+/*
+ * wtkms_block_decrypt --
+ *     Open one block.
+ */
+int
+wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t *dst,
+  size_t dst_len, size_t *result_lenp, wtkms_err *err)
+{
+    wtkms_block_hdr h;
+    key_ident id;
+    slot *s;
+    size_t len;
+    int ret;
+
+    *result_lenp = 0;
+    if (src_len < WTKMS_BLOCK_OVERHEAD)
+        return (wtkms_errf(err, EBADMSG,
+          "keyid %s: encrypted block of %zu bytes is shorter than the %d-byte wtkms header and "
+          "tag: truncated",
+          kd->keyid, src_len, WTKMS_BLOCK_OVERHEAD));
+    if (src[0] != WTKMS_BLOCK_VERSION)
+        return (wtkms_errf(err, EBADMSG,
+          "keyid %s: block has format version %u, this wtkms reads version %d: damaged, or "
+          "written by another encryptor",
+          kd->keyid, src[0], WTKMS_BLOCK_VERSION));
+    if (wtkms_block_parse_header(src, src_len, &h) != 0)
+        return (wtkms_errf(err, EBADMSG,
+          "keyid %s: block header is invalid (cipher %u, flags %u, key %u, open %u): damaged",
+          kd->keyid, src[1], (unsigned)(src[2] << 8 | src[3]), get_be32(src + 4),
+          get_be32(src + 8)));
+    len = src_len - WTKMS_BLOCK_OVERHEAD;
+    if (dst_len < len)
+        return (wtkms_errf(err, ENOMEM,
+          "keyid %s: output buffer of %zu bytes is too small for %zu bytes", kd->keyid, dst_len,
+          len));
+    id.root = h.root;
+    id.open = h.open;
+    id.epoch = (uint32_t)(h.counter >> 32);
+    s = slot_get(kd->dec);
+    if ((ret = slot_key(kd, s, id, err)) == 0) {
+        ret = wtkms_gcm_open(s->g, src + 12, src, WTKMS_BLOCK_HDR_LEN, src + WTKMS_BLOCK_HDR_LEN,
+          len, dst, src + WTKMS_BLOCK_HDR_LEN + len);
+        if (ret == EBADMSG)
+            wtkms_errf(err, EBADMSG,
+              "keyid %s: block under data key %u, open %u, nonce %llu fails authentication: it "
+              "was altered, truncated, or encrypted under another home's keys",
+              kd->keyid, h.root, h.open, (unsigned long long)h.counter);
+        else if (ret != 0)
+            wtkms_errf(err, ret, "keyid %s: AES-256-GCM decryption failed", kd->keyid);
+    }
+    slot_put(s);
+    if (ret == 0)
+        *result_lenp = len;
+    return (ret);
+}

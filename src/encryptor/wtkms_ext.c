@@ -1,0 +1,364 @@
+/*
+ * wtkms_ext.c -- the WiredTiger extension: registers the encryptor "wtkms".
+ *
+ * Loaded as extensions=[libwtkms.so=(config=(provider=local,key_file=PATH))] or
+ * config=(config_file=PATH). Initialization reads the configuration, opens the provider, and
+ * unlocks the home's keystore with one KMS call (or creates it for an empty home); customize
+ * (per keyid, lazily, under a WiredTiger spinlock) does no I/O at all; the first encrypt of an
+ * open records the open in the keystore (one fsync).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <wiredtiger.h>
+#include <wiredtiger_ext.h>
+
+#include "block.h"
+#include "config.h"
+#include "fileio.h"
+#include "keystore.h"
+#include "kms.h"
+#include "secure.h"
+#include "version_guard.h"
+
+#define WTKMS_EXPORT __attribute__((visibility("default")))
+#define ROTATION_WARN_DAYS 365
+
+/* State shared by the base encryptor and every keyid's encryptor of one connection. */
+typedef struct {
+    wtkms_engine *engine;
+    wtkms_kms *kms;
+} wtkms_conn;
+
+typedef struct {
+    WT_ENCRYPTOR iface; /* must come first */
+    WT_EXTENSION_API *wt_api;
+    wtkms_conn *conn;
+    wtkms_keyed *kd; /* NULL for the base (uncustomized) encryptor */
+} wtkms_encryptor;
+
+WTKMS_EXPORT int wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config);
+
+/*
+ * report --
+ *     Hand an error to WiredTiger's error stream and return its code.
+ */
+static int
+report(WT_EXTENSION_API *wt_api, WT_SESSION *session, const wtkms_err *err)
+{
+    (void)wt_api->err_printf(wt_api, session, "wtkms: %s", err->msg);
+    return (err->code != 0 ? err->code : EINVAL);
+}
+
+/*
+ * wtkms_encrypt --
+ *     WT_ENCRYPTOR::encrypt.
+ */
+static int
+wtkms_encrypt(WT_ENCRYPTOR *encryptor, WT_SESSION *session, uint8_t *src, size_t src_len,
+  uint8_t *dst, size_t dst_len, size_t *result_lenp)
+{
+    wtkms_encryptor *we = (wtkms_encryptor *)encryptor;
+    wtkms_err err;
+
+    if (we->kd == NULL) {
+        wtkms_errf(&err, EINVAL, "encrypt called without a keyid");
+        return (report(we->wt_api, session, &err));
+    }
+    if (wtkms_block_encrypt(we->kd, src, src_len, dst, dst_len, result_lenp, &err) != 0)
+        return (report(we->wt_api, session, &err));
+    return (0);
+}
+
+/*
+ * wtkms_decrypt --
+ *     WT_ENCRYPTOR::decrypt.
+ */
+static int
+wtkms_decrypt(WT_ENCRYPTOR *encryptor, WT_SESSION *session, uint8_t *src, size_t src_len,
+  uint8_t *dst, size_t dst_len, size_t *result_lenp)
+{
+    wtkms_encryptor *we = (wtkms_encryptor *)encryptor;
+    wtkms_err err;
+
+    if (we->kd == NULL) {
+        wtkms_errf(&err, EINVAL, "decrypt called without a keyid");
+        return (report(we->wt_api, session, &err));
+    }
+    if (wtkms_block_decrypt(we->kd, src, src_len, dst, dst_len, result_lenp, &err) != 0)
+        return (report(we->wt_api, session, &err));
+    return (0);
+}
+
+/*
+ * wtkms_sizing --
+ *     WT_ENCRYPTOR::sizing: the exact expansion.
+ */
+static int
+wtkms_sizing(WT_ENCRYPTOR *encryptor, WT_SESSION *session, size_t *expansion_constantp)
+{
+    (void)encryptor;
+    (void)session;
+    *expansion_constantp = WTKMS_BLOCK_OVERHEAD;
+    return (0);
+}
+
+/*
+ * wtkms_terminate --
+ *     WT_ENCRYPTOR::terminate: WiredTiger calls it for every keyid's encryptor, then the base.
+ */
+static int
+wtkms_terminate(WT_ENCRYPTOR *encryptor, WT_SESSION *session)
+{
+    wtkms_encryptor *we = (wtkms_encryptor *)encryptor;
+
+    (void)session;
+    if (we->kd != NULL)
+        wtkms_keyed_free(we->kd);
+    else {
+        wtkms_engine_free(we->conn->engine);
+        wtkms_kms_close(we->conn->kms);
+        free(we->conn);
+    }
+    free(we);
+    return (0);
+}
+
+/*
+ * wtkms_customize --
+ *     WT_ENCRYPTOR::customize: an encryptor for one keyid. No I/O, no KMS call.
+ */
+static int
+wtkms_customize(WT_ENCRYPTOR *encryptor, WT_SESSION *session, WT_CONFIG_ARG *encrypt_config,
+  WT_ENCRYPTOR **customp)
+{
+    wtkms_encryptor *base = (wtkms_encryptor *)encryptor, *we;
+    WT_CONFIG_ITEM keyid;
+    wtkms_err err;
+    char id[WTKMS_KEYID_MAX];
+    int ret;
+
+    *customp = NULL;
+    if ((ret = base->wt_api->config_get(base->wt_api, session, encrypt_config, "keyid", &keyid)) !=
+        0 ||
+      keyid.len == 0) {
+        wtkms_errf(&err, EINVAL,
+          "encryption=(name=wtkms) needs a keyid: add keyid=NAME (for example keyid=system)");
+        return (report(base->wt_api, session, &err));
+    }
+    if (keyid.len >= sizeof(id)) {
+        wtkms_errf(&err, EINVAL, "keyid is longer than %zu bytes", sizeof(id) - 1);
+        return (report(base->wt_api, session, &err));
+    }
+    memcpy(id, keyid.str, keyid.len);
+    id[keyid.len] = '\0';
+    if ((we = calloc(1, sizeof(*we))) == NULL)
+        return (ENOMEM);
+    *we = *base;
+    if (wtkms_keyed_new(base->conn->engine, id, &we->kd, &err) != 0) {
+        free(we);
+        return (report(base->wt_api, session, &err));
+    }
+    *customp = &we->iface;
+    return (0);
+}
+
+/*
+ * load_config --
+ *     Collect the extension's settings, then those of config_file.
+ */
+static int
+load_config(WT_EXTENSION_API *wt_api, WT_CONFIG_ARG *config, wtkms_config *cfg, wtkms_err *err)
+{
+    WT_CONFIG_PARSER *parser;
+    WT_CONFIG_ITEM k, v;
+    char key[128], *val;
+    const char *file;
+    int ret, tret;
+
+    if ((ret = wt_api->config_parser_open_arg(wt_api, NULL, config, &parser)) != 0)
+        return (wtkms_errf(err, ret, "cannot read the extension configuration"));
+    while ((ret = parser->next(parser, &k, &v)) == 0) {
+        if (k.len >= sizeof(key)) {
+            ret = wtkms_errf(err, EINVAL, "extension config: setting name too long");
+            break;
+        }
+        memcpy(key, k.str, k.len);
+        key[k.len] = '\0';
+        if ((val = malloc(v.len + 1)) == NULL) {
+            ret = wtkms_errf(err, ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(val, v.str, v.len);
+        val[v.len] = '\0';
+        ret = wtkms_config_set(cfg, key, val, err);
+        free(val);
+        if (ret != 0)
+            break;
+    }
+    if (ret == WT_NOTFOUND)
+        ret = 0;
+    else if (ret != 0 && err->code == 0)
+        ret = wtkms_errf(err, ret, "extension config: cannot be parsed");
+    if ((tret = parser->close(parser)) != 0 && ret == 0)
+        ret = wtkms_errf(err, tret, "extension config: cannot be parsed");
+    if (ret != 0)
+        return (ret);
+
+    /* config_file=PATH: the form to use under mongod, whose engine string is logged. */
+    if ((file = wtkms_config_get(cfg, "config_file")) != NULL) {
+        char path[4096];
+        (void)snprintf(path, sizeof(path), "%s", file);
+        if ((ret = wtkms_config_parse_file(cfg, path, err)) != 0)
+            return (ret);
+        if (wtkms_config_get(cfg, "config_file") != NULL &&
+          strcmp(wtkms_config_get(cfg, "config_file"), path) != 0)
+            return (wtkms_errf(
+              err, EINVAL, "config file %s: config_file may not name another file", path));
+    }
+    return (0);
+}
+
+/*
+ * home_has_data --
+ *     Whether a home already holds WiredTiger data (so a missing keystore is an error).
+ */
+static int
+home_has_data(const char *home)
+{
+    static const char *const files[] = {"WiredTiger.wt", "WiredTiger.turtle", "WiredTigerHS.wt",
+      "WiredTigerLAS.wt", NULL};
+    char path[4096];
+    struct stat sb;
+    int i;
+
+    for (i = 0; files[i] != NULL; i++) {
+        (void)snprintf(path, sizeof(path), "%s/%s", home, files[i]);
+        if (stat(path, &sb) == 0)
+            return (1);
+    }
+    return (0);
+}
+
+/*
+ * open_keystore --
+ *     Unlock the home's keystore, or create one in an empty home.
+ */
+static int
+open_keystore(WT_EXTENSION_API *wt_api, const char *home, wtkms_kms *kms, bool create,
+  wtkms_keystore **ksp, wtkms_err *err)
+{
+    wtkms_keystore *ks;
+    int64_t age_days;
+    int ret;
+
+    *ksp = NULL;
+    if (!wtkms_keystore_exists(home)) {
+        if (home_has_data(home))
+            return (wtkms_errf(err, ENOENT,
+              "home %s holds WiredTiger data but no keystore (%s): restore the keystore from a "
+              "backup of this home; wtkms creates a keystore only for an empty home",
+              home, WTKMS_KEYSTORE_FILE));
+        if (!create)
+            return (wtkms_errf(err, ENOENT,
+              "home %s has no keystore and create=false: run 'wtkms keys init --home %s'", home,
+              home));
+        return (wtkms_keystore_create(home, kms, ksp, err));
+    }
+    if ((ret = wtkms_keystore_load(home, &ks, err)) != 0)
+        return (ret);
+    if ((ret = wtkms_keystore_unlock(ks, kms, err)) != 0) {
+        wtkms_keystore_free(ks);
+        return (ret);
+    }
+    age_days = (wtkms_now_ms() - ks->rotated) / (86400LL * 1000);
+    if (age_days > ROTATION_WARN_DAYS)
+        (void)wt_api->msg_printf(wt_api, NULL,
+          "wtkms: warning: the master key of %s was last rotated %lld days ago (more than %d): "
+          "rotate it with 'wtkms keys rotate --home %s'",
+          ks->path, (long long)age_days, ROTATION_WARN_DAYS, home);
+    *ksp = ks;
+    return (0);
+}
+
+/*
+ * wiredtiger_extension_init --
+ *     Load the extension and register the encryptor.
+ */
+int
+wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
+{
+    WT_EXTENSION_API *wt_api;
+    wtkms_encryptor *we;
+    wtkms_keystore *ks;
+    wtkms_config cfg;
+    wtkms_err err;
+    const char *home;
+    bool create;
+    int ret;
+
+    we = NULL;
+    ks = NULL;
+    wtkms_err_clear(&err);
+    wtkms_config_init(&cfg, "wtkms extension config");
+
+    /* Refuse a WiredTiger of another line before touching any line-specific layout. */
+    if ((ret = wtkms_version_guard(&err)) != 0) {
+        (void)fprintf(stderr, "wtkms: %s\n", err.msg);
+        return (ret);
+    }
+    wt_api = connection->get_extension_api(connection);
+
+    if ((we = calloc(1, sizeof(*we))) == NULL || (we->conn = calloc(1, sizeof(*we->conn))) == NULL) {
+        ret = ENOMEM;
+        goto err;
+    }
+    we->iface.encrypt = wtkms_encrypt;
+    we->iface.decrypt = wtkms_decrypt;
+    we->iface.sizing = wtkms_sizing;
+    we->iface.customize = wtkms_customize;
+    we->iface.terminate = wtkms_terminate;
+    we->wt_api = wt_api;
+
+    if ((ret = load_config(wt_api, config, &cfg, &err)) != 0)
+        goto err;
+    if ((ret = wtkms_config_bool(&cfg, "create", true, &create, &err)) != 0)
+        goto err;
+    if ((ret = wtkms_kms_open(&cfg, &we->conn->kms, &err)) != 0)
+        goto err;
+    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
+        goto err;
+    home = connection->get_home(connection);
+    if ((ret = open_keystore(wt_api, home, we->conn->kms, create, &ks, &err)) != 0)
+        goto err;
+    if ((ret = wtkms_engine_new(ks, &we->conn->engine, &err)) != 0)
+        goto err;
+    ks = NULL;
+    if (wtkms_secure_lock_failures() > 0)
+        (void)wt_api->msg_printf(wt_api, NULL,
+          "wtkms: warning: key memory could not be locked (mlock: RLIMIT_MEMLOCK too low); keys "
+          "may be swapped to disk: raise the memlock limit (ulimit -l)");
+    if ((ret = connection->add_encryptor(connection, "wtkms", &we->iface, NULL)) != 0) {
+        wtkms_errf(&err, ret, "add_encryptor failed: %s", wt_api->strerror(wt_api, NULL, ret));
+        goto err;
+    }
+    wtkms_config_free(&cfg);
+    return (0);
+
+err:
+    if (err.code != 0 || err.msg[0] != '\0')
+        (void)wt_api->err_printf(wt_api, NULL, "wtkms: %s", err.msg);
+    wtkms_keystore_free(ks);
+    if (we != NULL && we->conn != NULL) {
+        wtkms_engine_free(we->conn->engine);
+        wtkms_kms_close(we->conn->kms);
+        free(we->conn);
+    }
+    free(we);
+    wtkms_config_free(&cfg);
+    return (ret != 0 ? ret : EINVAL);
+}
