@@ -1,0 +1,238 @@
+/*
+ * cli.c -- option handling, provider construction, output and exit codes for the command.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * wtkms_cli_opt_get --
+ *     A flag's value.
+ */
+const char *
+wtkms_cli_opt_get(wtkms_cli *cli, const char *name)
+{
+    int i;
+
+    for (i = cli->nopts - 1; i >= 0; i--)
+        if (strcmp(cli->opts[i].name, name) == 0) {
+            cli->opts[i].used = true;
+            return (cli->opts[i].value);
+        }
+    return (NULL);
+}
+
+/*
+ * wtkms_cli_flag --
+ *     Whether a boolean flag was given.
+ */
+bool
+wtkms_cli_flag(wtkms_cli *cli, const char *name)
+{
+    const char *v = wtkms_cli_opt_get(cli, name);
+
+    return (v != NULL && strcmp(v, "false") != 0);
+}
+
+/*
+ * wtkms_cli_has_prefix --
+ *     Whether any flag starts with prefix.
+ */
+bool
+wtkms_cli_has_prefix(wtkms_cli *cli, const char *prefix)
+{
+    int i;
+
+    for (i = 0; i < cli->nopts; i++)
+        if (strncmp(cli->opts[i].name, prefix, strlen(prefix)) == 0)
+            return (true);
+    return (false);
+}
+
+/*
+ * wtkms_cli_home --
+ *     --home, required.
+ */
+int
+wtkms_cli_home(wtkms_cli *cli, const char **homep, wtkms_err *err)
+{
+    if (cli->home == NULL || cli->home[0] == '\0')
+        return (wtkms_errf(err, EINVAL, "%s %s needs --home DIR (the WiredTiger home)",
+          cli->group, cli->command));
+    *homep = cli->home;
+    return (0);
+}
+
+/*
+ * wtkms_cli_kms --
+ *     The provider from --config FILE plus provider flags.
+ */
+int
+wtkms_cli_kms(wtkms_cli *cli, const char *prefix, wtkms_kms **kmsp, wtkms_err *err)
+{
+    wtkms_config cfg;
+    char key[128];
+    size_t plen, i;
+    int n, ret;
+
+    *kmsp = NULL;
+    plen = strlen(prefix);
+    wtkms_config_init(&cfg, plen > 0 ? "new provider flags" : "command-line flags");
+    /* A rotation's new provider takes no settings from the current provider's config file. */
+    if (plen == 0 && cli->config_file != NULL &&
+      (ret = wtkms_config_parse_file(&cfg, cli->config_file, err)) != 0)
+        goto done;
+    for (n = 0; n < cli->nopts; n++) {
+        wtkms_cli_opt *o = &cli->opts[n];
+        if (o->used || strncmp(o->name, prefix, plen) != 0)
+            continue;
+        if (plen == 0 && strncmp(o->name, "new-", 4) == 0)
+            continue;
+        if (strlen(o->name + plen) >= sizeof(key)) {
+            ret = wtkms_errf(err, EINVAL, "flag --%s is too long", o->name);
+            goto done;
+        }
+        for (i = 0; o->name[plen + i] != '\0'; i++)
+            key[i] = o->name[plen + i] == '-' ? '_' : o->name[plen + i];
+        key[i] = '\0';
+        o->used = true;
+        if ((ret = wtkms_config_set(&cfg, key, o->value, err)) != 0)
+            goto done;
+    }
+    /* The extension-only setting "create" has no meaning here; accept it from shared files. */
+    (void)wtkms_config_get(&cfg, "create");
+    if ((ret = wtkms_kms_open(&cfg, kmsp, err)) != 0)
+        goto done;
+    if ((ret = wtkms_config_check_unused(&cfg, err)) != 0) {
+        wtkms_kms_close(*kmsp);
+        *kmsp = NULL;
+    }
+done:
+    wtkms_config_free(&cfg);
+    return (ret);
+}
+
+/*
+ * wtkms_cli_check_unused --
+ *     Report a flag nobody took.
+ */
+int
+wtkms_cli_check_unused(wtkms_cli *cli, wtkms_err *err)
+{
+    int i;
+
+    for (i = 0; i < cli->nopts; i++)
+        if (!cli->opts[i].used)
+            return (wtkms_errf(err, EINVAL, "%s %s: unknown flag --%s (see wtkms %s --help)",
+              cli->group, cli->command, cli->opts[i].name, cli->group));
+    return (0);
+}
+
+/*
+ * wtkms_cli_exit_code --
+ *     Map an error code to the documented exit codes.
+ */
+int
+wtkms_cli_exit_code(int code)
+{
+    switch (code) {
+    case 0:
+        return (WTKMS_EXIT_OK);
+    case EINVAL:
+    case ENAMETOOLONG:
+        return (WTKMS_EXIT_USAGE);
+    case EKEYREVOKED:
+    case EKEYEXPIRED:
+    case ENOKEY:
+    case EKEYREJECTED:
+    case EACCES:
+    case ETIMEDOUT:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case EHOSTUNREACH:
+        return (WTKMS_EXIT_KEY);
+    case EBADMSG:
+    case EILSEQ:
+        return (WTKMS_EXIT_INTEGRITY);
+    case ENOENT:
+        return (WTKMS_EXIT_NOTFOUND);
+    case EEXIST:
+    case ENOTEMPTY:
+    case EBUSY:
+    case ERANGE:
+        return (WTKMS_EXIT_REFUSED);
+    default:
+        return (WTKMS_EXIT_FAIL);
+    }
+}
+
+/*
+ * wtkms_cli_fail --
+ *     Print the error and return its exit code.
+ */
+int
+wtkms_cli_fail(wtkms_cli *cli, const wtkms_err *err)
+{
+    (void)cli;
+    (void)fprintf(stderr, "wtkms: %s\n", err->msg[0] != '\0' ? err->msg : "failed");
+    return (wtkms_cli_exit_code(err->code != 0 ? err->code : EIO));
+}
+
+/*
+ * wtkms_cli_print_json --
+ *     A document as relaxed extended JSON.
+ */
+void
+wtkms_cli_print_json(const bson_t *doc)
+{
+    char *s;
+
+    if ((s = bson_as_relaxed_extended_json(doc, NULL)) != NULL) {
+        (void)printf("%s\n", s);
+        bson_free(s);
+    }
+}
+
+/*
+ * wtkms_cli_print_json_array --
+ *     An array as JSON: wrap it in a document and print its one value.
+ */
+void
+wtkms_cli_print_json_array(const bson_t *arr)
+{
+    bson_t doc;
+    char *s, *start, *end;
+
+    bson_init(&doc);
+    BSON_APPEND_ARRAY(&doc, "a", arr);
+    if ((s = bson_as_relaxed_extended_json(&doc, NULL)) != NULL) {
+        /* { "a" : [ ... ] } -> [ ... ] */
+        start = strchr(s, '[');
+        end = strrchr(s, ']');
+        if (start != NULL && end != NULL && end >= start) {
+            end[1] = '\0';
+            (void)printf("%s\n", start);
+        }
+        bson_free(s);
+    }
+    bson_destroy(&doc);
+}
+
+/*
+ * wtkms_cli_time --
+ *     Milliseconds since the epoch as ISO-8601 UTC.
+ */
+void
+wtkms_cli_time(int64_t ms, char *out, size_t outlen)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        (void)snprintf(out, outlen, "%lld", (long long)ms);
+}

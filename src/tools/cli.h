@@ -1,0 +1,90 @@
+/*
+ * cli.h -- what every "wtkms GROUP COMMAND" shares: options, the provider, output, exit codes.
+ *
+ * Usage: wtkms [--config FILE] GROUP COMMAND [ARGS] [--home DIR] [--json] [--flag VALUE ...]
+ *
+ * Flags a command does not take are provider settings: "--key-file P" is key_file=P, "--new-key-id
+ * K" is key_id=K of the new provider (rotation). So every provider setting is also a flag, and a
+ * misspelt flag is reported as an unknown setting by name.
+ */
+#ifndef WTKMS_CLI_H
+#define WTKMS_CLI_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+#include "kms.h"
+
+/* Exit codes: docs/CLI.md. */
+#define WTKMS_EXIT_OK 0
+#define WTKMS_EXIT_FAIL 1      /* the operation failed (I/O, service error, ...) */
+#define WTKMS_EXIT_USAGE 2     /* bad command line or configuration */
+#define WTKMS_EXIT_KEY 3       /* master key unavailable: disabled, deleted, denied, unreachable */
+#define WTKMS_EXIT_INTEGRITY 4 /* verification failed: altered, truncated, reordered, damaged */
+#define WTKMS_EXIT_NOTFOUND 5  /* no such home, keystore, snapshot, segment */
+#define WTKMS_EXIT_REFUSED 6   /* refused for safety: non-empty target, gap, key still in use */
+
+#define WTKMS_CLI_MAX_OPTS 48
+#define WTKMS_CLI_MAX_ARGS 32
+
+typedef struct {
+    char *name; /* without the leading "--", dashes kept */
+    char *value;
+    bool used;
+} wtkms_cli_opt;
+
+typedef struct {
+    const char *prog;
+    const char *group, *command;
+    const char *config_file; /* --config */
+    const char *home;        /* --home */
+    bool json;               /* --json */
+    bool help;               /* --help */
+    char *args[WTKMS_CLI_MAX_ARGS];
+    int nargs;
+    wtkms_cli_opt opts[WTKMS_CLI_MAX_OPTS];
+    int nopts;
+} wtkms_cli;
+
+/* One command group: "keys", "snapshot", "oplog", "pit". Returns an exit code. */
+typedef int (*wtkms_cli_group_fn)(wtkms_cli *cli);
+
+/* A command-specific flag's value (marks it used), or NULL. */
+const char *wtkms_cli_opt_get(wtkms_cli *cli, const char *name);
+/* A boolean flag (given without value). */
+bool wtkms_cli_flag(wtkms_cli *cli, const char *name);
+
+/*
+ * Build the provider from --config FILE and the remaining flags (prefix "" for the current
+ * provider, "new-" for the new one in a rotation). Call after taking the command's own flags.
+ */
+int wtkms_cli_kms(wtkms_cli *cli, const char *prefix, wtkms_kms **kmsp, wtkms_err *err);
+/* Whether any "--new-..." flag was given. */
+bool wtkms_cli_has_prefix(wtkms_cli *cli, const char *prefix);
+
+/* The --home value, or an error naming the flag. */
+int wtkms_cli_home(wtkms_cli *cli, const char **homep, wtkms_err *err);
+
+/* Fail on flags nobody used (call at the end of a command that builds no provider). */
+int wtkms_cli_check_unused(wtkms_cli *cli, wtkms_err *err);
+
+/* Print err on stderr as one line and map its code to an exit code. */
+int wtkms_cli_fail(wtkms_cli *cli, const wtkms_err *err);
+int wtkms_cli_exit_code(int code);
+
+/* Print a document or an array (a bson_t whose keys are "0", "1", ...) as JSON on stdout. */
+void wtkms_cli_print_json(const bson_t *doc);
+void wtkms_cli_print_json_array(const bson_t *arr);
+
+/* ISO-8601 UTC time of milliseconds since the epoch ("2026-11-25T22:45:29Z"). */
+void wtkms_cli_time(int64_t ms, char *out, size_t outlen);
+
+/* Groups; each file defines one. Weak: a build without the file says the group is absent. */
+int wtkms_cmd_keys(wtkms_cli *cli);
+int wtkms_cmd_snapshot(wtkms_cli *cli) __attribute__((weak));
+int wtkms_cmd_oplog(wtkms_cli *cli) __attribute__((weak));
+int wtkms_cmd_pit(wtkms_cli *cli) __attribute__((weak));
+
+#endif
