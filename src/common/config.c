@@ -21,9 +21,9 @@
  * live in files of their own (credentials files, key files) that the settings name by path, in
  * the environment, or come from the instance's identity.
  */
-static const char *const secret_keys[] = {"secret", "secret_key", "secret_access_key",
-  "aws_secret_access_key", "session_token", "aws_session_token", "client_secret", "password",
-  "passphrase", "private_key", "token", "access_token", "key_material", "master_key", NULL};
+static const char *const secret_keys[] = { "secret", "secret_key", "secret_access_key",
+    "aws_secret_access_key", "session_token", "aws_session_token", "client_secret", "password",
+    "passphrase", "private_key", "token", "access_token", "key_material", "master_key", NULL };
 
 /*
  * wtkms_config_is_secret_key --
@@ -105,7 +105,8 @@ wtkms_config_set(wtkms_config *cfg, const char *key, const char *value, wtkms_er
             return (0);
         }
     if (cfg->n == WTKMS_CONFIG_MAX)
-        return (wtkms_errf(err, EINVAL, "%s: more than %d settings", cfg->origin, WTKMS_CONFIG_MAX));
+        return (
+          wtkms_errf(err, EINVAL, "%s: more than %d settings", cfg->origin, WTKMS_CONFIG_MAX));
     k = strdup(key);
     v = strdup(value);
     if (k == NULL || v == NULL) {
@@ -156,10 +157,10 @@ wtkms_config_parse(wtkms_config *cfg, const char *text, size_t len, wtkms_err *e
             break;
         klen = 0;
         while (i < len && text[i] != '=' && text[i] != ',' && text[i] != '\n' &&
-          !isspace((unsigned char)text[i])) {
+               !isspace((unsigned char)text[i])) {
             if (!(isalnum((unsigned char)text[i]) || text[i] == '_' || text[i] == '.' ||
                   text[i] == '-') ||
-              klen + 1 >= sizeof(key)) {
+                klen + 1 >= sizeof(key)) {
                 ret = wtkms_errf(err, EINVAL,
                   "%s: bad setting name near offset %zu: names are letters, digits and '_'",
                   cfg->origin, i);
@@ -295,8 +296,9 @@ wtkms_config_uint(wtkms_config *cfg, const char *key, unsigned long dflt, unsign
     errno = 0;
     n = strtoul(v, &end, 10);
     if (v[0] == '\0' || v[0] == '-' || *end != '\0' || errno != 0 || n < min || n > max)
-        return (wtkms_errf(err, EINVAL, "%s: setting '%s=%s' must be a whole number from %lu to %lu",
-          cfg->origin, key, v, min, max));
+        return (
+          wtkms_errf(err, EINVAL, "%s: setting '%s=%s' must be a whole number from %lu to %lu",
+            cfg->origin, key, v, min, max));
     *valuep = n;
     return (0);
 }

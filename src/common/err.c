@@ -47,7 +47,8 @@ wtkms_err_prefix(wtkms_err *err, const char *fmt, ...)
     plen = strlen(prefix);
     olen = strlen(old);
     if (plen + 2 + olen >= sizeof(err->msg))
-        olen = sizeof(err->msg) - 1 - (plen + 2 < sizeof(err->msg) ? plen + 2 : sizeof(err->msg) - 1);
+        olen =
+          sizeof(err->msg) - 1 - (plen + 2 < sizeof(err->msg) ? plen + 2 : sizeof(err->msg) - 1);
     memcpy(err->msg, prefix, plen);
     memcpy(err->msg + plen, ": ", 2);
     memcpy(err->msg + plen + 2, old, olen);

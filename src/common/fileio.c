@@ -129,9 +129,9 @@ wtkms_write_file_atomic(
     if (exclusive) {
         /* link(2) fails with EEXIST rather than replacing: never overwrite an existing file. */
         if (link(tmp, path) != 0) {
-            ret = errno == EEXIST ?
-              wtkms_errf(err, EEXIST, "%s already exists: refusing to overwrite it", path) :
-              wtkms_errf(err, errno, "%s: %s", path, strerror(errno));
+            ret = errno == EEXIST
+                    ? wtkms_errf(err, EEXIST, "%s already exists: refusing to overwrite it", path)
+                    : wtkms_errf(err, errno, "%s: %s", path, strerror(errno));
             goto err;
         }
         (void)unlink(tmp);

@@ -38,7 +38,7 @@ wtkms_gcm_new(void)
         goto err;
     /* Fix the cipher and nonce length once; setkey and each message change only key or nonce. */
     if (EVP_EncryptInit_ex(g->enc, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-      EVP_DecryptInit_ex(g->dec, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
+        EVP_DecryptInit_ex(g->dec, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1)
         goto err;
     return (g);
 err:
@@ -68,7 +68,7 @@ int
 wtkms_gcm_setkey(wtkms_gcm *g, const uint8_t key[WTKMS_KEY_LEN])
 {
     if (EVP_EncryptInit_ex(g->enc, NULL, NULL, key, NULL) != 1 ||
-      EVP_DecryptInit_ex(g->dec, NULL, NULL, key, NULL) != 1)
+        EVP_DecryptInit_ex(g->dec, NULL, NULL, key, NULL) != 1)
         return (EIO);
     return (0);
 }
@@ -104,8 +104,7 @@ wtkms_gcm_seal(wtkms_gcm *g, const uint8_t nonce[WTKMS_GCM_NONCE_LEN], const uin
  */
 int
 wtkms_gcm_open(wtkms_gcm *g, const uint8_t nonce[WTKMS_GCM_NONCE_LEN], const uint8_t *aad,
-  size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
-  const uint8_t tag[WTKMS_GCM_TAG_LEN])
+  size_t aad_len, const uint8_t *in, size_t len, uint8_t *out, const uint8_t tag[WTKMS_GCM_TAG_LEN])
 {
     int n;
 
@@ -140,9 +139,10 @@ wtkms_seal_random(const uint8_t key[WTKMS_KEY_LEN], const uint8_t *aad, size_t a
 
     if ((g = wtkms_gcm_new()) == NULL)
         return (ENOMEM);
-    if ((ret = wtkms_random(out, WTKMS_GCM_NONCE_LEN)) == 0 && (ret = wtkms_gcm_setkey(g, key)) == 0)
-        ret = wtkms_gcm_seal(
-          g, out, aad, aad_len, in, len, out + WTKMS_GCM_NONCE_LEN, out + WTKMS_GCM_NONCE_LEN + len);
+    if ((ret = wtkms_random(out, WTKMS_GCM_NONCE_LEN)) == 0 &&
+        (ret = wtkms_gcm_setkey(g, key)) == 0)
+        ret = wtkms_gcm_seal(g, out, aad, aad_len, in, len, out + WTKMS_GCM_NONCE_LEN,
+          out + WTKMS_GCM_NONCE_LEN + len);
     wtkms_gcm_free(g);
     return (ret);
 }
@@ -165,8 +165,8 @@ wtkms_open_random(const uint8_t key[WTKMS_KEY_LEN], const uint8_t *aad, size_t a
     if ((g = wtkms_gcm_new()) == NULL)
         return (ENOMEM);
     if ((ret = wtkms_gcm_setkey(g, key)) == 0)
-        ret = wtkms_gcm_open(g, in, aad, aad_len, in + WTKMS_GCM_NONCE_LEN, len, out,
-          in + WTKMS_GCM_NONCE_LEN + len);
+        ret = wtkms_gcm_open(
+          g, in, aad, aad_len, in + WTKMS_GCM_NONCE_LEN, len, out, in + WTKMS_GCM_NONCE_LEN + len);
     wtkms_gcm_free(g);
     return (ret);
 }
@@ -216,8 +216,8 @@ wtkms_sha256(const void *data, size_t len, uint8_t out[WTKMS_SHA256_LEN])
  *     One-shot HMAC-SHA256.
  */
 int
-wtkms_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-  uint8_t out[WTKMS_SHA256_LEN])
+wtkms_hmac_sha256(
+  const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[WTKMS_SHA256_LEN])
 {
     unsigned int olen = WTKMS_SHA256_LEN;
 

@@ -47,8 +47,8 @@ int wtkms_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t s
   const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
 
 int wtkms_sha256(const void *data, size_t len, uint8_t out[WTKMS_SHA256_LEN]);
-int wtkms_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-  uint8_t out[WTKMS_SHA256_LEN]);
+int wtkms_hmac_sha256(
+  const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[WTKMS_SHA256_LEN]);
 
 /* Streaming SHA-256 for files and chunks. */
 typedef struct wtkms_sha256_ctx wtkms_sha256_ctx;

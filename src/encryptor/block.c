@@ -123,7 +123,7 @@ wtkms_block_parse_header(const uint8_t *src, size_t src_len, wtkms_block_hdr *hd
     hdr->open = get_be32(src + 8);
     hdr->counter = get_be64(src + 16);
     if (hdr->version != WTKMS_BLOCK_VERSION || hdr->cipher != WTKMS_CIPHER_AES256GCM ||
-      hdr->flags != 0 || get_be32(src + 12) != 0 || hdr->root == 0 || hdr->open == 0)
+        hdr->flags != 0 || get_be32(src + 12) != 0 || hdr->root == 0 || hdr->open == 0)
         return (EBADMSG);
     return (0);
 }
@@ -244,8 +244,9 @@ wtkms_keyed_free(wtkms_keyed *kd)
 static inline size_t
 ident_hash(key_ident id, size_t cap)
 {
-    uint64_t h = (uint64_t)id.root * 0x9E3779B97F4A7C15ULL ^ (uint64_t)id.open * 0xC2B2AE3D27D4EB4FULL ^
-      (uint64_t)id.epoch * 0x165667B19E3779F9ULL;
+    uint64_t h = (uint64_t)id.root * 0x9E3779B97F4A7C15ULL ^
+                 (uint64_t)id.open * 0xC2B2AE3D27D4EB4FULL ^
+                 (uint64_t)id.epoch * 0x165667B19E3779F9ULL;
     return ((size_t)(h ^ (h >> 29)) & (cap - 1));
 }
 
@@ -372,7 +373,7 @@ prepare_write(wtkms_keyed *kd, wtkms_err *err)
     if (!e->open_ready && (ret = wtkms_keystore_add_open(ks, &open, err)) != 0)
         goto done;
     if ((root = wtkms_keystore_current_root(ks, kd->keyid)) == NULL &&
-      (ret = wtkms_keystore_add_root(ks, kd->keyid, &root, err)) != 0)
+        (ret = wtkms_keystore_add_root(ks, kd->keyid, &root, err)) != 0)
         goto undo;
     if (ks->nroots != saved_roots || ks->nopens != saved_opens) {
         /* One fsync'd write before any block names the new records. */
@@ -419,7 +420,7 @@ slot_get(slot *slots)
     for (n = 0;; n++) {
         i = (start + n) % SLOTS;
         if (atomic_load_explicit(&slots[i].busy, memory_order_relaxed) == 0 &&
-          atomic_exchange_explicit(&slots[i].busy, 1, memory_order_acquire) == 0)
+            atomic_exchange_explicit(&slots[i].busy, 1, memory_order_acquire) == 0)
             return (&slots[i]);
         if (n % SLOTS == SLOTS - 1)
             sched_yield();
@@ -478,7 +479,7 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
           "keyid %s: output buffer of %zu bytes is too small for %zu bytes plus %d", kd->keyid,
           dst_len, src_len, WTKMS_BLOCK_OVERHEAD));
     if (!atomic_load_explicit(&kd->write_ready, memory_order_acquire) &&
-      (ret = prepare_write(kd, err)) != 0)
+        (ret = prepare_write(kd, err)) != 0)
         return (ret);
     c = atomic_fetch_add_explicit(&kd->counter, 1, memory_order_relaxed);
     if (c == UINT64_MAX)
@@ -497,8 +498,8 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
 
     s = slot_get(kd->enc);
     if ((ret = slot_key(kd, s, id, err)) == 0 &&
-      (ret = wtkms_gcm_seal(s->g, dst + 12, dst, WTKMS_BLOCK_HDR_LEN, src, src_len,
-         dst + WTKMS_BLOCK_HDR_LEN, dst + WTKMS_BLOCK_HDR_LEN + src_len)) != 0)
+        (ret = wtkms_gcm_seal(s->g, dst + 12, dst, WTKMS_BLOCK_HDR_LEN, src, src_len,
+           dst + WTKMS_BLOCK_HDR_LEN, dst + WTKMS_BLOCK_HDR_LEN + src_len)) != 0)
         wtkms_errf(err, ret, "keyid %s: AES-256-GCM encryption failed", kd->keyid);
     slot_put(s);
     if (ret == 0)
@@ -538,9 +539,9 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
           get_be32(src + 8)));
     len = src_len - WTKMS_BLOCK_OVERHEAD;
     if (dst_len < len)
-        return (wtkms_errf(err, ENOMEM,
-          "keyid %s: output buffer of %zu bytes is too small for %zu bytes", kd->keyid, dst_len,
-          len));
+        return (
+          wtkms_errf(err, ENOMEM, "keyid %s: output buffer of %zu bytes is too small for %zu bytes",
+            kd->keyid, dst_len, len));
     id.root = h.root;
     id.open = h.open;
     id.epoch = (uint32_t)(h.counter >> 32);

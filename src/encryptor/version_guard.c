@@ -42,10 +42,10 @@ parse_version(const char *p, const char *end, int *major, int *minor, int *patch
     n = (size_t)(end - p) < sizeof(buf) - 1 ? (size_t)(end - p) : sizeof(buf) - 1;
     memcpy(buf, p, n);
     buf[n] = '\0';
-    return (sscanf(buf, "WiredTiger %d.%d.%d: (", major, minor, patch) == 3 &&
-        strstr(buf, ": (") != NULL ?
-        0 :
-        -1);
+    return (
+      sscanf(buf, "WiredTiger %d.%d.%d: (", major, minor, patch) == 3 && strstr(buf, ": (") != NULL
+        ? 0
+        : -1);
 }
 
 /*
@@ -70,7 +70,7 @@ scan_object(struct dl_phdr_info *info, size_t size, void *arg)
         for (p = base; p < end && (p = memmem(p, (size_t)(end - p), "WiredTiger ", 11)) != NULL;
              p++) {
             if (p + 11 < end && p[11] >= '1' && p[11] <= '9' &&
-              parse_version(p, end, &s->major, &s->minor, &s->patch) == 0) {
+                parse_version(p, end, &s->major, &s->minor, &s->patch) == 0) {
                 s->found = 1;
                 return (1);
             }

@@ -144,8 +144,8 @@ wtkms_customize(WT_ENCRYPTOR *encryptor, WT_SESSION *session, WT_CONFIG_ARG *enc
 
     *customp = NULL;
     if ((ret = base->wt_api->config_get(base->wt_api, session, encrypt_config, "keyid", &keyid)) !=
-        0 ||
-      keyid.len == 0) {
+          0 ||
+        keyid.len == 0) {
         wtkms_errf(&err, EINVAL,
           "encryption=(name=wtkms) needs a keyid: add keyid=NAME (for example keyid=system)");
         return (report(base->wt_api, session, &err));
@@ -216,7 +216,7 @@ load_config(WT_EXTENSION_API *wt_api, WT_CONFIG_ARG *config, wtkms_config *cfg, 
         if ((ret = wtkms_config_parse_file(cfg, path, err)) != 0)
             return (ret);
         if (wtkms_config_get(cfg, "config_file") != NULL &&
-          strcmp(wtkms_config_get(cfg, "config_file"), path) != 0)
+            strcmp(wtkms_config_get(cfg, "config_file"), path) != 0)
             return (wtkms_errf(
               err, EINVAL, "config file %s: config_file may not name another file", path));
     }
@@ -230,8 +230,8 @@ load_config(WT_EXTENSION_API *wt_api, WT_CONFIG_ARG *config, wtkms_config *cfg, 
 static int
 home_has_data(const char *home)
 {
-    static const char *const files[] = {"WiredTiger.wt", "WiredTiger.turtle", "WiredTigerHS.wt",
-      "WiredTigerLAS.wt", NULL};
+    static const char *const files[] = { "WiredTiger.wt", "WiredTiger.turtle", "WiredTigerHS.wt",
+        "WiredTigerLAS.wt", NULL };
     char path[4096];
     struct stat sb;
     int i;
@@ -313,7 +313,8 @@ wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
     }
     wt_api = connection->get_extension_api(connection);
 
-    if ((we = calloc(1, sizeof(*we))) == NULL || (we->conn = calloc(1, sizeof(*we->conn))) == NULL) {
+    if ((we = calloc(1, sizeof(*we))) == NULL ||
+        (we->conn = calloc(1, sizeof(*we->conn))) == NULL) {
         ret = ENOMEM;
         goto err;
     }

@@ -160,7 +160,8 @@ ks_serialize(wtkms_keystore *ks, uint8_t **imgp, size_t *lenp, wtkms_err *err)
     BSON_APPEND_UTF8(&cmk, "endpoint", ks->cmk.endpoint);
     BSON_APPEND_UTF8(&cmk, "region", ks->cmk.region);
     bson_append_document_end(&doc, &cmk);
-    BSON_APPEND_BINARY(&doc, "ksk", BSON_SUBTYPE_BINARY, ks->ksk_wrapped, (uint32_t)ks->ksk_wrapped_len);
+    BSON_APPEND_BINARY(
+      &doc, "ksk", BSON_SUBTYPE_BINARY, ks->ksk_wrapped, (uint32_t)ks->ksk_wrapped_len);
     BSON_APPEND_DATE_TIME(&doc, "created", ks->created);
     BSON_APPEND_DATE_TIME(&doc, "rotated", ks->rotated);
     BSON_APPEND_ARRAY_BEGIN(&doc, "roots", &arr);
@@ -205,8 +206,8 @@ ks_serialize(wtkms_keystore *ks, uint8_t **imgp, size_t *lenp, wtkms_err *err)
     memcpy(img + KS_HDR_LEN, bson_get_data(&doc), blen);
     bson_destroy(&doc);
     if ((ret = ks_derive(ks, mac_info, mackey)) == 0)
-        ret = wtkms_hmac_sha256(
-          mackey, WTKMS_KEY_LEN, img, KS_HDR_LEN + blen, img + KS_HDR_LEN + blen);
+        ret =
+          wtkms_hmac_sha256(mackey, WTKMS_KEY_LEN, img, KS_HDR_LEN + blen, img + KS_HDR_LEN + blen);
     wtkms_wipe(mackey, sizeof(mackey));
     if (ret != 0) {
         free(img);
@@ -265,12 +266,12 @@ wtkms_keystore_create(const char *home, wtkms_kms *kms, wtkms_keystore **ksp, wt
         goto err;
     }
     if ((ret = wtkms_random_key(ks->ksk->b)) != 0 ||
-      (ret = wtkms_random(ks->home_id, sizeof(ks->home_id))) != 0) {
+        (ret = wtkms_random(ks->home_id, sizeof(ks->home_id))) != 0) {
         ret = wtkms_errf(err, ret, "keystore %s: no random bytes from OpenSSL", ks->path);
         goto err;
     }
     if ((ret = kms->wrap(kms, ks->ksk->b, &ks->ksk_wrapped, &ks->ksk_wrapped_len, &ks->cmk, err)) !=
-      0) {
+        0) {
         wtkms_err_prefix(err, "creating keystore %s", ks->path);
         goto err;
     }
@@ -369,7 +370,7 @@ parse_roots(wtkms_keystore *ks, const bson_t *doc, wtkms_err *err)
     wtkms_ks_root *r;
 
     if (!bson_iter_init_find(&it, doc, "roots") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-      !bson_iter_recurse(&it, &arr))
+        !bson_iter_recurse(&it, &arr))
         return (bad(err, ks->path, "no data-key list"));
     for (count = 0; bson_iter_next(&arr); count++)
         ;
@@ -426,7 +427,7 @@ parse_opens(wtkms_keystore *ks, const bson_t *doc, wtkms_err *err)
     wtkms_ks_open *o;
 
     if (!bson_iter_init_find(&it, doc, "opens") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-      !bson_iter_recurse(&it, &arr))
+        !bson_iter_recurse(&it, &arr))
         return (bad(err, ks->path, "no open list"));
     for (count = 0; bson_iter_next(&arr); count++)
         ;
@@ -503,7 +504,7 @@ wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err)
         goto err;
     }
     blen = (uint32_t)(uint8_t)img[12] | (uint32_t)(uint8_t)img[13] << 8 |
-      (uint32_t)(uint8_t)img[14] << 16 | (uint32_t)(uint8_t)img[15] << 24;
+           (uint32_t)(uint8_t)img[14] << 16 | (uint32_t)(uint8_t)img[15] << 24;
     if ((size_t)blen + KS_HDR_LEN + WTKMS_SHA256_LEN != len) {
         ret = wtkms_errf(err, EBADMSG,
           "keystore %s is truncated or has bytes appended (%zu bytes, its header says %zu): "
@@ -512,7 +513,7 @@ wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err)
         goto err;
     }
     if (!bson_init_static(&doc, (const uint8_t *)img + KS_HDR_LEN, blen) ||
-      !bson_validate(&doc, BSON_VALIDATE_UTF8 | BSON_VALIDATE_EMPTY_KEYS, NULL)) {
+        !bson_validate(&doc, BSON_VALIDATE_UTF8 | BSON_VALIDATE_EMPTY_KEYS, NULL)) {
         ret = bad(err, ks->path, "its body is not valid BSON");
         goto err;
     }
@@ -534,11 +535,11 @@ wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err)
     }
     bson_iter_document(&it, &dlen, &data);
     if (!bson_init_static(&cmk, data, dlen) ||
-      !get_utf8(&cmk, "provider", ks->cmk.provider, sizeof(ks->cmk.provider)) ||
-      !get_utf8(&cmk, "key_id", ks->cmk.key_id, sizeof(ks->cmk.key_id)) ||
-      !get_utf8(&cmk, "key_version", ks->cmk.key_version, sizeof(ks->cmk.key_version)) ||
-      !get_utf8(&cmk, "endpoint", ks->cmk.endpoint, sizeof(ks->cmk.endpoint)) ||
-      !get_utf8(&cmk, "region", ks->cmk.region, sizeof(ks->cmk.region))) {
+        !get_utf8(&cmk, "provider", ks->cmk.provider, sizeof(ks->cmk.provider)) ||
+        !get_utf8(&cmk, "key_id", ks->cmk.key_id, sizeof(ks->cmk.key_id)) ||
+        !get_utf8(&cmk, "key_version", ks->cmk.key_version, sizeof(ks->cmk.key_version)) ||
+        !get_utf8(&cmk, "endpoint", ks->cmk.endpoint, sizeof(ks->cmk.endpoint)) ||
+        !get_utf8(&cmk, "region", ks->cmk.region, sizeof(ks->cmk.region))) {
         ret = bad(err, ks->path, "master-key descriptor incomplete");
         goto err;
     }
@@ -587,8 +588,9 @@ verify_mac(wtkms_keystore *ks, wtkms_err *err)
     if (len < KS_HDR_LEN + WTKMS_SHA256_LEN)
         ret = bad(err, ks->path, "changed while being read");
     else if ((ret = ks_derive(ks, mac_info, mackey)) == 0 &&
-      (ret = wtkms_hmac_sha256(mackey, WTKMS_KEY_LEN, img, len - WTKMS_SHA256_LEN, mac)) == 0 &&
-      wtkms_ct_memcmp(mac, img + len - WTKMS_SHA256_LEN, WTKMS_SHA256_LEN) != 0)
+             (ret = wtkms_hmac_sha256(mackey, WTKMS_KEY_LEN, img, len - WTKMS_SHA256_LEN, mac)) ==
+               0 &&
+             wtkms_ct_memcmp(mac, img + len - WTKMS_SHA256_LEN, WTKMS_SHA256_LEN) != 0)
         ret = wtkms_errf(err, EBADMSG,
           "keystore %s fails its integrity check: it was altered or damaged after wtkms wrote it; "
           "restore it from a backup of this home",
@@ -614,7 +616,7 @@ wtkms_keystore_unlock(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err)
     if ((ret = wtkms_kms_check_match(kms, &ks->cmk, err)) != 0)
         return (wtkms_err_prefix(err, "keystore %s", ks->path));
     if ((ret = kms->unwrap(kms, ks->ksk_wrapped, ks->ksk_wrapped_len, &ks->cmk, &ks->ksk, err)) !=
-      0)
+        0)
         return (wtkms_err_prefix(err, "keystore %s", ks->path));
     if ((ret = verify_mac(ks, err)) != 0)
         return (ret);
@@ -628,7 +630,7 @@ wtkms_keystore_unlock(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err)
             break;
         }
         if (wtkms_open_random(wkey, aad, aadlen, r->wrapped, r->wrapped_len, r->key->b) != 0 ||
-          root_fingerprint(r->key, fp) != 0 || wtkms_ct_memcmp(fp, r->fp, WTKMS_FP_LEN) != 0) {
+            root_fingerprint(r->key, fp) != 0 || wtkms_ct_memcmp(fp, r->fp, WTKMS_FP_LEN) != 0) {
             ret = wtkms_errf(err, EBADMSG,
               "keystore %s: data key %u (keyid %s) does not unwrap: the keystore was altered; "
               "restore it from a backup",
@@ -656,8 +658,8 @@ wtkms_keystore_add_root(
     if (ks->ksk == NULL)
         return (wtkms_errf(err, EINVAL, "keystore %s is locked", ks->path));
     if (strlen(keyid) == 0 || strlen(keyid) >= WTKMS_KEYID_MAX)
-        return (wtkms_errf(err, EINVAL, "keyid '%s' must be 1 to %d bytes", keyid,
-          WTKMS_KEYID_MAX - 1));
+        return (
+          wtkms_errf(err, EINVAL, "keyid '%s' must be 1 to %d bytes", keyid, WTKMS_KEYID_MAX - 1));
     if ((roots = realloc(ks->roots, (ks->nroots + 1) * sizeof(*roots))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     ks->roots = roots;
@@ -673,8 +675,8 @@ wtkms_keystore_add_root(
     }
     aadlen = root_aad(ks, r, aad, sizeof(aad));
     if ((ret = wtkms_random_key(r->key->b)) != 0 || (ret = root_fingerprint(r->key, r->fp)) != 0 ||
-      (ret = ks_derive(ks, rootwrap_info, wkey)) != 0 ||
-      (ret = wtkms_seal_random(wkey, aad, aadlen, r->key->b, WTKMS_KEY_LEN, r->wrapped)) != 0) {
+        (ret = ks_derive(ks, rootwrap_info, wkey)) != 0 ||
+        (ret = wtkms_seal_random(wkey, aad, aadlen, r->key->b, WTKMS_KEY_LEN, r->wrapped)) != 0) {
         wtkms_wipe(wkey, sizeof(wkey));
         ret = wtkms_errf(err, ret, "keystore %s: cannot make a data key", ks->path);
         goto err;

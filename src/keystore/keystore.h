@@ -75,8 +75,8 @@ int wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err);
 int wtkms_keystore_unlock(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err);
 
 /* In memory: a new random data key for keyid; the caller saves. */
-int wtkms_keystore_add_root(wtkms_keystore *ks, const char *keyid, wtkms_ks_root **rootp,
-  wtkms_err *err);
+int wtkms_keystore_add_root(
+  wtkms_keystore *ks, const char *keyid, wtkms_ks_root **rootp, wtkms_err *err);
 /* In memory: a new writing-open record with a random salt; the caller saves. */
 int wtkms_keystore_add_open(wtkms_keystore *ks, wtkms_ks_open **openp, wtkms_err *err);
 

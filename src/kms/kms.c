@@ -14,7 +14,7 @@ static const struct {
     const char *name;
     kms_ctor open;
 } providers[] = {
-  {"local", wtkms_kms_local_open},
+    { "local", wtkms_kms_local_open },
 };
 
 /*

@@ -132,8 +132,8 @@ local_wrap(wtkms_kms *kms, const uint8_t key[WTKMS_KEY_LEN], uint8_t **blobp, si
     if ((blob = malloc(LOCAL_BLOB_LEN)) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     blob[0] = LOCAL_BLOB_VERSION;
-    if ((ret = wtkms_seal_random(lk->key->b, (const uint8_t *)local_aad, sizeof(local_aad) - 1,
-           key, WTKMS_KEY_LEN, blob + 1)) != 0) {
+    if ((ret = wtkms_seal_random(lk->key->b, (const uint8_t *)local_aad, sizeof(local_aad) - 1, key,
+           WTKMS_KEY_LEN, blob + 1)) != 0) {
         free(blob);
         return (wtkms_errf(err, ret, "local key %s: wrap failed", lk->key_id));
     }

@@ -62,8 +62,8 @@ int
 wtkms_cli_home(wtkms_cli *cli, const char **homep, wtkms_err *err)
 {
     if (cli->home == NULL || cli->home[0] == '\0')
-        return (wtkms_errf(err, EINVAL, "%s %s needs --home DIR (the WiredTiger home)",
-          cli->group, cli->command));
+        return (wtkms_errf(
+          err, EINVAL, "%s %s needs --home DIR (the WiredTiger home)", cli->group, cli->command));
     *homep = cli->home;
     return (0);
 }
@@ -85,7 +85,7 @@ wtkms_cli_kms(wtkms_cli *cli, const char *prefix, wtkms_kms **kmsp, wtkms_err *e
     wtkms_config_init(&cfg, plen > 0 ? "new provider flags" : "command-line flags");
     /* A rotation's new provider takes no settings from the current provider's config file. */
     if (plen == 0 && cli->config_file != NULL &&
-      (ret = wtkms_config_parse_file(&cfg, cli->config_file, err)) != 0)
+        (ret = wtkms_config_parse_file(&cfg, cli->config_file, err)) != 0)
         goto done;
     for (n = 0; n < cli->nopts; n++) {
         wtkms_cli_opt *o = &cli->opts[n];

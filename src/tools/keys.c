@@ -244,7 +244,8 @@ cmd_status(wtkms_cli *cli)
             for (count = 0, j = i; j < ks->nroots; j++)
                 if (strcmp(ks->roots[j].keyid, ks->roots[i].keyid) == 0)
                     count++;
-            (void)printf("  %-24s %u data key%s\n", ks->roots[i].keyid, count, count == 1 ? "" : "s");
+            (void)printf(
+              "  %-24s %u data key%s\n", ks->roots[i].keyid, count, count == 1 ? "" : "s");
         }
         (void)printf("writing opens: %u\n", ks->nopens);
     }
@@ -281,7 +282,7 @@ cmd_rotate(wtkms_cli *cli)
     if ((ret = wtkms_cli_kms(cli, "", &kms, &err)) != 0)
         goto err;
     if ((ret = wtkms_keystore_load(home, &ks, &err)) != 0 ||
-      (ret = wtkms_keystore_unlock(ks, kms, &err)) != 0)
+        (ret = wtkms_keystore_unlock(ks, kms, &err)) != 0)
         goto err;
     wtkms_kms_desc_name(&ks->cmk, before, sizeof(before));
     if ((ret = wtkms_keystore_rewrap(ks, newkms != NULL ? newkms : kms, &err)) != 0)
@@ -295,8 +296,8 @@ cmd_rotate(wtkms_cli *cli)
         wtkms_cli_print_json(&doc);
         bson_destroy(&doc);
     } else
-        (void)printf("rotated %s: master key %s -> %s (no data rewritten)\n", ks->path, before,
-          after);
+        (void)printf(
+          "rotated %s: master key %s -> %s (no data rewritten)\n", ks->path, before, after);
     wtkms_keystore_free(ks);
     wtkms_kms_close(kms);
     wtkms_kms_close(newkms);

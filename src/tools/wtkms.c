@@ -8,8 +8,9 @@
 #include "cli.h"
 
 /* Flags that take no value. Every other --flag takes the next argument (or --flag=value). */
-static const char *const boolean_flags[] = {"json", "help", "no-encryption", "force", "yes",
-  "dry-run", "no-progress", "progress", "once", "all", "keep-going", "verify-only", "verify", NULL};
+static const char *const boolean_flags[] = { "json", "help", "no-encryption", "force", "yes",
+    "dry-run", "no-progress", "progress", "once", "all", "keep-going", "verify-only", "verify",
+    NULL };
 
 static const char usage[] =
   "usage: wtkms [--config FILE] GROUP COMMAND [ARGS] [--home DIR] [--json] [provider flags]\n"
@@ -138,8 +139,8 @@ main(int argc, char **argv)
         return (WTKMS_EXIT_USAGE);
     }
     if (cli.command == NULL && !cli.help) {
-        (void)fprintf(stderr, "wtkms: '%s' needs a command (wtkms %s --help)\n", cli.group,
-          cli.group);
+        (void)fprintf(
+          stderr, "wtkms: '%s' needs a command (wtkms %s --help)\n", cli.group, cli.group);
         return (WTKMS_EXIT_USAGE);
     }
     if (cli.command == NULL)
