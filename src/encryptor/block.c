@@ -53,6 +53,12 @@ struct wtkms_engine {
     bool open_ready; /* under lock */
     uint32_t open_n;
     uint8_t open_salt[WTKMS_SALT_LEN];
+
+    /*
+     * One nonce counter for the whole open, shared by every keyid: uniqueness then holds even if
+     * WiredTiger ever customized one keyid twice (two wtkms_keyed under the same write keys).
+     */
+    atomic_uint_fast64_t counter;
 };
 
 struct wtkms_keyed {
@@ -61,7 +67,6 @@ struct wtkms_keyed {
 
     atomic_int write_ready; /* the open record and data key are on disk */
     uint32_t root_n, open_n;
-    atomic_uint_fast64_t counter;
 
     key_entry *table; /* under engine lock */
     size_t table_cap, table_used;
@@ -147,6 +152,7 @@ wtkms_engine_new(wtkms_keystore *ks, wtkms_engine **enginep, wtkms_err *err)
         return (wtkms_errf(err, ENOMEM, "cannot create a mutex"));
     }
     e->ks = ks;
+    atomic_init(&e->counter, 0);
     *enginep = e;
     return (0);
 }
@@ -197,7 +203,6 @@ wtkms_keyed_new(wtkms_engine *e, const char *keyid, wtkms_keyed **kdp, wtkms_err
     kd->engine = e;
     (void)snprintf(kd->keyid, sizeof(kd->keyid), "%s", keyid);
     atomic_init(&kd->write_ready, 0);
-    atomic_init(&kd->counter, 0);
     *kdp = kd;
     return (0);
 }
@@ -481,7 +486,7 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     if (!atomic_load_explicit(&kd->write_ready, memory_order_acquire) &&
         (ret = prepare_write(kd, err)) != 0)
         return (ret);
-    c = atomic_fetch_add_explicit(&kd->counter, 1, memory_order_relaxed);
+    c = atomic_fetch_add_explicit(&kd->engine->counter, 1, memory_order_relaxed);
     if (c == UINT64_MAX)
         return (wtkms_errf(err, EOVERFLOW, "keyid %s: nonce counter exhausted", kd->keyid));
     id.root = kd->root_n;
