@@ -1,7 +1,7 @@
 /*
  * block.c -- seal and open wtkms blocks.
  *
- * Hot path: take a context slot (one atomic exchange), bump the keyid's counter (one atomic add),
+ * Hot path: take a context slot (one atomic exchange), bump the open's counter (one atomic add),
  * set the nonce on a context whose key schedule is already set, encrypt, release the slot. No
  * allocation, no lock, no system call. Slow paths, taken once per open, per keyid, per 2^32
  * blocks, or when a slot meets a block of another key, take the engine mutex.
