@@ -20,6 +20,7 @@
 
 #define SLOTS 64
 #define KEYS_PER_CHUNK 128
+#define COUNTER_LIMIT (1ULL << 63) /* blocks per open; see wtkms_block_encrypt */
 
 static const char write_label[] = "wtkms write key v1";
 
@@ -215,6 +216,16 @@ const char *
 wtkms_keyed_keyid(const wtkms_keyed *kd)
 {
     return (kd->keyid);
+}
+
+/*
+ * wtkms_keyed_test_set_counter --
+ *     Unit-test hook: the next nonce counter of the open kd writes under.
+ */
+void
+wtkms_keyed_test_set_counter(wtkms_keyed *kd, uint64_t next)
+{
+    atomic_store(&kd->engine->counter, next);
 }
 
 /*
@@ -487,8 +498,18 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
         (ret = prepare_write(kd, err)) != 0)
         return (ret);
     c = atomic_fetch_add_explicit(&kd->engine->counter, 1, memory_order_relaxed);
-    if (c == UINT64_MAX)
-        return (wtkms_errf(err, EOVERFLOW, "keyid %s: nonce counter exhausted", kd->keyid));
+    /*
+     * The add has happened even when the call fails, so a check for UINT64_MAX alone let the next
+     * call wrap to 0 and reuse nonce 0. From 2^63 on every call fails and pulls the counter back
+     * to 2^63, so no number of failed calls can ever wrap it.
+     */
+    if (c >= COUNTER_LIMIT) {
+        atomic_store_explicit(&kd->engine->counter, COUNTER_LIMIT, memory_order_relaxed);
+        return (wtkms_errf(err, EOVERFLOW,
+          "keyid %s: nonce counter of this open exhausted: reopen the connection for a new write "
+          "key",
+          kd->keyid));
+    }
     id.root = kd->root_n;
     id.open = kd->open_n;
     id.epoch = (uint32_t)(c >> 32);

@@ -69,4 +69,12 @@ int wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uin
 /* Parse a header (no keys needed): 0, or EBADMSG. */
 int wtkms_block_parse_header(const uint8_t *src, size_t src_len, wtkms_block_hdr *hdr);
 
+/*
+ * Unit-test hook only (unittests/test_block.c): set the next nonce counter of the
+ * open kd draws from (shared by its keyids), so the 2^32 epoch boundary and the end of the
+ * counter space can be reached without 2^32 encryptions.
+ * Nothing else calls it; the extension does not export it.
+ */
+void wtkms_keyed_test_set_counter(wtkms_keyed *kd, uint64_t next);
+
 #endif
