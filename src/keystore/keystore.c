@@ -131,6 +131,7 @@ wtkms_keystore_free(wtkms_keystore *ks)
     free(ks->opens);
     free(ks->ksk_wrapped);
     wtkms_key_free(ks->ksk);
+    free(ks->loaded);
     free(ks);
 }
 
@@ -561,7 +562,9 @@ wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err)
     }
     if ((ret = parse_roots(ks, &doc, err)) != 0 || (ret = parse_opens(ks, &doc, err)) != 0)
         goto err;
-    free(img);
+    /* Keep the bytes parsed: unlock authenticates exactly these, not a second read. */
+    ks->loaded = (uint8_t *)img;
+    ks->loaded_len = len;
     *ksp = ks;
     return (0);
 err:
@@ -573,30 +576,28 @@ err:
 
 /*
  * verify_mac --
- *     Recompute the MAC of the file as it is on disk.
+ *     Recompute the MAC of the image load parsed. Not of a second read of the file: a file
+ *     changed between load and unlock would have its MAC checked while the records in memory came
+ *     from the bytes before, which nothing authenticated.
  */
 static int
 verify_mac(wtkms_keystore *ks, wtkms_err *err)
 {
     uint8_t mackey[WTKMS_KEY_LEN], mac[WTKMS_SHA256_LEN];
-    char *img;
-    size_t len;
+    const uint8_t *img = ks->loaded;
+    size_t len = ks->loaded_len;
     int ret;
 
-    if ((ret = wtkms_read_file(ks->path, KS_MAX_SIZE, &img, &len, err)) != 0)
-        return (ret);
-    if (len < KS_HDR_LEN + WTKMS_SHA256_LEN)
-        ret = bad(err, ks->path, "changed while being read");
-    else if ((ret = ks_derive(ks, mac_info, mackey)) == 0 &&
-             (ret = wtkms_hmac_sha256(mackey, WTKMS_KEY_LEN, img, len - WTKMS_SHA256_LEN, mac)) ==
-               0 &&
-             wtkms_ct_memcmp(mac, img + len - WTKMS_SHA256_LEN, WTKMS_SHA256_LEN) != 0)
+    if (img == NULL || len < KS_HDR_LEN + WTKMS_SHA256_LEN)
+        return (bad(err, ks->path, "unlocked without being loaded"));
+    if ((ret = ks_derive(ks, mac_info, mackey)) == 0 &&
+        (ret = wtkms_hmac_sha256(mackey, WTKMS_KEY_LEN, img, len - WTKMS_SHA256_LEN, mac)) == 0 &&
+        wtkms_ct_memcmp(mac, img + len - WTKMS_SHA256_LEN, WTKMS_SHA256_LEN) != 0)
         ret = wtkms_errf(err, EBADMSG,
           "keystore %s fails its integrity check: it was altered or damaged after wtkms wrote it; "
           "restore it from a backup of this home",
           ks->path);
     wtkms_wipe(mackey, sizeof(mackey));
-    free(img);
     return (ret);
 }
 

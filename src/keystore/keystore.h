@@ -53,7 +53,9 @@ typedef struct {
     uint32_t nroots;
     wtkms_ks_open *opens;
     uint32_t nopens;
-    wtkms_key *ksk; /* NULL until unlocked */
+    wtkms_key *ksk;  /* NULL until unlocked */
+    uint8_t *loaded; /* the file image load parsed: unlock checks its MAC (NULL after create) */
+    size_t loaded_len;
 } wtkms_keystore;
 
 /* Path of the keystore in a home. */
