@@ -29,6 +29,8 @@
 
 #include <cmocka.h>
 
+#define T_UNUSED __attribute__((unused))
+
 #include "block.h"
 #include "config.h"
 #include "crypto.h"
@@ -47,7 +49,8 @@
  * t_tmpdir --
  *     A fresh private directory (freed with t_rmtree).
  */
-static char *__attribute__((unused)) t_tmpdir(const char *tag)
+static T_UNUSED char *
+t_tmpdir(const char *tag)
 {
     const char *base = getenv("TMPDIR");
     char tmpl[PATH_MAX];
@@ -59,7 +62,7 @@ static char *__attribute__((unused)) t_tmpdir(const char *tag)
     return (strdup(d));
 }
 
-static int __attribute__((unused))
+static T_UNUSED int
 t_rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
     (void)sb;
@@ -72,7 +75,8 @@ t_rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
  * t_rmtree --
  *     Remove a directory made by t_tmpdir and free its name.
  */
-static void __attribute__((unused)) t_rmtree(char *dir)
+static T_UNUSED void
+t_rmtree(char *dir)
 {
     if (dir == NULL)
         return;
@@ -84,7 +88,8 @@ static void __attribute__((unused)) t_rmtree(char *dir)
  * t_path --
  *     dir/name in a static rotating buffer (enough for a few at once).
  */
-static const char *__attribute__((unused)) t_path(const char *dir, const char *name)
+static T_UNUSED const char *
+t_path(const char *dir, const char *name)
 {
     static char bufs[8][PATH_MAX];
     static int next;
@@ -98,7 +103,7 @@ static const char *__attribute__((unused)) t_path(const char *dir, const char *n
  * t_write_file --
  *     Create or replace a file with exact content and mode.
  */
-static void __attribute__((unused))
+static T_UNUSED void
 t_write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
     int fd;
@@ -117,7 +122,8 @@ t_write_file(const char *path, const void *data, size_t len, mode_t mode)
  * t_read_file --
  *     A whole file into a malloc'd buffer; *lenp its length. NULL if it does not exist.
  */
-static uint8_t *__attribute__((unused)) t_read_file(const char *path, size_t *lenp)
+static T_UNUSED uint8_t *
+t_read_file(const char *path, size_t *lenp)
 {
     struct stat sb;
     uint8_t *buf;
@@ -141,7 +147,8 @@ static uint8_t *__attribute__((unused)) t_read_file(const char *path, size_t *le
  * t_count_entries --
  *     Directory entries other than . and .. (a failed call must leave no temporary files).
  */
-static int __attribute__((unused)) t_count_entries(const char *dir)
+static T_UNUSED int
+t_count_entries(const char *dir)
 {
     DIR *d;
     struct dirent *de;
@@ -160,7 +167,8 @@ static int __attribute__((unused)) t_count_entries(const char *dir)
  * t_random --
  *     Test data (not key material).
  */
-static void __attribute__((unused)) t_random(void *p, size_t len)
+static T_UNUSED void
+t_random(void *p, size_t len)
 {
     if (wtkms_random(p, len) != 0)
         fail_msg("no random bytes");
@@ -170,7 +178,8 @@ static void __attribute__((unused)) t_random(void *p, size_t len)
  * t_make_key_file --
  *     A fresh random 32-byte local master key, mode 600, in dir; returns its path (static).
  */
-static const char *__attribute__((unused)) t_make_key_file(const char *dir, const char *name)
+static T_UNUSED const char *
+t_make_key_file(const char *dir, const char *name)
 {
     uint8_t key[32];
     const char *path = t_path(dir, name);
@@ -184,7 +193,8 @@ static const char *__attribute__((unused)) t_make_key_file(const char *dir, cons
  * t_local_kms --
  *     The local provider for a key file.
  */
-static wtkms_kms *__attribute__((unused)) t_local_kms(const char *key_file)
+static T_UNUSED wtkms_kms *
+t_local_kms(const char *key_file)
 {
     wtkms_config cfg;
     wtkms_kms *kms;
@@ -205,7 +215,7 @@ static wtkms_kms *__attribute__((unused)) t_local_kms(const char *key_file)
  *     What the extension does at open: create the keystore of an empty home, or load and unlock
  *     it. Returns the error code; *ksp is set on success.
  */
-static int __attribute__((unused))
+static T_UNUSED int
 t_keystore_open(const char *home, const char *key_file, wtkms_keystore **ksp, wtkms_err *err)
 {
     wtkms_kms *kms = t_local_kms(key_file);
@@ -230,7 +240,8 @@ t_keystore_open(const char *home, const char *key_file, wtkms_keystore **ksp, wt
  * t_engine_open --
  *     An engine over the home's keystore (made by the local provider); fails the test on error.
  */
-static wtkms_engine *__attribute__((unused)) t_engine_open(const char *home, const char *key_file)
+static T_UNUSED wtkms_engine *
+t_engine_open(const char *home, const char *key_file)
 {
     wtkms_keystore *ks;
     wtkms_engine *e;
@@ -247,7 +258,8 @@ static wtkms_engine *__attribute__((unused)) t_engine_open(const char *home, con
  * t_keyed --
  *     The per-keyid state; fails the test on error.
  */
-static wtkms_keyed *__attribute__((unused)) t_keyed(wtkms_engine *e, const char *keyid)
+static T_UNUSED wtkms_keyed *
+t_keyed(wtkms_engine *e, const char *keyid)
 {
     wtkms_keyed *kd;
     wtkms_err err;
@@ -261,7 +273,7 @@ static wtkms_keyed *__attribute__((unused)) t_keyed(wtkms_engine *e, const char 
  * t_seal --
  *     Encrypt into a malloc'd block exactly as WiredTiger sizes it; fails the test on error.
  */
-static uint8_t *__attribute__((unused))
+static T_UNUSED uint8_t *
 t_seal(wtkms_keyed *kd, const uint8_t *src, size_t len, size_t *blen)
 {
     uint8_t *dst;
@@ -280,7 +292,7 @@ t_seal(wtkms_keyed *kd, const uint8_t *src, size_t len, size_t *blen)
  *     How many bytes of out equal the plaintext at the same offset: a failed decrypt must leave
  *     no plaintext behind, so this stays near len/256 (chance) for random plaintext.
  */
-static size_t __attribute__((unused))
+static T_UNUSED size_t
 t_plaintext_matches(const uint8_t *out, const uint8_t *pt, size_t len)
 {
     size_t i, n = 0;
@@ -305,7 +317,8 @@ typedef struct {
 static t_io_event t_io_log[T_IO_MAX];
 static int t_io_n;
 
-static void __attribute__((unused)) t_io_record(char op, const char *path, const char *to)
+static T_UNUSED void
+t_io_record(char op, const char *path, const char *to)
 {
     t_io_event *ev;
 
@@ -346,7 +359,8 @@ link(const char *from, const char *to)
     return ((int)syscall(SYS_linkat, AT_FDCWD, from, AT_FDCWD, to, 0));
 }
 
-static void __attribute__((unused)) t_io_reset(void)
+static T_UNUSED void
+t_io_reset(void)
 {
     t_io_n = 0;
 }
@@ -356,7 +370,7 @@ static void __attribute__((unused)) t_io_reset(void)
  *     The index of the first event at or after from with op and a path (or target) ending in
  *     suffix (or holding it, for temporary names), or -1.
  */
-static int __attribute__((unused))
+static T_UNUSED int
 t_io_find(int from, char op, const char *path_has, const char *to_has)
 {
     int i;
@@ -373,7 +387,8 @@ t_io_find(int from, char op, const char *path_has, const char *to_has)
  *     The log shows one atomic, durable replacement of the keystore in home: the temporary file
  *     fsync'd, then renamed (or linked) onto the keystore, then the directory fsync'd.
  */
-static void __attribute__((unused)) t_assert_durable_write(const char *home)
+static T_UNUSED void
+t_assert_durable_write(const char *home)
 {
     char ks[PATH_MAX + 64], tmp[PATH_MAX + 64], real[PATH_MAX];
     int f, r, d;
@@ -403,7 +418,8 @@ static void __attribute__((unused)) t_assert_durable_write(const char *home)
  * t_fsyncs_of --
  *     How many fsync calls touched the keystore (temporary file or directory) of home.
  */
-static int __attribute__((unused)) t_fsyncs_of(const char *home)
+static T_UNUSED int
+t_fsyncs_of(const char *home)
 {
     char real[PATH_MAX];
     int i, n = 0;
