@@ -435,6 +435,7 @@ http_setup(CURL *h, const wtkms_http_opts *opts, const wtkms_http_req *req,
     SET(CURLOPT_HEADERFUNCTION, http_header_cb);
     SET(CURLOPT_HEADERDATA, hdrs);
     SET(CURLOPT_USERAGENT, "wtkms/1");
+    SET(CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
 
     if (strcmp(req->method, "GET") == 0)
         SET(CURLOPT_HTTPGET, 1L);
@@ -497,7 +498,11 @@ wtkms_http_request(
     classify = req->classify != NULL ? req->classify : wtkms_http_classify_default;
 
     /* No "Expect: 100-continue" round trip; then the caller's headers; then the secret ones. */
-    if ((ret = http_slist_add(&headers, "Expect:", "")) != 0)
+    /*
+     * curl 7.88's SigV4 signs a disabling "Expect:" line it then does not send (the signature
+     * breaks), so signed requests keep curl's Expect handling, with no wait (see http_setup).
+     */
+    if (req->sigv4 == NULL && (ret = http_slist_add(&headers, "Expect:", "")) != 0)
         goto oom;
     for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
         if ((ret = http_slist_add(&headers, req->headers[i], "")) != 0)
@@ -507,6 +512,8 @@ wtkms_http_request(
         goto oom;
     if (req->bearer != NULL &&
         (ret = http_slist_add(&headers, "Authorization: Bearer ", req->bearer)) != 0)
+        goto oom;
+    if (req->secret_header != NULL && (ret = http_slist_add(&headers, req->secret_header, "")) != 0)
         goto oom;
 
     if ((h = curl_easy_init()) == NULL)

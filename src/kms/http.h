@@ -110,6 +110,8 @@ typedef struct {
     const char *access_key, *secret_key, *session_token;
 
     const char *bearer; /* when set: "Authorization: Bearer <bearer>" (Azure, GCP) */
+    /* One more header that carries a secret, "Name: value" (an ECS or IMDS token); wiped. */
+    const char *secret_header;
 
     bool no_proxy;   /* bypass any proxy (instance-metadata endpoints are link-local) */
     size_t max_body; /* 0 = WTKMS_HTTP_MAX_BODY_DEFAULT */
