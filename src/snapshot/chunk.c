@@ -1,0 +1,250 @@
+/*
+ * chunk.c -- sealing and opening snapshot chunks; object headers; key derivation.
+ */
+#include "chunk.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char label_data[] = "wtkms snapshot v1 data";
+static const char label_manifest[] = "wtkms snapshot v1 manifest";
+static const char aad_magic[] = "WTKMSSNC";
+
+struct wtkms_snap_codec {
+    wtkms_gcm *gcm; /* NULL in clear mode */
+    char id[WTKMS_SNAP_ID_LEN];
+};
+
+/*
+ * put_be32, put_be64, get_be32 --
+ *     Big-endian integers.
+ */
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+/*
+ * wtkms_snap_derive --
+ *     The snapshot's data and manifest keys.
+ */
+int
+wtkms_snap_derive(const uint8_t key[WTKMS_KEY_LEN], const char *id, wtkms_snap_keys *keys)
+{
+    int ret;
+
+    if ((ret = wtkms_hkdf(key, WTKMS_KEY_LEN, (const uint8_t *)id, strlen(id),
+           (const uint8_t *)label_data, sizeof(label_data) - 1, keys->data, WTKMS_KEY_LEN)) != 0)
+        return (ret);
+    return (wtkms_hkdf(key, WTKMS_KEY_LEN, (const uint8_t *)id, strlen(id),
+      (const uint8_t *)label_manifest, sizeof(label_manifest) - 1, keys->manifest, WTKMS_KEY_LEN));
+}
+
+/*
+ * wtkms_snap_codec_new --
+ *     A codec for one thread; keys NULL means clear mode.
+ */
+int
+wtkms_snap_codec_new(const wtkms_snap_keys *keys, const char *id, wtkms_snap_codec **cp)
+{
+    wtkms_snap_codec *c;
+    int ret;
+
+    *cp = NULL;
+    if (strlen(id) >= WTKMS_SNAP_ID_LEN)
+        return (EINVAL);
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return (ENOMEM);
+    memcpy(c->id, id, strlen(id));
+    if (keys != NULL) {
+        if ((c->gcm = wtkms_gcm_new()) == NULL) {
+            free(c);
+            return (ENOMEM);
+        }
+        if ((ret = wtkms_gcm_setkey(c->gcm, keys->data)) != 0) {
+            wtkms_snap_codec_free(c);
+            return (ret);
+        }
+    }
+    *cp = c;
+    return (0);
+}
+
+/*
+ * wtkms_snap_codec_free --
+ *     Free a codec (OpenSSL cleanses the key schedule).
+ */
+void
+wtkms_snap_codec_free(wtkms_snap_codec *c)
+{
+    if (c == NULL)
+        return;
+    wtkms_gcm_free(c->gcm);
+    free(c);
+}
+
+/*
+ * make_aad --
+ *     Nonce and additional data of chunk (file, chunk, final).
+ */
+static void
+make_aad(const wtkms_snap_codec *c, uint32_t file, uint64_t chunk, bool final,
+  uint8_t nonce[WTKMS_GCM_NONCE_LEN], uint8_t aad[WTKMS_SNAP_AAD_LEN])
+{
+    put_be32(nonce, file);
+    put_be64(nonce + 4, chunk);
+    memcpy(aad, aad_magic, 8);
+    memcpy(aad + 8, c->id, WTKMS_SNAP_ID_LEN);
+    put_be32(aad + 8 + WTKMS_SNAP_ID_LEN, file);
+    put_be64(aad + 12 + WTKMS_SNAP_ID_LEN, chunk);
+    aad[20 + WTKMS_SNAP_ID_LEN] = final ? 1 : 0;
+}
+
+/*
+ * clear_check --
+ *     The clear-mode check value: SHA-256(AAD || data), first 16 bytes.
+ */
+static int
+clear_check(const uint8_t *aad, const uint8_t *buf, size_t len, uint8_t out[WTKMS_SNAP_TAG_LEN])
+{
+    wtkms_sha256_ctx *s;
+    uint8_t d[WTKMS_SHA256_LEN];
+    int ret;
+
+    if ((s = wtkms_sha256_begin()) == NULL)
+        return (ENOMEM);
+    if ((ret = wtkms_sha256_update(s, aad, WTKMS_SNAP_AAD_LEN)) != 0 ||
+        (ret = wtkms_sha256_update(s, buf, len)) != 0) {
+        (void)wtkms_sha256_end(s, d);
+        return (ret);
+    }
+    if ((ret = wtkms_sha256_end(s, d)) != 0)
+        return (ret);
+    memcpy(out, d, WTKMS_SNAP_TAG_LEN);
+    return (0);
+}
+
+/*
+ * wtkms_snap_seal --
+ *     Seal a chunk in place and append its tag.
+ */
+int
+wtkms_snap_seal(
+  wtkms_snap_codec *c, uint32_t file, uint64_t chunk, bool final, uint8_t *buf, size_t len)
+{
+    uint8_t nonce[WTKMS_GCM_NONCE_LEN], aad[WTKMS_SNAP_AAD_LEN];
+
+    make_aad(c, file, chunk, final, nonce, aad);
+    if (c->gcm == NULL)
+        return (clear_check(aad, buf, len, buf + len));
+    return (wtkms_gcm_seal(c->gcm, nonce, aad, sizeof(aad), buf, len, buf, buf + len));
+}
+
+/*
+ * wtkms_snap_open --
+ *     Authenticate (and decrypt) a chunk in place.
+ */
+int
+wtkms_snap_open(
+  wtkms_snap_codec *c, uint32_t file, uint64_t chunk, bool final, uint8_t *buf, size_t len)
+{
+    uint8_t nonce[WTKMS_GCM_NONCE_LEN], aad[WTKMS_SNAP_AAD_LEN], check[WTKMS_SNAP_TAG_LEN];
+    uint8_t tag[WTKMS_SNAP_TAG_LEN];
+    int ret;
+
+    make_aad(c, file, chunk, final, nonce, aad);
+    if (c->gcm == NULL) {
+        if ((ret = clear_check(aad, buf, len, check)) != 0)
+            return (ret);
+        return (wtkms_ct_memcmp(check, buf + len, WTKMS_SNAP_TAG_LEN) == 0 ? 0 : EBADMSG);
+    }
+    /* The tag is read before decryption overwrites nothing past len; copy it for clarity. */
+    memcpy(tag, buf + len, WTKMS_SNAP_TAG_LEN);
+    return (wtkms_gcm_open(c->gcm, nonce, aad, sizeof(aad), buf, len, buf, tag));
+}
+
+/*
+ * wtkms_snap_hdr_encode --
+ *     An object header.
+ */
+void
+wtkms_snap_hdr_encode(uint8_t hdr[WTKMS_SNAP_HDR_LEN], int mode, uint32_t file, uint32_t chunk_size)
+{
+    memset(hdr, 0, WTKMS_SNAP_HDR_LEN);
+    memcpy(hdr, WTKMS_SNAP_MAGIC, 8);
+    hdr[8] = WTKMS_SNAP_DATA_VERSION;
+    hdr[9] = (uint8_t)mode;
+    put_be32(hdr + 12, file);
+    put_be32(hdr + 16, chunk_size);
+}
+
+/*
+ * wtkms_snap_hdr_check --
+ *     Compare an object header with the manifest's expectations.
+ */
+int
+wtkms_snap_hdr_check(const uint8_t hdr[WTKMS_SNAP_HDR_LEN], int mode, uint32_t file,
+  uint32_t chunk_size, char *why, size_t whylen)
+{
+    if (memcmp(hdr, WTKMS_SNAP_MAGIC, 8) != 0)
+        (void)snprintf(why, whylen, "the object header is not a wtkms snapshot header");
+    else if (hdr[8] != WTKMS_SNAP_DATA_VERSION)
+        (void)snprintf(why, whylen, "the object is format version %u, this build reads %d", hdr[8],
+          WTKMS_SNAP_DATA_VERSION);
+    else if (hdr[9] != mode)
+        (void)snprintf(why, whylen, "the object is %s but the manifest says %s",
+          hdr[9] == WTKMS_SNAP_MODE_GCM ? "encrypted" : "not encrypted",
+          mode == WTKMS_SNAP_MODE_GCM ? "encrypted" : "not encrypted");
+    else if (get_be32(hdr + 12) != file)
+        (void)snprintf(why, whylen,
+          "the object holds file number %u, not %u: objects were swapped or renamed",
+          get_be32(hdr + 12), file);
+    else if (get_be32(hdr + 16) != chunk_size)
+        (void)snprintf(why, whylen, "the object's chunk size is %u, the manifest says %u",
+          get_be32(hdr + 16), chunk_size);
+    else
+        return (0);
+    return (EBADMSG);
+}
+
+/*
+ * wtkms_snap_nchunks --
+ *     Chunks of a file: at least one (an empty file is one empty final chunk).
+ */
+uint64_t
+wtkms_snap_nchunks(int64_t size, uint32_t chunk_size)
+{
+    if (size <= 0)
+        return (1);
+    return (((uint64_t)size + chunk_size - 1) / chunk_size);
+}
+
+/*
+ * wtkms_snap_object_size --
+ *     Bytes of a file's object in the store.
+ */
+int64_t
+wtkms_snap_object_size(int64_t size, uint32_t chunk_size)
+{
+    return (WTKMS_SNAP_HDR_LEN + size +
+            (int64_t)wtkms_snap_nchunks(size, chunk_size) * WTKMS_SNAP_TAG_LEN);
+}

@@ -1,0 +1,415 @@
+/*
+ * create.c -- "snapshot create": copy a home's files, each encrypted again under a fresh
+ * snapshot key, into a store.
+ *
+ * Two threads: the producer reads each file in chunks and hashes it (SHA-256); the consumer
+ * seals each chunk (AES-256-GCM) and appends it to the file's object. A fixed ring of chunk
+ * buffers bounds memory whatever the size of the home.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "keystore.h"
+#include "pipe.h"
+#include "progress.h"
+#include "snapshot.h"
+#include "source.h"
+
+#define NSLOTS 8
+
+typedef struct {
+    wtkms_source *src;
+    wtkms_snap_manifest *m;
+    wtkms_pipe *pipe;
+    uint32_t chunk_size;
+    int ret; /* the producer's error */
+    wtkms_err err;
+} create_ctx;
+
+/*
+ * read_exact --
+ *     Read len bytes; *gotp < len means the file ended early.
+ */
+static int
+read_exact(int fd, uint8_t *buf, size_t len, size_t *gotp)
+{
+    size_t got;
+    ssize_t n;
+
+    for (got = 0; got < len;) {
+        if ((n = read(fd, buf + got, len - got)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return (errno);
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    *gotp = got;
+    return (0);
+}
+
+/*
+ * producer --
+ *     Read and hash every file, chunk by chunk.
+ */
+static void *
+producer(void *arg)
+{
+    create_ctx *c = arg;
+    wtkms_snap_file *f;
+    wtkms_sha256_ctx *sha;
+    wtkms_slot *s;
+    struct stat sb;
+    uint64_t i;
+    uint32_t fi;
+    size_t len, got = 0;
+    int fd, ret;
+
+    sha = NULL;
+    fd = -1;
+    for (fi = 0; fi < c->m->nfiles; fi++) {
+        f = &c->m->files[fi];
+        if ((fd = open(c->src->files[fi].path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0) {
+            c->ret = wtkms_errf(
+              &c->err, errno, "cannot read %s: %s", c->src->files[fi].path, strerror(errno));
+            goto err;
+        }
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        /* A file may grow while it is copied; blocks past this size are not in the checkpoint. */
+        f->size = sb.st_size;
+        f->mode = sb.st_mode & 07777;
+        f->chunks = wtkms_snap_nchunks(f->size, c->chunk_size);
+        if ((sha = wtkms_sha256_begin()) == NULL) {
+            c->ret = wtkms_errf(&c->err, ENOMEM, "out of memory");
+            goto err;
+        }
+        for (i = 0; i < f->chunks; i++) {
+            if ((s = wtkms_pipe_get_free(c->pipe)) == NULL)
+                goto err; /* the consumer failed */
+            len =
+              i + 1 < f->chunks ? c->chunk_size : (size_t)(f->size - (int64_t)i * c->chunk_size);
+            if ((ret = read_exact(fd, s->buf, len, &got)) != 0 || got != len) {
+                wtkms_pipe_put_free(c->pipe, s);
+                c->ret =
+                  ret != 0
+                    ? wtkms_errf(
+                        &c->err, ret, "reading %s: %s", c->src->files[fi].path, strerror(ret))
+                    : wtkms_errf(&c->err, EIO,
+                        "%s shrank while it was copied (%zu of %zu bytes at chunk %llu): something "
+                        "else is writing to the home",
+                        c->src->files[fi].path, got, len, (unsigned long long)i);
+                goto err;
+            }
+            (void)wtkms_sha256_update(sha, s->buf, len);
+            s->len = len;
+            s->file = fi;
+            s->chunk = i;
+            s->final = i + 1 == f->chunks;
+            wtkms_pipe_put_full(c->pipe, s);
+        }
+        ret = wtkms_sha256_end(sha, f->sha256);
+        sha = NULL;
+        (void)close(fd);
+        fd = -1;
+        if (ret != 0) {
+            c->ret = wtkms_errf(&c->err, ret, "SHA-256 failed");
+            goto err;
+        }
+    }
+err:
+    if (sha != NULL) {
+        uint8_t junk[WTKMS_SHA256_LEN];
+        (void)wtkms_sha256_end(sha, junk);
+    }
+    if (fd >= 0)
+        (void)close(fd);
+    /* Done, not cancelled: the consumer finishes what was read before any error. */
+    wtkms_pipe_done(c->pipe);
+    return (NULL);
+}
+
+/*
+ * consume --
+ *     Seal and store every chunk, in order.
+ */
+static int
+consume(
+  create_ctx *c, wtkms_store *store, wtkms_snap_codec *codec, wtkms_progress *prog, wtkms_err *err)
+{
+    wtkms_store_writer *w;
+    wtkms_slot *s;
+    uint8_t hdr[WTKMS_SNAP_HDR_LEN];
+    char obj[32];
+    int ret;
+
+    w = NULL;
+    ret = 0;
+    while ((s = wtkms_pipe_get_full(c->pipe)) != NULL) {
+        if (s->chunk == 0) {
+            (void)snprintf(obj, sizeof(obj), "files/%08u", s->file);
+            wtkms_snap_hdr_encode(hdr,
+              c->m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, s->file,
+              c->chunk_size);
+            if ((ret = store->put_open(store, c->m->id, obj, &w, err)) != 0 ||
+                (ret = store->put_write(w, hdr, sizeof(hdr), err)) != 0)
+                break;
+            c->m->stored_size += WTKMS_SNAP_HDR_LEN;
+        }
+        if ((ret = wtkms_snap_seal(codec, s->file, s->chunk, s->final, s->buf, s->len)) != 0) {
+            ret = wtkms_errf(err, ret, "sealing %s chunk %llu failed", c->src->files[s->file].name,
+              (unsigned long long)s->chunk);
+            break;
+        }
+        if ((ret = store->put_write(w, s->buf, s->len + WTKMS_SNAP_TAG_LEN, err)) != 0)
+            break;
+        c->m->stored_size += (int64_t)(s->len + WTKMS_SNAP_TAG_LEN);
+        wtkms_progress_add(prog, (int64_t)s->len);
+        if (s->final) {
+            ret = store->put_close(w, err);
+            w = NULL;
+            if (ret != 0)
+                break;
+        }
+        wtkms_pipe_put_free(c->pipe, s);
+        s = NULL;
+    }
+    if (s != NULL)
+        wtkms_pipe_put_free(c->pipe, s);
+    if (ret != 0)
+        wtkms_pipe_cancel(c->pipe);
+    if (w != NULL)
+        store->put_abort(w);
+    return (ret);
+}
+
+/*
+ * copy_files --
+ *     Run the pipeline over the source's files.
+ */
+static int
+copy_files(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_snap_manifest *m,
+  const wtkms_snap_keys *keys, wtkms_err *err)
+{
+    create_ctx c;
+    wtkms_snap_codec *codec;
+    wtkms_progress prog;
+    pthread_t tid;
+    struct stat sb;
+    int64_t total;
+    uint32_t i;
+    int ret;
+
+    memset(&c, 0, sizeof(c));
+    c.src = src;
+    c.m = m;
+    c.chunk_size = m->chunk_size;
+    if ((ret = wtkms_snap_codec_new(keys, m->id, &codec)) != 0)
+        return (wtkms_errf(err, ret, "cannot set up the snapshot cipher"));
+    if ((ret = wtkms_pipe_new(NSLOTS, m->chunk_size + WTKMS_SNAP_TAG_LEN, &c.pipe)) != 0) {
+        wtkms_snap_codec_free(codec);
+        return (wtkms_errf(err, ret, "out of memory for %d chunk buffers", NSLOTS));
+    }
+    for (total = 0, i = 0; i < src->nfiles; i++)
+        if (stat(src->files[i].path, &sb) == 0)
+            total += sb.st_size;
+    wtkms_progress_init(&prog, o->progress, "create", total);
+    if ((ret = pthread_create(&tid, NULL, producer, &c)) != 0) {
+        wtkms_pipe_free(c.pipe);
+        wtkms_snap_codec_free(codec);
+        return (wtkms_errf(err, ret, "cannot start a reader thread"));
+    }
+    ret = consume(&c, o->store, codec, &prog, err);
+    (void)pthread_join(tid, NULL);
+    wtkms_progress_end(&prog);
+    /* The consumer's error comes first: it is about an earlier chunk than the producer's. */
+    if (ret == 0 && c.ret != 0) {
+        *err = c.err;
+        ret = c.ret;
+    }
+    wtkms_pipe_free(c.pipe);
+    wtkms_snap_codec_free(codec);
+    return (ret);
+}
+
+/*
+ * make_id --
+ *     "20261125T224529Z-1a2b3c4d": sortable by time, unique by 32 random bits.
+ */
+static int
+make_id(int64_t ms, char *out, size_t outlen)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    uint8_t rnd[4];
+    char hex[9];
+
+    if (gmtime_r(&t, &tm) == NULL || wtkms_random(rnd, sizeof(rnd)) != 0)
+        return (EIO);
+    wtkms_hex(rnd, sizeof(rnd), hex);
+    if (strftime(out, outlen, "%Y%m%dT%H%M%SZ-", &tm) == 0)
+        return (EIO);
+    (void)strncat(out, hex, outlen - strlen(out) - 1);
+    return (0);
+}
+
+/*
+ * wtkms_snapshot_create --
+ *     Make one snapshot.
+ */
+int
+wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp, wtkms_err *err)
+{
+    wtkms_snap_manifest *m;
+    wtkms_source *src;
+    wtkms_keystore *ks;
+    wtkms_snap_keys *keys;
+    wtkms_key *key;
+    uint8_t *mbuf;
+    size_t mlen;
+    bool begun;
+    char *real;
+    uint32_t i;
+    int ret, tret;
+
+    if (mp != NULL)
+        *mp = NULL;
+    src = NULL;
+    keys = NULL;
+    key = NULL;
+    mbuf = NULL;
+    begun = false;
+    if ((m = calloc(1, sizeof(*m))) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    m->format_version = WTKMS_SNAP_FORMAT_VERSION;
+    m->chunk_size = o->chunk_size != 0 ? o->chunk_size : WTKMS_SNAP_CHUNK_DEFAULT;
+    if (m->chunk_size < 4096 || m->chunk_size > 64 * 1024 * 1024) {
+        ret = wtkms_errf(err, EINVAL, "chunk size %u is outside 4 KiB .. 64 MiB", m->chunk_size);
+        goto err;
+    }
+    if (!o->no_encryption && o->kms == NULL) {
+        ret = wtkms_errf(err, EINVAL,
+          "an encrypted snapshot needs a master key: give provider settings (--config FILE, or "
+          "--provider ... --key-file ...), or pass --no-encryption");
+        goto err;
+    }
+    if (o->uri != NULL && !o->fsync_locked) {
+        ret = wtkms_errf(err, EINVAL,
+          "--uri reads the oplog timestamp of an fsync-locked mongod: it needs --fsync-locked");
+        goto err;
+    }
+
+    /* The oplog position first: it must be read while the mongod is locked, before copying. */
+    if (o->uri != NULL) {
+        if ((ret = wtkms_mongod_oplog_ts(o->uri, &m->oplog_t, &m->oplog_i, err)) != 0)
+            goto err;
+        m->has_oplog_ts = true;
+    } else if (o->has_oplog_ts) {
+        m->oplog_t = o->oplog_t;
+        m->oplog_i = o->oplog_i;
+        m->has_oplog_ts = true;
+    }
+
+    /* Refusals (a live home) before any KMS call or store write. */
+    if ((ret = wtkms_source_open(o, &src, err)) != 0)
+        goto err;
+    if (src->has_keystore) {
+        if ((ret = wtkms_keystore_load(src->keystore_dir, &ks, err)) != 0) {
+            wtkms_err_prefix(err, "home %s", o->home);
+            goto err;
+        }
+        m->keystore_cmk = ks->cmk;
+        m->has_keystore = true;
+        wtkms_keystore_free(ks);
+    }
+
+    m->created_ms = wtkms_now_ms();
+    if ((ret = make_id(m->created_ms, m->id, sizeof(m->id))) != 0) {
+        ret = wtkms_errf(err, ret, "cannot make a snapshot id");
+        goto err;
+    }
+    if (!o->no_encryption) {
+        /* A fresh key, wrapped by the master key current now. */
+        if ((key = wtkms_key_new()) == NULL || (keys = wtkms_secure_alloc(sizeof(*keys))) == NULL) {
+            ret = wtkms_errf(err, ENOMEM, "out of memory");
+            goto err;
+        }
+        if ((ret = wtkms_random_key(key->b)) != 0) {
+            ret = wtkms_errf(err, ret, "no random bytes from OpenSSL");
+            goto err;
+        }
+        if ((ret = o->kms->wrap(o->kms, key->b, &m->wrapped_key, &m->wrapped_len, &m->key, err)) !=
+            0) {
+            wtkms_err_prefix(err, "cannot wrap the snapshot key");
+            goto err;
+        }
+        if ((ret = wtkms_snap_derive(key->b, m->id, keys)) != 0) {
+            ret = wtkms_errf(err, ret, "key derivation failed");
+            goto err;
+        }
+        m->encrypted = true;
+    }
+
+    (void)gethostname(m->source_host, sizeof(m->source_host) - 1);
+    if ((real = realpath(o->home, NULL)) != NULL) {
+        (void)snprintf(m->source_path, sizeof(m->source_path), "%s", real);
+        free(real);
+    } else
+        (void)snprintf(m->source_path, sizeof(m->source_path), "%s", o->home);
+    (void)snprintf(m->source_method, sizeof(m->source_method), "%s", src->method);
+    (void)snprintf(m->wt_version, sizeof(m->wt_version), "%s", src->wt_version);
+    m->nfiles = src->nfiles;
+    if ((m->files = calloc(m->nfiles, sizeof(*m->files))) == NULL) {
+        ret = wtkms_errf(err, ENOMEM, "out of memory");
+        goto err;
+    }
+    for (i = 0; i < m->nfiles; i++)
+        if ((m->files[i].name = strdup(src->files[i].name)) == NULL) {
+            ret = wtkms_errf(err, ENOMEM, "out of memory");
+            goto err;
+        }
+
+    if ((ret = o->store->begin(o->store, m->id, err)) != 0)
+        goto err;
+    begun = true;
+    if ((ret = copy_files(o, src, m, keys, err)) != 0)
+        goto err;
+    /* The copy is complete: release the backup cursor before the (slower) commit. */
+    tret = wtkms_source_close(src, err);
+    src = NULL;
+    if ((ret = tret) != 0)
+        goto err;
+    for (m->size = 0, i = 0; i < m->nfiles; i++)
+        m->size += m->files[i].size;
+    if ((ret = wtkms_manifest_encode(m, keys, &mbuf, &mlen, err)) != 0 ||
+        (ret = o->store->commit(o->store, m->id, mbuf, mlen, err)) != 0)
+        goto err;
+    begun = false;
+    m->authenticated = true;
+    if (mp != NULL) {
+        *mp = m;
+        m = NULL;
+    }
+    ret = 0;
+err:
+    if (begun)
+        o->store->abort(o->store, m->id);
+    if (src != NULL)
+        (void)wtkms_source_close(src, NULL);
+    free(mbuf);
+    wtkms_key_free(key);
+    if (keys != NULL)
+        wtkms_secure_free(keys, sizeof(*keys));
+    wtkms_manifest_free(m);
+    return (ret);
+}

@@ -1,0 +1,91 @@
+/*
+ * snapshot.h -- encrypted, checkpoint-consistent snapshots of a WiredTiger home.
+ *
+ * The C API behind "wtkms snapshot ..." and "wtkms keys usage", and what point-in-time restore
+ * ("wtkms pit restore") calls: read a snapshot's manifest (for its oplog timestamp) and restore
+ * it into a new directory. Formats: chunk.h, manifest.h, store.h, docs/FORMATS.md.
+ */
+#ifndef WTKMS_SNAPSHOT_H
+#define WTKMS_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "kms.h"
+#include "manifest.h"
+#include "store.h"
+
+#define WTKMS_SNAP_CHUNK_DEFAULT (1024 * 1024)
+
+typedef struct {
+    const char *home;
+    wtkms_store *store;
+    wtkms_kms *kms;     /* wraps the snapshot key; may be NULL with no_encryption */
+    bool no_encryption; /* --no-encryption: the Key ID reads "Not enabled" */
+
+    /*
+     * How the home is read. Default: open it with WiredTiger (this program's line) and copy what
+     * a backup cursor lists while the cursor is open; refused when another process holds the
+     * home. fsync_locked: copy every file as it is, for a stopped mongod or one locked with
+     * db.fsyncLock() (the caller vouches for that, or uri lets us check).
+     */
+    bool fsync_locked;
+    const char *ext_path;   /* libwtkms.so to load; NULL: the one beside this program */
+    const char *ext_config; /* the extension's config=(...) contents; NULL: no extension */
+    const char *wt_config;  /* more wiredtiger_open settings; NULL: encryption=(name=wtkms,
+                               keyid=system) when the home has a keystore */
+
+    /* The consistent oplog timestamp: given, or read from the mongod at uri (fsync-locked). */
+    bool has_oplog_ts;
+    uint32_t oplog_t, oplog_i;
+    const char *uri;
+
+    uint32_t chunk_size; /* 0: WTKMS_SNAP_CHUNK_DEFAULT */
+    bool progress;       /* a progress bar on stderr */
+} wtkms_snap_create_opts;
+
+/* Make a snapshot; *mp (optional) receives its manifest. */
+int wtkms_snapshot_create(
+  const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp, wtkms_err *err);
+
+/*
+ * A snapshot's manifest, structure checked, not authenticated (no key needed: listing and
+ * planning). An unencrypted snapshot's checksum is checked.
+ */
+int wtkms_snapshot_read_manifest(
+  wtkms_store *store, const char *id, wtkms_snap_manifest **mp, wtkms_err *err);
+
+/*
+ * Restore snapshot id into the new directory to (absent or empty). The snapshot key is unwrapped
+ * before anything is written: a disabled, deleted or unreachable key stops it with the reason
+ * and what to do. Files are written into a temporary directory beside to, checked, fsync'd and
+ * renamed into place at the end: an interrupted restore never leaves a partial target. kms may
+ * be NULL for an unencrypted snapshot. *mp (optional) receives the authenticated manifest.
+ */
+int wtkms_snapshot_restore(wtkms_store *store, const char *id, const char *to, wtkms_kms *kms,
+  bool progress, wtkms_snap_manifest **mp, wtkms_err *err);
+
+/* The same, opening the store from its URL (settings such as s3_endpoint from cfg). */
+int wtkms_snapshot_restore_url(const char *store_url, wtkms_config *cfg, const char *id,
+  const char *to, wtkms_kms *kms, wtkms_snap_manifest **mp, wtkms_err *err);
+
+/* Check every chunk and digest without writing anything; errors name the file and chunk. */
+int wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms, bool progress,
+  wtkms_snap_manifest **mp, wtkms_err *err);
+
+/*
+ * "keys usage" also lists oplog segments that depend on a key when the oplog tap is built in: it
+ * defines this (weak here) and calls fn once per dependent segment run. kind is "oplog", via is
+ * "run key" or similar; created is ISO-8601.
+ */
+typedef void (*wtkms_usage_fn)(
+  void *arg, const char *kind, const char *id, const char *created, const char *via);
+int wtkms_oplog_key_usage(const char *store_url, wtkms_config *cfg, const char *key,
+  wtkms_usage_fn fn, void *arg, wtkms_err *err) __attribute__((weak));
+
+/* Whether a CMK name given by a user ("alias/db", "local-1a2b...", "aws:arn:...") is d. */
+bool wtkms_snap_key_matches(const wtkms_kms_desc *d, const char *key);
+
+#endif

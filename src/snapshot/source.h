@@ -1,0 +1,48 @@
+/*
+ * source.h -- what a snapshot copies: the file list of a home, held consistent while copying.
+ *
+ * Backup-cursor mode opens the home with WiredTiger (this program's line, the wtkms extension
+ * loaded when the home has a keystore) and lists what a "backup:" cursor returns, plus the
+ * keystore, which is copied once into a private directory so the copy and the descriptor read
+ * from it are the same bytes. The cursor stays open until wtkms_source_close, so the checkpoint
+ * it pins stays intact while the files are copied. fsync-locked mode lists every file under the
+ * home as it is.
+ */
+#ifndef WTKMS_SNAP_SOURCE_H
+#define WTKMS_SNAP_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "snapshot.h"
+
+typedef struct {
+    char *name; /* relative name inside the home, as restored */
+    char *path; /* where to read it now */
+} wtkms_src_file;
+
+typedef struct wtkms_source wtkms_source;
+struct wtkms_source {
+    wtkms_src_file *files;
+    uint32_t nfiles, cap;
+    const char *method;   /* "backup_cursor" or "fsync_locked" */
+    char wt_version[256]; /* the WiredTiger that made the copy, or that wrote the home */
+    bool has_keystore;
+    char keystore_dir[4096]; /* a directory holding exactly the keystore bytes copied */
+    char tmpdir[4096];       /* private directory to remove at close ("" if none) */
+    void *wt;                /* the WiredTiger connection state (source.c) */
+};
+
+int wtkms_source_open(const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkms_err *err);
+/* Close the backup cursor and the connection; remove the private copy. */
+int wtkms_source_close(wtkms_source *src, wtkms_err *err);
+
+/* The process holding a home's WiredTiger.lock, 0 if none (or no lock file). */
+pid_t wtkms_source_lock_holder(const char *home);
+
+/* The consistent oplog timestamp of the mongod at uri, which must be fsync-locked. */
+int wtkms_mongod_oplog_ts(const char *uri, uint32_t *tp, uint32_t *ip, wtkms_err *err);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * source_mongod.c -- the consistent oplog timestamp of an fsync-locked mongod, through
+ * mongo-c-driver: refuse unless currentOp reports fsyncLock, then read the newest entry of
+ * local.oplog.rs (nothing is written while the lock holds, so it is the last applied optime).
+ */
+#include <errno.h>
+#include <mongoc/mongoc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "source.h"
+
+static pthread_once_t mongoc_once = PTHREAD_ONCE_INIT;
+
+/*
+ * init_mongoc --
+ *     mongoc_init, once per process.
+ */
+static void
+init_mongoc(void)
+{
+    mongoc_init();
+}
+
+/*
+ * wtkms_mongod_oplog_ts --
+ *     Check the lock, read the newest oplog timestamp.
+ */
+int
+wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, wtkms_err *err)
+{
+    mongoc_uri_t *uri;
+    mongoc_client_t *client;
+    mongoc_collection_t *coll;
+    mongoc_cursor_t *cursor;
+    bson_error_t berr;
+    bson_t cmd, reply, filter, *opts;
+    const bson_t *doc;
+    bson_iter_t it;
+    char host[256];
+    bool locked;
+    int ret;
+
+    (void)pthread_once(&mongoc_once, init_mongoc);
+    if ((uri = mongoc_uri_new_with_error(uri_str, &berr)) == NULL)
+        return (
+          wtkms_errf(err, EINVAL, "--uri is not a MongoDB connection string: %s", berr.message));
+    if (mongoc_uri_get_password(uri) != NULL) {
+        mongoc_uri_destroy(uri);
+        return (wtkms_errf(err, EINVAL,
+          "--uri carries a password, which would show in the process list: authenticate with "
+          "an X.509 certificate (tlsCertificateKeyFile=...) or a URI without a password"));
+    }
+    {
+        const mongoc_host_list_t *h = mongoc_uri_get_hosts(uri);
+        (void)snprintf(host, sizeof(host), "%.200s", h != NULL ? h->host_and_port : "?");
+    }
+    client = mongoc_client_new_from_uri(uri);
+    mongoc_uri_destroy(uri);
+    if (client == NULL)
+        return (wtkms_errf(err, EINVAL, "--uri: cannot make a client for %s", host));
+    (void)mongoc_client_set_appname(client, "wtkms-snapshot");
+    ret = 0;
+    bson_init(&cmd);
+    BSON_APPEND_INT32(&cmd, "currentOp", 1);
+    if (!mongoc_client_command_simple(client, "admin", &cmd, NULL, &reply, &berr)) {
+        ret =
+          wtkms_errf(err, ECONNREFUSED, "mongod at %s: currentOp failed: %s", host, berr.message);
+        bson_destroy(&reply);
+        bson_destroy(&cmd);
+        goto done;
+    }
+    locked = bson_iter_init_find(&it, &reply, "fsyncLock") && bson_iter_as_bool(&it);
+    bson_destroy(&reply);
+    bson_destroy(&cmd);
+    if (!locked) {
+        ret = wtkms_errf(err, EBUSY,
+          "mongod at %s is not fsync-locked: run db.fsyncLock() (or stop it) before taking a "
+          "snapshot of its files, and db.fsyncUnlock() after",
+          host);
+        goto done;
+    }
+    coll = mongoc_client_get_collection(client, "local", "oplog.rs");
+    bson_init(&filter);
+    opts = BCON_NEW("sort", "{", "$natural", BCON_INT32(-1), "}", "limit", BCON_INT64(1));
+    cursor = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
+    if (mongoc_cursor_next(cursor, &doc)) {
+        if (bson_iter_init_find(&it, doc, "ts") && BSON_ITER_HOLDS_TIMESTAMP(&it))
+            bson_iter_timestamp(&it, tp, ip);
+        else
+            ret = wtkms_errf(err, EPROTO, "mongod at %s: the newest oplog entry has no ts", host);
+    } else if (mongoc_cursor_error(cursor, &berr))
+        ret = wtkms_errf(err, EIO, "mongod at %s: reading local.oplog.rs: %s", host, berr.message);
+    else
+        ret = wtkms_errf(err, ENOENT,
+          "mongod at %s has no oplog (local.oplog.rs is empty or missing): it is not a replica "
+          "set member; point-in-time restore needs one",
+          host);
+    mongoc_cursor_destroy(cursor);
+    bson_destroy(opts);
+    bson_destroy(&filter);
+    mongoc_collection_destroy(coll);
+done:
+    mongoc_client_destroy(client);
+    return (ret);
+}

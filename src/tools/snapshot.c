@@ -1,0 +1,1005 @@
+/*
+ * snapshot.c -- "wtkms snapshot create|list|show|verify|restore|delete|prune" and
+ * "wtkms keys usage".
+ *
+ * Settings: --config FILE and the flags a command does not take, as everywhere (cli.h). The
+ * store's own settings (s3_endpoint, s3_region, ...) are taken first, the provider's next; what
+ * the provider consumed is also what the wtkms extension gets when create opens the home.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "keystore.h"
+#include "snapshot.h"
+
+int wtkms_cmd_keys_usage(wtkms_cli *cli);
+
+static const char snapshot_usage[] =
+  "usage:\n"
+  "  wtkms snapshot create --home DIR --store STORE [--no-encryption] [--fsync-locked [--uri "
+  "URI]]\n"
+  "        [--oplog-ts T:I] [--wt-config STRING] [--home-config FILE] [--json] [provider "
+  "flags]\n"
+  "  wtkms snapshot list --store STORE [--json]\n"
+  "  wtkms snapshot show ID --store STORE [--json]\n"
+  "  wtkms snapshot verify ID --store STORE [--json] [provider flags]\n"
+  "  wtkms snapshot restore ID --store STORE --to DIR [--json] [provider flags]\n"
+  "  wtkms snapshot delete ID --store STORE [--json]\n"
+  "  wtkms snapshot prune --store STORE (--keep-last N | --older-than DURATION) [--dry-run] "
+  "[--json]\n"
+  "STORE is a directory or s3://BUCKET/PREFIX (--s3-endpoint URL, --s3-region R).\n";
+
+/* Settings of this file (never passed to a provider or the extension). */
+static bool
+is_store_setting(const char *key)
+{
+    return (strncmp(key, "s3_", 3) == 0);
+}
+
+/*
+ * settings --
+ *     --config FILE plus every flag the command did not take. When the command builds no
+ *     provider, the file's settings are the provider's and are not checked here.
+ */
+static int
+settings(wtkms_cli *cli, wtkms_config *cfg, bool file_is_used, wtkms_err *err)
+{
+    char key[128];
+    size_t i;
+    int n, ret;
+
+    wtkms_config_init(cfg, "command-line flags");
+    if (cli->config_file != NULL) {
+        if ((ret = wtkms_config_parse_file(cfg, cli->config_file, err)) != 0)
+            return (ret);
+        if (file_is_used)
+            for (n = 0; n < cfg->n; n++)
+                cfg->items[n].used = true;
+    }
+    for (n = 0; n < cli->nopts; n++) {
+        wtkms_cli_opt *o = &cli->opts[n];
+        if (o->used)
+            continue;
+        if (strlen(o->name) >= sizeof(key))
+            return (wtkms_errf(err, EINVAL, "flag --%s is too long", o->name));
+        for (i = 0; o->name[i] != '\0'; i++)
+            key[i] = o->name[i] == '-' ? '_' : o->name[i];
+        key[i] = '\0';
+        o->used = true;
+        if ((ret = wtkms_config_set(cfg, key, o->value, err)) != 0)
+            return (ret);
+    }
+    /* The extension-only setting "create" has no meaning here; accept it from shared files. */
+    (void)wtkms_config_get(cfg, "create");
+    return (0);
+}
+
+/*
+ * ext_config --
+ *     The provider settings as the extension's config=(...) contents: key="value",...
+ */
+static int
+ext_config(wtkms_config *cfg, char **outp, wtkms_err *err)
+{
+    size_t len, off;
+    char *out;
+    int i;
+
+    *outp = NULL;
+    for (len = 1, i = 0; i < cfg->n; i++)
+        len += strlen(cfg->items[i].key) + strlen(cfg->items[i].value) + 4;
+    if ((out = malloc(len)) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    out[0] = '\0';
+    for (off = 0, i = 0; i < cfg->n; i++) {
+        const char *k = cfg->items[i].key, *v = cfg->items[i].value;
+        if (!cfg->items[i].used || is_store_setting(k) || strcmp(k, "create") == 0)
+            continue;
+        if (strchr(v, '"') != NULL) {
+            free(out);
+            return (wtkms_errf(
+              err, EINVAL, "setting %s: a value with '\"' cannot be passed to the extension", k));
+        }
+        off += (size_t)snprintf(out + off, len - off, "%s%s=\"%s\"", off > 0 ? "," : "", k, v);
+    }
+    *outp = out;
+    return (0);
+}
+
+/*
+ * progress_on --
+ *     Progress bars only on a terminal, unless forced either way.
+ */
+static bool
+progress_on(wtkms_cli *cli)
+{
+    bool force = wtkms_cli_flag(cli, "progress"), never = wtkms_cli_flag(cli, "no-progress");
+
+    if (never)
+        return (false);
+    return (force || (isatty(STDOUT_FILENO) && isatty(STDERR_FILENO)));
+}
+
+/*
+ * human --
+ *     Bytes for people.
+ */
+static void
+human(int64_t n, char *out, size_t outlen)
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)n;
+    int u;
+
+    for (u = 0; v >= 1024 && u < 4; u++)
+        v /= 1024;
+    (void)snprintf(out, outlen, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+/*
+ * append_desc --
+ *     A descriptor, or null.
+ */
+static void
+append_desc(bson_t *doc, const char *key, const wtkms_kms_desc *d)
+{
+    bson_t sub;
+
+    if (d == NULL) {
+        BSON_APPEND_NULL(doc, key);
+        return;
+    }
+    BSON_APPEND_DOCUMENT_BEGIN(doc, key, &sub);
+    BSON_APPEND_UTF8(&sub, "provider", d->provider);
+    BSON_APPEND_UTF8(&sub, "key_id", d->key_id);
+    BSON_APPEND_UTF8(&sub, "key_version", d->key_version);
+    BSON_APPEND_UTF8(&sub, "endpoint", d->endpoint);
+    BSON_APPEND_UTF8(&sub, "region", d->region);
+    bson_append_document_end(doc, &sub);
+}
+
+/*
+ * summary --
+ *     What listings print for one snapshot.
+ */
+static void
+summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_files)
+{
+    bson_t sub, arr, f;
+    char when[32], name[1200], idx[16], hex[2 * WTKMS_SHA256_LEN + 1];
+    const char *k;
+    uint32_t i;
+
+    wtkms_cli_time(m->created_ms, when, sizeof(when));
+    wtkms_manifest_key_name(m, name, sizeof(name));
+    BSON_APPEND_UTF8(doc, "id", m->id);
+    BSON_APPEND_UTF8(doc, "created", when);
+    BSON_APPEND_INT64(doc, "size", m->size);
+    BSON_APPEND_INT64(doc, "stored_size", m->stored_size);
+    BSON_APPEND_INT32(doc, "file_count", (int32_t)m->nfiles);
+    BSON_APPEND_UTF8(doc, "encryption_key_id", name);
+    append_desc(doc, "master_key", m->encrypted ? &m->key : NULL);
+    append_desc(doc, "keystore_master_key", m->has_keystore ? &m->keystore_cmk : NULL);
+    BSON_APPEND_DOCUMENT_BEGIN(doc, "source", &sub);
+    BSON_APPEND_UTF8(&sub, "host", m->source_host);
+    BSON_APPEND_UTF8(&sub, "path", m->source_path);
+    BSON_APPEND_UTF8(&sub, "method", m->source_method);
+    bson_append_document_end(doc, &sub);
+    BSON_APPEND_UTF8(doc, "wiredtiger_version", m->wt_version);
+    if (m->has_oplog_ts) {
+        BSON_APPEND_DOCUMENT_BEGIN(doc, "oplog_ts", &sub);
+        BSON_APPEND_INT64(&sub, "t", m->oplog_t);
+        BSON_APPEND_INT64(&sub, "i", m->oplog_i);
+        bson_append_document_end(doc, &sub);
+    } else
+        BSON_APPEND_NULL(doc, "oplog_ts");
+    if (!with_files)
+        return;
+    BSON_APPEND_INT32(doc, "chunk_size", (int32_t)m->chunk_size);
+    BSON_APPEND_INT32(doc, "format_version", m->format_version);
+    BSON_APPEND_ARRAY_BEGIN(doc, "files", &arr);
+    for (i = 0; i < m->nfiles; i++) {
+        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &f);
+        BSON_APPEND_UTF8(&f, "name", m->files[i].name);
+        BSON_APPEND_INT64(&f, "size", m->files[i].size);
+        BSON_APPEND_INT64(&f, "chunks", (int64_t)m->files[i].chunks);
+        wtkms_hex(m->files[i].sha256, WTKMS_SHA256_LEN, hex);
+        BSON_APPEND_UTF8(&f, "sha256", hex);
+        bson_append_document_end(&arr, &f);
+    }
+    bson_append_array_end(doc, &arr);
+}
+
+/*
+ * one_arg --
+ *     The snapshot id (the one positional argument).
+ */
+static int
+one_arg(wtkms_cli *cli, const char **idp, wtkms_err *err)
+{
+    if (cli->nargs != 1)
+        return (wtkms_errf(err, EINVAL,
+          "snapshot %s needs one snapshot ID (see 'wtkms snapshot "
+          "list')",
+          cli->command));
+    *idp = cli->args[0];
+    return (0);
+}
+
+/*
+ * need_store --
+ *     --store, required.
+ */
+static int
+need_store(wtkms_cli *cli, const char **urlp, wtkms_err *err)
+{
+    if ((*urlp = wtkms_cli_opt_get(cli, "store")) == NULL || (*urlp)[0] == '\0')
+        return (wtkms_errf(
+          err, EINVAL, "snapshot %s needs --store DIR or s3://BUCKET/PREFIX", cli->command));
+    return (0);
+}
+
+/*
+ * parse_u32 --
+ *     An unsigned number with an optional K/M suffix.
+ */
+static int
+parse_u32(const char *s, uint64_t max, uint32_t *vp)
+{
+    unsigned long long v;
+    char *end;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s)
+        return (EINVAL);
+    if (*end == 'K' || *end == 'k')
+        v *= 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1024 * 1024, end++;
+    if (*end != '\0' || v > max)
+        return (EINVAL);
+    *vp = (uint32_t)v;
+    return (0);
+}
+
+/*
+ * cmd_create --
+ *     snapshot create.
+ */
+static int
+cmd_create(wtkms_cli *cli)
+{
+    wtkms_snap_create_opts o;
+    wtkms_snap_manifest *m;
+    wtkms_store *store;
+    wtkms_kms *kms;
+    wtkms_config cfg;
+    wtkms_err err;
+    char *ext, ts[64], name[1200], sz[32];
+    const char *url, *home_cfg, *v;
+    unsigned long t, i;
+    int ret, n;
+
+    wtkms_err_clear(&err);
+    memset(&o, 0, sizeof(o));
+    store = NULL;
+    kms = NULL;
+    ext = NULL;
+    m = NULL;
+    wtkms_config_init(&cfg, "command-line flags");
+    if ((ret = wtkms_cli_home(cli, &o.home, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0)
+        goto err;
+    o.no_encryption = wtkms_cli_flag(cli, "no-encryption");
+    o.fsync_locked = wtkms_cli_flag(cli, "fsync-locked");
+    o.uri = wtkms_cli_opt_get(cli, "uri");
+    o.wt_config = wtkms_cli_opt_get(cli, "wt-config");
+    o.ext_path = wtkms_cli_opt_get(cli, "extension");
+    home_cfg = wtkms_cli_opt_get(cli, "home-config");
+    o.progress = progress_on(cli);
+    if ((v = wtkms_cli_opt_get(cli, "oplog-ts")) != NULL) {
+        if (sscanf(v, "%lu:%lu%n", &t, &i, &n) != 2 || v[n] != '\0' || t > UINT32_MAX ||
+            i > UINT32_MAX) {
+            ret = wtkms_errf(&err, EINVAL, "--oplog-ts %s: expected SECONDS:INCREMENT", v);
+            goto err;
+        }
+        o.has_oplog_ts = true;
+        o.oplog_t = (uint32_t)t;
+        o.oplog_i = (uint32_t)i;
+    }
+    if ((v = wtkms_cli_opt_get(cli, "chunk-size")) != NULL &&
+        parse_u32(v, 64 * 1024 * 1024, &o.chunk_size) != 0) {
+        ret = wtkms_errf(&err, EINVAL, "--chunk-size %s: expected bytes (K and M suffixes)", v);
+        goto err;
+    }
+    wtkms_config_free(&cfg);
+    if ((ret = settings(cli, &cfg, o.no_encryption, &err)) != 0 ||
+        (ret = wtkms_store_open(url, &cfg, &store, &err)) != 0)
+        goto err;
+    if (!o.no_encryption && (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0)
+        goto err;
+    if (o.no_encryption)
+        for (n = 0; n < cfg.n; n++)
+            cfg.items[n].used = true;
+    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
+        goto err;
+    if (home_cfg != NULL) {
+        if (strchr(home_cfg, '"') != NULL) {
+            ret =
+              wtkms_errf(&err, EINVAL, "--home-config %s: the path may not contain '\"'", home_cfg);
+            goto err;
+        }
+        if ((ext = malloc(strlen(home_cfg) + 32)) == NULL) {
+            ret = wtkms_errf(&err, ENOMEM, "out of memory");
+            goto err;
+        }
+        (void)sprintf(ext, "config_file=\"%s\"", home_cfg);
+    } else if ((ret = ext_config(&cfg, &ext, &err)) != 0)
+        goto err;
+    o.ext_config = ext;
+    o.store = store;
+    o.kms = kms;
+    if ((ret = wtkms_snapshot_create(&o, &m, &err)) != 0)
+        goto err;
+
+    wtkms_manifest_key_name(m, name, sizeof(name));
+    if (cli->json) {
+        bson_t doc = BSON_INITIALIZER;
+        summary(&doc, m, false);
+        BSON_APPEND_UTF8(&doc, "store", store->url);
+        wtkms_cli_print_json(&doc);
+        bson_destroy(&doc);
+    } else {
+        human(m->size, sz, sizeof(sz));
+        if (m->has_oplog_ts)
+            (void)snprintf(ts, sizeof(ts), ", oplog timestamp %u:%u", m->oplog_t, m->oplog_i);
+        else
+            ts[0] = '\0';
+        (void)fprintf(stderr, "snapshot %s of %s: %u files, %s, encryption key %s%s\n", m->id,
+          o.home, m->nfiles, sz, name, ts);
+        (void)printf("%s\n", m->id);
+    }
+    ret = 0;
+err:
+    wtkms_manifest_free(m);
+    free(ext);
+    wtkms_kms_close(kms);
+    wtkms_store_close(store);
+    wtkms_config_free(&cfg);
+    return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * open_store_only --
+ *     The store of a command that needs no master key.
+ */
+static int
+open_store_only(wtkms_cli *cli, const char *url, wtkms_store **storep, wtkms_err *err)
+{
+    wtkms_config cfg;
+    int ret;
+
+    *storep = NULL;
+    if ((ret = settings(cli, &cfg, true, err)) == 0 &&
+        (ret = wtkms_store_open(url, &cfg, storep, err)) == 0 &&
+        (ret = wtkms_config_check_unused(&cfg, err)) != 0) {
+        wtkms_store_close(*storep);
+        *storep = NULL;
+    }
+    wtkms_config_free(&cfg);
+    return (ret);
+}
+
+/*
+ * open_store_kms --
+ *     The store and the provider (NULL when no provider setting is given at all: fine for an
+ *     unencrypted snapshot, and the snapshot code says which key an encrypted one needs).
+ */
+static int
+open_store_kms(
+  wtkms_cli *cli, const char *url, wtkms_store **storep, wtkms_kms **kmsp, wtkms_err *err)
+{
+    wtkms_config cfg;
+    int ret, n;
+    bool any;
+
+    *storep = NULL;
+    *kmsp = NULL;
+    if ((ret = settings(cli, &cfg, false, err)) != 0 ||
+        (ret = wtkms_store_open(url, &cfg, storep, err)) != 0)
+        goto done;
+    for (any = false, n = 0; n < cfg.n; n++)
+        if (!cfg.items[n].used)
+            any = true;
+    if (any && (ret = wtkms_kms_open(&cfg, kmsp, err)) != 0)
+        goto done;
+    ret = wtkms_config_check_unused(&cfg, err);
+done:
+    if (ret != 0) {
+        wtkms_kms_close(*kmsp);
+        wtkms_store_close(*storep);
+        *kmsp = NULL;
+        *storep = NULL;
+    }
+    wtkms_config_free(&cfg);
+    return (ret);
+}
+
+/*
+ * cmd_list --
+ *     snapshot list.
+ */
+static int
+cmd_list(wtkms_cli *cli)
+{
+    wtkms_snap_manifest *m;
+    wtkms_store *store;
+    wtkms_err err, merr;
+    bson_t arr, doc;
+    char **ids, idx[16], when[32], sz[32], name[1200];
+    const char *url, *k;
+    size_t n, i;
+    int ret, bad;
+
+    wtkms_err_clear(&err);
+    ids = NULL;
+    n = 0;
+    if ((ret = need_store(cli, &url, &err)) != 0 ||
+        (ret = open_store_only(cli, url, &store, &err)) != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if ((ret = store->list(store, &ids, &n, &err)) != 0) {
+        wtkms_store_close(store);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    bson_init(&arr);
+    if (!cli->json)
+        (void)printf("%-26s %-21s %10s  %s\n", "ID", "CREATED", "SIZE", "ENCRYPTION KEY ID");
+    for (bad = 0, i = 0; i < n; i++) {
+        wtkms_err_clear(&merr);
+        (void)bson_uint32_to_string((uint32_t)i, &k, idx, sizeof(idx));
+        if (wtkms_snapshot_read_manifest(store, ids[i], &m, &merr) != 0) {
+            bad++;
+            (void)fprintf(stderr, "wtkms: %s\n", merr.msg);
+            if (cli->json) {
+                BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &doc);
+                BSON_APPEND_UTF8(&doc, "id", ids[i]);
+                BSON_APPEND_NULL(&doc, "created");
+                BSON_APPEND_NULL(&doc, "size");
+                BSON_APPEND_NULL(&doc, "encryption_key_id");
+                BSON_APPEND_UTF8(&doc, "error", merr.msg);
+                bson_append_document_end(&arr, &doc);
+            } else
+                (void)printf("%-26s %-21s %10s  %s\n", ids[i], "?", "?", "(damaged manifest)");
+            continue;
+        }
+        if (cli->json) {
+            BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &doc);
+            summary(&doc, m, false);
+            bson_append_document_end(&arr, &doc);
+        } else {
+            wtkms_cli_time(m->created_ms, when, sizeof(when));
+            human(m->size, sz, sizeof(sz));
+            wtkms_manifest_key_name(m, name, sizeof(name));
+            (void)printf("%-26s %-21s %10s  %s\n", m->id, when, sz, name);
+        }
+        wtkms_manifest_free(m);
+    }
+    if (cli->json)
+        wtkms_cli_print_json_array(&arr);
+    bson_destroy(&arr);
+    wtkms_store_free_ids(ids, n);
+    wtkms_store_close(store);
+    return (bad > 0 ? WTKMS_EXIT_INTEGRITY : WTKMS_EXIT_OK);
+}
+
+/*
+ * cmd_show --
+ *     snapshot show ID.
+ */
+static int
+cmd_show(wtkms_cli *cli)
+{
+    wtkms_snap_manifest *m;
+    wtkms_store *store;
+    wtkms_err err;
+    char when[32], sz[32], name[1200], hex[2 * WTKMS_SHA256_LEN + 1];
+    const char *url = NULL, *id = NULL;
+    uint32_t i;
+    int ret;
+
+    wtkms_err_clear(&err);
+    if ((ret = one_arg(cli, &id, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0 ||
+        (ret = open_store_only(cli, url, &store, &err)) != 0)
+        return (wtkms_cli_fail(cli, &err));
+    ret = wtkms_snapshot_read_manifest(store, id, &m, &err);
+    wtkms_store_close(store);
+    if (ret != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if (cli->json) {
+        bson_t doc = BSON_INITIALIZER;
+        summary(&doc, m, true);
+        BSON_APPEND_BOOL(&doc, "authenticated", m->authenticated);
+        wtkms_cli_print_json(&doc);
+        bson_destroy(&doc);
+    } else {
+        wtkms_cli_time(m->created_ms, when, sizeof(when));
+        human(m->size, sz, sizeof(sz));
+        wtkms_manifest_key_name(m, name, sizeof(name));
+        (void)printf("snapshot:          %s\n", m->id);
+        (void)printf("created:           %s\n", when);
+        (void)printf("source:            %s:%s (%s)\n", m->source_host, m->source_path,
+          strcmp(m->source_method, "backup_cursor") == 0
+            ? "WiredTiger backup cursor"
+            : "files of a stopped or fsync-locked mongod");
+        (void)printf("WiredTiger:        %s\n", m->wt_version);
+        (void)printf("size:              %s (%lld bytes in %u files; %lld bytes stored)\n", sz,
+          (long long)m->size, m->nfiles, (long long)m->stored_size);
+        (void)printf("encryption key id: %s\n", name);
+        if (m->has_keystore) {
+            wtkms_kms_desc_name(&m->keystore_cmk, name, sizeof(name));
+            (void)printf("keystore key:      %s (wraps the keystore inside the snapshot)\n", name);
+        } else
+            (void)printf("keystore key:      none (the home has no wtkms keystore)\n");
+        if (m->has_oplog_ts)
+            (void)printf("oplog timestamp:   %u:%u\n", m->oplog_t, m->oplog_i);
+        (void)printf("files:\n");
+        for (i = 0; i < m->nfiles; i++) {
+            wtkms_hex(m->files[i].sha256, 8, hex);
+            human(m->files[i].size, sz, sizeof(sz));
+            (void)printf("  %-40s %10s  sha256 %s...\n", m->files[i].name, sz, hex);
+        }
+        if (!m->authenticated)
+            (void)printf("(read without the key: 'wtkms snapshot verify' authenticates it)\n");
+    }
+    wtkms_manifest_free(m);
+    return (WTKMS_EXIT_OK);
+}
+
+/*
+ * cmd_verify_restore --
+ *     snapshot verify ID, snapshot restore ID --to DIR.
+ */
+static int
+cmd_verify_restore(wtkms_cli *cli, bool restore)
+{
+    wtkms_snap_manifest *m;
+    wtkms_store *store;
+    wtkms_kms *kms;
+    wtkms_err err;
+    char sz[32];
+    const char *url = NULL, *id = NULL, *to;
+    bool progress;
+    int ret;
+
+    wtkms_err_clear(&err);
+    to = NULL;
+    if ((ret = one_arg(cli, &id, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if (restore && ((to = wtkms_cli_opt_get(cli, "to")) == NULL || to[0] == '\0')) {
+        wtkms_errf(&err, EINVAL, "snapshot restore needs --to DIR (a new or empty directory)");
+        return (wtkms_cli_fail(cli, &err));
+    }
+    progress = progress_on(cli);
+    if ((ret = open_store_kms(cli, url, &store, &kms, &err)) != 0) {
+        if (restore)
+            wtkms_err_prefix(&err, "snapshot restore %s: nothing was written", id);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    ret = restore ? wtkms_snapshot_restore(store, id, to, kms, progress, &m, &err)
+                  : wtkms_snapshot_verify(store, id, kms, progress, &m, &err);
+    wtkms_kms_close(kms);
+    wtkms_store_close(store);
+    if (ret != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if (cli->json) {
+        bson_t doc = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&doc, "id", m->id);
+        if (restore)
+            BSON_APPEND_UTF8(&doc, "to", to);
+        else
+            BSON_APPEND_BOOL(&doc, "verified", true);
+        BSON_APPEND_INT32(&doc, "file_count", (int32_t)m->nfiles);
+        BSON_APPEND_INT64(&doc, "size", m->size);
+        wtkms_cli_print_json(&doc);
+        bson_destroy(&doc);
+    } else {
+        human(m->size, sz, sizeof(sz));
+        if (restore)
+            (void)printf("restored snapshot %s into %s: %u files, %s, every chunk and digest "
+                         "checked\n",
+              m->id, to, m->nfiles, sz);
+        else
+            (void)printf("snapshot %s is intact: %u files, %s, every chunk and digest checked\n",
+              m->id, m->nfiles, sz);
+    }
+    wtkms_manifest_free(m);
+    return (WTKMS_EXIT_OK);
+}
+
+/*
+ * cmd_delete --
+ *     snapshot delete ID.
+ */
+static int
+cmd_delete(wtkms_cli *cli)
+{
+    wtkms_store *store;
+    wtkms_err err;
+    const char *url = NULL, *id = NULL;
+    int ret;
+
+    wtkms_err_clear(&err);
+    if ((ret = one_arg(cli, &id, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0 ||
+        (ret = open_store_only(cli, url, &store, &err)) != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if (!wtkms_snap_id_valid(id))
+        ret = wtkms_errf(&err, EINVAL, "'%s' is not a snapshot id (see 'wtkms snapshot list')", id);
+    else
+        ret = store->remove(store, id, &err);
+    wtkms_store_close(store);
+    if (ret != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if (cli->json) {
+        bson_t doc = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&doc, "id", id);
+        BSON_APPEND_BOOL(&doc, "deleted", true);
+        wtkms_cli_print_json(&doc);
+        bson_destroy(&doc);
+    } else
+        (void)printf("deleted snapshot %s\n", id);
+    return (WTKMS_EXIT_OK);
+}
+
+/*
+ * parse_duration --
+ *     "90s", "15m", "12h", "30d", "2w" into milliseconds.
+ */
+static int
+parse_duration(const char *s, int64_t *msp)
+{
+    unsigned long long v;
+    char *end;
+    int64_t unit;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || v > 1000000000ULL)
+        return (EINVAL);
+    switch (*end) {
+    case 's':
+        unit = 1000;
+        break;
+    case 'm':
+        unit = 60 * 1000;
+        break;
+    case 'h':
+        unit = 3600 * 1000;
+        break;
+    case 'd':
+        unit = 86400LL * 1000;
+        break;
+    case 'w':
+        unit = 7 * 86400LL * 1000;
+        break;
+    default:
+        return (EINVAL);
+    }
+    if (end[1] != '\0')
+        return (EINVAL);
+    *msp = (int64_t)v * unit;
+    return (0);
+}
+
+/*
+ * cmd_prune --
+ *     snapshot prune --keep-last N | --older-than DURATION.
+ */
+static int
+cmd_prune(wtkms_cli *cli)
+{
+    wtkms_snap_manifest *m;
+    wtkms_store *store;
+    wtkms_err err, merr;
+    bson_t doc, del, kept;
+    char **ids, idx[16];
+    const char *url, *keep_s, *older_s, *k;
+    size_t n, i, ndel, nkept;
+    int64_t older_ms, now;
+    uint32_t keep;
+    bool dry, go, *gone;
+    int ret, removed;
+
+    wtkms_err_clear(&err);
+    ids = NULL;
+    n = 0;
+    keep = 0;
+    older_ms = 0;
+    keep_s = wtkms_cli_opt_get(cli, "keep-last");
+    older_s = wtkms_cli_opt_get(cli, "older-than");
+    dry = wtkms_cli_flag(cli, "dry-run");
+    if ((ret = need_store(cli, &url, &err)) != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if (keep_s == NULL && older_s == NULL) {
+        wtkms_errf(&err, EINVAL,
+          "snapshot prune needs --keep-last N or --older-than DURATION (30d, 12h, ...)");
+        return (wtkms_cli_fail(cli, &err));
+    }
+    if (keep_s != NULL && parse_u32(keep_s, 1000000, &keep) != 0) {
+        wtkms_errf(&err, EINVAL, "--keep-last %s: expected a number", keep_s);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    if (older_s != NULL && parse_duration(older_s, &older_ms) != 0) {
+        wtkms_errf(&err, EINVAL,
+          "--older-than %s: expected a duration such as 90s, 15m, 12h, 30d, 2w", older_s);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    if ((ret = open_store_only(cli, url, &store, &err)) != 0)
+        return (wtkms_cli_fail(cli, &err));
+    if ((ret = store->list(store, &ids, &n, &err)) != 0) {
+        wtkms_store_close(store);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    if ((gone = calloc(n + 1, sizeof(*gone))) == NULL) {
+        wtkms_store_free_ids(ids, n);
+        wtkms_store_close(store);
+        wtkms_errf(&err, ENOMEM, "out of memory");
+        return (wtkms_cli_fail(cli, &err));
+    }
+    now = wtkms_now_ms();
+    bson_init(&doc);
+    BSON_APPEND_ARRAY_BEGIN(&doc, "deleted", &del);
+    ndel = nkept = 0;
+    ret = 0;
+    /* Newest first: ids sort by creation time. */
+    for (i = n; i-- > 0;) {
+        go = true;
+        if (keep_s != NULL && n - 1 - i < keep)
+            go = false;
+        if (go && older_s != NULL) {
+            wtkms_err_clear(&merr);
+            if (wtkms_snapshot_read_manifest(store, ids[i], &m, &merr) != 0) {
+                /* Age unknown: keep it; the damage is reported. */
+                (void)fprintf(stderr, "wtkms: keeping %s: %s\n", ids[i], merr.msg);
+                go = false;
+            } else {
+                go = m->created_ms < now - older_ms;
+                wtkms_manifest_free(m);
+            }
+        }
+        if (!go) {
+            nkept++;
+            continue;
+        }
+        if (!dry && (ret = store->remove(store, ids[i], &err)) != 0)
+            break;
+        gone[i] = true;
+        (void)bson_uint32_to_string((uint32_t)ndel++, &k, idx, sizeof(idx));
+        BSON_APPEND_UTF8(&del, k, ids[i]);
+        if (!cli->json)
+            (void)printf("%s %s\n", dry ? "would delete" : "deleted", ids[i]);
+    }
+    bson_append_array_end(&doc, &del);
+    removed = 0;
+    /* Leftovers of interrupted creates and deletes, a day old. */
+    if (ret == 0 && !dry)
+        ret = store->cleanup(store, 86400LL * 1000, &removed, &err);
+    BSON_APPEND_ARRAY_BEGIN(&doc, "kept", &kept);
+    for (nkept = 0, i = 0; i < n; i++)
+        if (!gone[i]) {
+            (void)bson_uint32_to_string((uint32_t)nkept++, &k, idx, sizeof(idx));
+            BSON_APPEND_UTF8(&kept, k, ids[i]);
+        }
+    bson_append_array_end(&doc, &kept);
+    BSON_APPEND_BOOL(&doc, "dry_run", dry);
+    BSON_APPEND_INT32(&doc, "leftovers_removed", removed);
+    if (ret == 0) {
+        if (cli->json)
+            wtkms_cli_print_json(&doc);
+        else
+            (void)printf("%s %zu snapshot%s, kept %zu\n", dry ? "would delete" : "deleted", ndel,
+              ndel == 1 ? "" : "s", nkept);
+    }
+    bson_destroy(&doc);
+    free(gone);
+    wtkms_store_free_ids(ids, n);
+    wtkms_store_close(store);
+    return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * wtkms_cmd_snapshot --
+ *     The "snapshot" group.
+ */
+int
+wtkms_cmd_snapshot(wtkms_cli *cli)
+{
+    if (cli->help || cli->command[0] == '\0') {
+        (void)fputs(snapshot_usage, stdout);
+        return (WTKMS_EXIT_OK);
+    }
+    if (strcmp(cli->command, "create") == 0)
+        return (cmd_create(cli));
+    if (strcmp(cli->command, "list") == 0)
+        return (cmd_list(cli));
+    if (strcmp(cli->command, "show") == 0)
+        return (cmd_show(cli));
+    if (strcmp(cli->command, "verify") == 0)
+        return (cmd_verify_restore(cli, false));
+    if (strcmp(cli->command, "restore") == 0)
+        return (cmd_verify_restore(cli, true));
+    if (strcmp(cli->command, "delete") == 0)
+        return (cmd_delete(cli));
+    if (strcmp(cli->command, "prune") == 0)
+        return (cmd_prune(cli));
+    (void)fprintf(stderr, "wtkms: unknown command 'snapshot %s'\n%s", cli->command, snapshot_usage);
+    return (WTKMS_EXIT_USAGE);
+}
+
+/* What "keys usage" collects. */
+typedef struct {
+    wtkms_cli *cli;
+    bson_t arr;
+    uint32_t n;
+    const char *store;
+} usage_ctx;
+
+/*
+ * usage_add --
+ *     One dependent snapshot or segment.
+ */
+static void
+usage_add(void *arg, const char *kind, const char *id, const char *created, const char *via)
+{
+    usage_ctx *u = arg;
+    bson_t doc;
+    char idx[16];
+    const char *k;
+
+    (void)bson_uint32_to_string(u->n++, &k, idx, sizeof(idx));
+    BSON_APPEND_DOCUMENT_BEGIN(&u->arr, k, &doc);
+    BSON_APPEND_UTF8(&doc, "store", u->store);
+    BSON_APPEND_UTF8(&doc, "kind", kind);
+    BSON_APPEND_UTF8(&doc, "id", id);
+    BSON_APPEND_UTF8(&doc, "created", created);
+    BSON_APPEND_UTF8(&doc, "via", via);
+    bson_append_document_end(&u->arr, &doc);
+    if (!u->cli->json)
+        (void)printf("%-8s %-26s %-21s %-40s %s\n", kind, id, created, via, u->store);
+}
+
+/*
+ * wtkms_cmd_keys_usage --
+ *     keys usage KEY --store S [--store S2 ...]: everything in those stores that still depends on
+ *     a master key, through either of a snapshot's two keys; exit 0 when deleting it is safe.
+ */
+int
+wtkms_cmd_keys_usage(wtkms_cli *cli)
+{
+    wtkms_snap_manifest *m;
+    wtkms_store *store;
+    wtkms_config cfg;
+    wtkms_err err, merr;
+    usage_ctx u;
+    bson_t doc, stores, unread, sub;
+    char **ids, idx[16], when[32], via[64];
+    const char *key, *urls[WTKMS_CLI_MAX_OPTS], *k;
+    size_t n, i;
+    uint32_t nunread;
+    int nurls, j, ret;
+    bool snap, ks;
+
+    wtkms_err_clear(&err);
+    memset(&u, 0, sizeof(u));
+    u.cli = cli;
+    if (cli->nargs != 1) {
+        wtkms_errf(&err, EINVAL,
+          "keys usage needs one master key: its key id, version or ARN, or provider:key_id "
+          "(as 'wtkms snapshot list' shows it)");
+        return (wtkms_cli_fail(cli, &err));
+    }
+    key = cli->args[0];
+    for (nurls = 0, j = 0; j < cli->nopts; j++)
+        if (strcmp(cli->opts[j].name, "store") == 0) {
+            cli->opts[j].used = true;
+            urls[nurls++] = cli->opts[j].value;
+        }
+    if (nurls == 0) {
+        wtkms_errf(&err, EINVAL,
+          "keys usage needs --store STORE (repeat it for every snapshot store you keep)");
+        return (wtkms_cli_fail(cli, &err));
+    }
+    if ((ret = settings(cli, &cfg, true, &err)) != 0) {
+        wtkms_config_free(&cfg);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    bson_init(&u.arr);
+    bson_init(&unread);
+    nunread = 0;
+    if (!cli->json)
+        (void)printf(
+          "%-8s %-26s %-21s %-40s %s\n", "KIND", "ID", "CREATED", "DEPENDS THROUGH", "STORE");
+    for (j = 0; j < nurls && ret == 0; j++) {
+        u.store = urls[j];
+        ids = NULL;
+        n = 0;
+        if ((ret = wtkms_store_open(urls[j], &cfg, &store, &err)) != 0)
+            break;
+        if ((ret = store->list(store, &ids, &n, &err)) != 0) {
+            wtkms_store_close(store);
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            wtkms_err_clear(&merr);
+            if (wtkms_snapshot_read_manifest(store, ids[i], &m, &merr) != 0) {
+                (void)bson_uint32_to_string(nunread++, &k, idx, sizeof(idx));
+                BSON_APPEND_DOCUMENT_BEGIN(&unread, k, &sub);
+                BSON_APPEND_UTF8(&sub, "store", urls[j]);
+                BSON_APPEND_UTF8(&sub, "id", ids[i]);
+                BSON_APPEND_UTF8(&sub, "error", merr.msg);
+                bson_append_document_end(&unread, &sub);
+                (void)fprintf(
+                  stderr, "wtkms: cannot tell what %s depends on: %s\n", ids[i], merr.msg);
+                continue;
+            }
+            snap = m->encrypted && wtkms_snap_key_matches(&m->key, key);
+            ks = m->has_keystore && wtkms_snap_key_matches(&m->keystore_cmk, key);
+            if (snap || ks) {
+                wtkms_cli_time(m->created_ms, when, sizeof(when));
+                (void)snprintf(via, sizeof(via), "%s",
+                  snap && ks ? "snapshot key and keystore"
+                  : snap     ? "snapshot key"
+                             : "keystore inside snapshot");
+                usage_add(&u, "snapshot", m->id, when, via);
+            }
+            wtkms_manifest_free(m);
+        }
+        wtkms_store_free_ids(ids, n);
+        wtkms_store_close(store);
+        if (wtkms_oplog_key_usage != NULL)
+            ret = wtkms_oplog_key_usage(urls[j], &cfg, key, usage_add, &u, &err);
+    }
+    if (ret == 0)
+        ret = wtkms_config_check_unused(&cfg, &err);
+    wtkms_config_free(&cfg);
+    if (ret != 0) {
+        bson_destroy(&u.arr);
+        bson_destroy(&unread);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    if (cli->json) {
+        bson_init(&doc);
+        BSON_APPEND_UTF8(&doc, "key", key);
+        BSON_APPEND_BOOL(&doc, "safe_to_delete", u.n == 0 && nunread == 0);
+        BSON_APPEND_ARRAY_BEGIN(&doc, "stores", &stores);
+        for (j = 0; j < nurls; j++) {
+            (void)bson_uint32_to_string((uint32_t)j, &k, idx, sizeof(idx));
+            BSON_APPEND_UTF8(&stores, k, urls[j]);
+        }
+        bson_append_array_end(&doc, &stores);
+        BSON_APPEND_ARRAY(&doc, "dependents", &u.arr);
+        BSON_APPEND_ARRAY(&doc, "unreadable", &unread);
+        wtkms_cli_print_json(&doc);
+        bson_destroy(&doc);
+    } else if (u.n > 0)
+        (void)printf("NOT safe to delete %s: %u snapshot%s or segment%s in the %d store%s checked "
+                     "depend on it and could never be restored without it\n",
+          key, u.n, u.n == 1 ? "" : "s", u.n == 1 ? "" : "s", nurls, nurls == 1 ? "" : "s");
+    else if (nunread > 0)
+        (void)printf("NOT safe to delete %s: %u snapshot manifest%s could not be read, so what "
+                     "they depend on is unknown\n",
+          key, nunread, nunread == 1 ? "" : "s");
+    else
+        (void)printf("safe to delete %s as far as the %d store%s checked go: nothing in them "
+                     "depends on it (live homes are not checked: see 'wtkms keys status')\n",
+          key, nurls, nurls == 1 ? "" : "s");
+    ret = u.n == 0 && nunread == 0 ? WTKMS_EXIT_OK : WTKMS_EXIT_REFUSED;
+    bson_destroy(&u.arr);
+    bson_destroy(&unread);
+    return (ret);
+}
