@@ -1,0 +1,83 @@
+/*
+ * oplog_catalog.h -- what an oplog store holds, read from segment headers alone (no key needed),
+ * and the key cache the readers share.
+ */
+#ifndef WTKMS_OPLOG_CATALOG_H
+#define WTKMS_OPLOG_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kms.h"
+#include "oplog_segment.h"
+#include "oplog_store.h"
+
+typedef struct {
+    uint64_t seq;       /* from the file name */
+    uint64_t file_len;  /* bytes on disk */
+    bool ok;            /* the header parsed */
+    char problem[1024]; /* why not, when !ok */
+    wtkms_seg_header h;
+} wtkms_oplog_seginfo;
+
+typedef struct {
+    wtkms_oplog_store *store;
+    wtkms_oplog_seginfo *segs; /* ascending seq */
+    size_t n;
+    bool have_head;
+    wtkms_oplog_head head;
+    char head_problem[1024]; /* the head file is unreadable */
+} wtkms_oplog_catalog;
+
+/* Read every segment's header and the head file. */
+int wtkms_oplog_catalog_load(wtkms_oplog_store *store, wtkms_oplog_catalog *cat, wtkms_err *err);
+void wtkms_oplog_catalog_free(wtkms_oplog_catalog *cat);
+
+/*
+ * The range of entries the store covers, first entry to last (0 and 0 when it holds none).
+ */
+void wtkms_oplog_catalog_range(const wtkms_oplog_catalog *cat, wtkms_ts *firstp, wtkms_ts *lastp);
+
+/*
+ * Check that every entry with after < ts <= until is in the store: the range is inside what the
+ * segments cover, no gap crosses it and no segment is missing or unreadable. ERANGE names the
+ * covered range or the gap; EILSEQ a damaged or missing segment. what names the request in
+ * messages ("export --from ... --until ...").
+ */
+int wtkms_oplog_catalog_check(
+  const wtkms_oplog_catalog *cat, wtkms_ts after, wtkms_ts until, const char *what, wtkms_err *err);
+
+/*
+ * The run keys of the segments, unwrapped once per tap run (one KMS call per run, not per
+ * segment). kms may be NULL when only unencrypted segments will be read.
+ */
+typedef struct wtkms_oplog_keys wtkms_oplog_keys;
+wtkms_oplog_keys *wtkms_oplog_keys_new(wtkms_kms *kms);
+void wtkms_oplog_keys_free(wtkms_oplog_keys *keys);
+/* The run key of a segment (NULL for an unencrypted one); the provider's error otherwise. */
+int wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const char *name,
+  const wtkms_key **keyp, wtkms_err *err);
+
+/*
+ * Read, check and decrypt one whole segment: the file's header must name the seq its file name
+ * does, its length and tag must verify. *plainp malloc'd (free with wtkms_oplog_plain_free);
+ * digest receives the SHA-256 of the file. *hp receives the header.
+ */
+int wtkms_oplog_read_segment(wtkms_oplog_store *store, uint64_t seq, wtkms_oplog_keys *keys,
+  wtkms_gcm *gcm, wtkms_seg_header *hp, uint8_t **plainp, uint8_t digest[WTKMS_SHA256_LEN],
+  wtkms_err *err);
+void wtkms_oplog_plain_free(uint8_t *plain, const wtkms_seg_header *h);
+
+#endif
+
+/*
+ * Walk a decrypted segment's entries, checking them against its header: framing, a Timestamp "ts"
+ * on each, strictly increasing, after prev_last (the previous segment's last entry, 0 for none),
+ * first and last as recorded, the count. fn (may be NULL) sees each entry; a non-zero return from
+ * fn stops the walk and is returned. Integrity faults are EILSEQ, naming the segment.
+ */
+typedef int (*wtkms_oplog_entry_fn)(
+  void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err);
+int wtkms_oplog_walk(const wtkms_seg_header *h, const uint8_t *plain, wtkms_ts prev_last,
+  wtkms_oplog_entry_fn fn, void *arg, wtkms_err *err);

@@ -1,0 +1,325 @@
+/*
+ * oplog_segmenter.c -- cutting, sealing, chaining and writing segments.
+ */
+#define _GNU_SOURCE
+#include "oplog_segmenter.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+/*
+ * wtkms_oplog_mono_ms --
+ *     CLOCK_MONOTONIC in milliseconds: segment ages must not jump with the wall clock.
+ */
+int64_t
+wtkms_oplog_mono_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * wall_ms --
+ *     Wall-clock milliseconds for "created".
+ */
+static int64_t
+wall_ms(void)
+{
+    struct timeval tv;
+
+    (void)gettimeofday(&tv, NULL);
+    return ((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+}
+
+/*
+ * wtkms_segmenter_init --
+ *     A new run.
+ */
+int
+wtkms_segmenter_init(wtkms_segmenter *sg, wtkms_oplog_store *store, wtkms_kms *kms,
+  uint64_t segment_bytes, unsigned segment_seconds, wtkms_err *err)
+{
+    uint8_t *blob;
+    size_t blob_len;
+    int ret;
+
+    memset(sg, 0, sizeof(*sg));
+    sg->store = store;
+    sg->next_seq = 1;
+    sg->last_term = -1;
+    sg->segment_bytes = segment_bytes;
+    sg->segment_ms = (int64_t)segment_seconds * 1000;
+    if ((ret = wtkms_random(sg->run, sizeof(sg->run))) != 0)
+        return (wtkms_errf(err, ret, "no random bytes from OpenSSL for the run id"));
+    if ((sg->gcm = wtkms_gcm_new()) == NULL)
+        return (wtkms_errf(err, ENOMEM, "cannot create an AES-256-GCM context"));
+    if (kms == NULL)
+        return (0);
+    sg->encrypt = true;
+    if ((sg->run_key = wtkms_key_new()) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    if ((ret = wtkms_random_key(sg->run_key->b)) != 0)
+        return (wtkms_errf(err, ret, "no random bytes from OpenSSL for the run key"));
+    if ((ret = kms->wrap(kms, sg->run_key->b, &blob, &blob_len, &sg->cmk, err)) != 0)
+        return (wtkms_err_prefix(err, "wrapping the oplog run key"));
+    if (blob_len > sizeof(sg->wrapped)) {
+        free(blob);
+        return (wtkms_errf(err, EPROTO,
+          "the %s provider's wrapped key is %zu bytes, more than a segment header holds (%zu)",
+          sg->cmk.provider, blob_len, sizeof(sg->wrapped)));
+    }
+    memcpy(sg->wrapped, blob, blob_len);
+    sg->wrapped_len = blob_len;
+    free(blob);
+    return (0);
+}
+
+/*
+ * wtkms_segmenter_free --
+ *     Wipe the run key and buffers.
+ */
+void
+wtkms_segmenter_free(wtkms_segmenter *sg)
+{
+    wtkms_key_free(sg->run_key);
+    wtkms_gcm_free(sg->gcm);
+    wtkms_buf_free(&sg->plain);
+    wtkms_buf_free(&sg->out);
+    memset(sg, 0, sizeof(*sg));
+}
+
+/*
+ * wtkms_segmenter_resume --
+ *     Pick up the chain from the newest segment file.
+ */
+int
+wtkms_segmenter_resume(wtkms_segmenter *sg, wtkms_oplog_resume *r, wtkms_err *err)
+{
+    wtkms_oplog_head head;
+    wtkms_seg_header h;
+    wtkms_err e2;
+    uint64_t *seqs, last, file_len;
+    uint8_t *buf, digest[WTKMS_SHA256_LEN];
+    size_t n, len;
+    char name[WTKMS_SEG_NAME_LEN];
+    const char *where;
+    int ret, hret;
+
+    memset(r, 0, sizeof(*r));
+    r->term = -1;
+    where = wtkms_oplog_store_where(sg->store);
+    if ((ret = wtkms_oplog_store_list(sg->store, &seqs, &n, err)) != 0)
+        return (ret);
+    last = n > 0 ? seqs[n - 1] : 0;
+    free(seqs);
+    wtkms_err_clear(&e2);
+    hret = wtkms_oplog_store_read_head(sg->store, &head, &e2);
+    if (hret != 0 && hret != ENOENT)
+        return (wtkms_errf(err, EILSEQ, "%s; run 'wtkms oplog verify --store %s'", e2.msg, where));
+    if (hret == 0 && head.seq > last)
+        return (wtkms_errf(err, EILSEQ,
+          "oplog store %s: its head file names segment %" PRIu64 " but the newest segment present "
+          "is %" PRIu64 ": segments were deleted; the tap will not write after them (run 'wtkms "
+          "oplog verify --store %s', then start a new store)",
+          where, head.seq, last, where));
+    if (last == 0) {
+        r->empty = true;
+        return (0);
+    }
+    wtkms_seg_name(last, name, sizeof(name));
+    if ((ret = wtkms_oplog_store_read(sg->store, last, false, &buf, &len, &file_len, err)) != 0)
+        return (ret);
+    ret = wtkms_seg_parse_header(buf, len, name, &h, err);
+    if (ret == 0 && h.seq != last)
+        ret =
+          wtkms_errf(err, EILSEQ, "%s holds segment %" PRIu64 ": files were renamed", name, h.seq);
+    if (ret == 0 && len != wtkms_seg_file_len(&h))
+        ret = wtkms_errf(err, EILSEQ,
+          "%s is %zu bytes but its header says %" PRIu64 ": it was truncated or extended", name,
+          len, wtkms_seg_file_len(&h));
+    if (ret == 0)
+        ret = wtkms_sha256(buf, len, digest);
+    free(buf);
+    if (ret != 0)
+        return (wtkms_err_prefix(err,
+          "oplog store %s: the newest segment is damaged, so the tap cannot continue its chain "
+          "(run 'wtkms oplog verify --store %s')",
+          where, where));
+    if (hret == 0 && head.seq == last && memcmp(head.digest, digest, sizeof(digest)) != 0)
+        return (wtkms_errf(err, EILSEQ,
+          "oplog store %s: %s is not the segment its head file records: it was replaced (run "
+          "'wtkms oplog verify --store %s')",
+          where, name, where));
+    sg->next_seq = last + 1;
+    memcpy(sg->prev, digest, sizeof(digest));
+    if (h.kind == WTKMS_SEG_ENTRIES) {
+        r->ts = h.last_ts;
+        r->term = h.last_term;
+        r->saved = true;
+        sg->last_ts = h.last_ts;
+    } else {
+        r->ts = h.gap_to;
+        r->saved = false;
+        r->gap_from = h.gap_from;
+        sg->last_ts = h.gap_to - 1;
+    }
+    return (0);
+}
+
+/*
+ * write_segment --
+ *     Seal the header and body, write the file, then the head file.
+ */
+static int
+write_segment(
+  wtkms_segmenter *sg, wtkms_seg_header *h, const uint8_t *plain, size_t plain_len, wtkms_err *err)
+{
+    wtkms_oplog_head head;
+    int ret;
+
+    h->seq = sg->next_seq;
+    memcpy(h->run, sg->run, sizeof(sg->run));
+    h->created_ms = wall_ms();
+    memcpy(h->prev, sg->prev, sizeof(sg->prev));
+    if (sg->encrypt) {
+        h->cmk = sg->cmk;
+        memcpy(h->wrapped, sg->wrapped, sg->wrapped_len);
+        h->wrapped_len = sg->wrapped_len;
+    }
+    if ((ret = wtkms_seg_seal(
+           h, sg->gcm, sg->encrypt ? sg->run_key : NULL, plain, plain_len, &sg->out, err)) != 0)
+        return (ret);
+    if ((ret = wtkms_sha256(sg->out.p, sg->out.len, head.digest)) != 0)
+        return (wtkms_errf(err, ret, "SHA-256 failed"));
+    if (sg->store != NULL) {
+        if ((ret = wtkms_oplog_store_write(sg->store, h->seq, sg->out.p, sg->out.len, err)) != 0)
+            return (wtkms_err_prefix(err, "writing oplog segment %" PRIu64, h->seq));
+        head.seq = h->seq;
+        if ((ret = wtkms_oplog_store_write_head(sg->store, &head, err)) != 0)
+            return (
+              wtkms_err_prefix(err, "updating the oplog head after segment %" PRIu64, h->seq));
+    }
+    memcpy(sg->prev, head.digest, sizeof(head.digest));
+    sg->next_seq++;
+    sg->file_bytes += sg->out.len;
+    return (0);
+}
+
+/*
+ * wtkms_segmenter_flush --
+ *     Seal and write the open segment.
+ */
+int
+wtkms_segmenter_flush(wtkms_segmenter *sg, wtkms_err *err)
+{
+    wtkms_seg_header h;
+    char a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN], kid[1200];
+    int ret;
+
+    if (sg->count == 0)
+        return (0);
+    memset(&h, 0, sizeof(h));
+    h.kind = WTKMS_SEG_ENTRIES;
+    h.count = sg->count;
+    h.first_ts = sg->first_ts;
+    h.last_ts = sg->open_last_ts;
+    h.last_term = sg->last_term;
+    if ((ret = write_segment(sg, &h, sg->plain.p, sg->plain.len, err)) != 0)
+        return (ret);
+    sg->segments++;
+    if (sg->log != NULL) {
+        wtkms_ts_str(h.first_ts, a, sizeof(a));
+        wtkms_ts_str(h.last_ts, b, sizeof(b));
+        wtkms_seg_key_id(&h, kid, sizeof(kid));
+        (void)fprintf(sg->log,
+          "wtkms oplog tap: saved segment %" PRIu64 ": %" PRIu64 " entries %s .. %s, %zu bytes, "
+          "key %s\n",
+          h.seq, h.count, a, b, sg->plain.len, kid);
+        (void)fflush(sg->log);
+    }
+    /* The buffer held decrypted entries: wipe what was used before reuse. */
+    wtkms_wipe(sg->plain.p, sg->plain.len);
+    sg->plain.len = 0;
+    sg->count = 0;
+    return (0);
+}
+
+/*
+ * wtkms_segmenter_add --
+ *     Append one entry; cut when full.
+ */
+int
+wtkms_segmenter_add(wtkms_segmenter *sg, const uint8_t *doc, size_t len, wtkms_err *err)
+{
+    wtkms_ts ts;
+    int64_t term;
+    char a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
+    int ret;
+
+    if (wtkms_oplog_entry_ts(doc, len, &ts, &term) != 0)
+        return (wtkms_errf(err, EPROTO,
+          "the server sent an oplog entry without a Timestamp \"ts\" (%zu bytes): not an oplog",
+          len));
+    if (ts <= sg->last_ts && (sg->last_ts != 0 || sg->count != 0 || sg->next_seq > 1)) {
+        wtkms_ts_str(ts, a, sizeof(a));
+        wtkms_ts_str(sg->last_ts, b, sizeof(b));
+        return (wtkms_errf(err, EPROTO,
+          "the server sent oplog entry %s after %s: entries must arrive in timestamp order", a, b));
+    }
+    if ((ret = wtkms_buf_append(&sg->plain, doc, len)) != 0)
+        return (wtkms_errf(err, ret, "out of memory buffering oplog entries"));
+    if (sg->count == 0) {
+        sg->first_ts = ts;
+        sg->opened_ms = wtkms_oplog_mono_ms();
+    }
+    sg->count++;
+    sg->open_last_ts = ts;
+    sg->last_ts = ts;
+    sg->last_term = term;
+    sg->entries++;
+    sg->plain_bytes += len;
+    if (sg->plain.len >= sg->segment_bytes)
+        return (wtkms_segmenter_flush(sg, err));
+    return (0);
+}
+
+/*
+ * wtkms_segmenter_due --
+ *     Time to cut?
+ */
+bool
+wtkms_segmenter_due(const wtkms_segmenter *sg, int64_t now_ms)
+{
+    return (sg->count > 0 && now_ms - sg->opened_ms >= sg->segment_ms);
+}
+
+/*
+ * wtkms_segmenter_gap --
+ *     Flush, then a durable gap marker.
+ */
+int
+wtkms_segmenter_gap(wtkms_segmenter *sg, wtkms_ts from, wtkms_ts to, wtkms_err *err)
+{
+    wtkms_seg_header h;
+    int ret;
+
+    if ((ret = wtkms_segmenter_flush(sg, err)) != 0)
+        return (ret);
+    memset(&h, 0, sizeof(h));
+    h.kind = WTKMS_SEG_GAP;
+    h.gap_from = from;
+    h.gap_to = to;
+    h.last_term = -1;
+    if ((ret = write_segment(sg, &h, NULL, 0, err)) != 0)
+        return (ret);
+    sg->gaps++;
+    /* The next entry accepted is `to` itself. */
+    sg->last_ts = to - 1;
+    return (0);
+}

@@ -1,0 +1,64 @@
+/*
+ * oplog_store.h -- where oplog segments live: a local directory (docs/FORMATS.md, "Oplog
+ * segments").
+ *
+ *     STORE/oplog-000000000001.seg ...   the segments, one file each, written atomically
+ *     STORE/oplog.head                   the newest durable segment (seq and digest)
+ *     STORE/tap.lock                     held (flock) by the one tap writing to the store
+ *
+ * Every write is atomic and durable (temporary file, fsync, rename, fsync of the directory), so a
+ * crash leaves whole segments only. A segment is never overwritten.
+ */
+#ifndef WTKMS_OPLOG_STORE_H
+#define WTKMS_OPLOG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "oplog_ts.h"
+
+typedef struct wtkms_oplog_store wtkms_oplog_store;
+
+typedef struct {
+    uint64_t seq;                     /* newest durable segment */
+    uint8_t digest[WTKMS_SHA256_LEN]; /* SHA-256 of its file */
+} wtkms_oplog_head;
+
+/*
+ * Open a store. A directory path; create makes it (mode 700) when missing. ENOENT when it does
+ * not exist and create is false.
+ */
+int wtkms_oplog_store_open(
+  const char *location, bool create, wtkms_oplog_store **storep, wtkms_err *err);
+void wtkms_oplog_store_close(wtkms_oplog_store *s);
+const char *wtkms_oplog_store_where(const wtkms_oplog_store *s);
+
+/* The seqs of the segment files present, ascending (*seqsp malloc'd, may be NULL when none). */
+int wtkms_oplog_store_list(wtkms_oplog_store *s, uint64_t **seqsp, size_t *np, wtkms_err *err);
+
+/*
+ * Read segment seq: the whole file, or only the prefix and header when header_only. *bufp is
+ * malloc'd; *file_lenp is the file's full size.
+ */
+int wtkms_oplog_store_read(wtkms_oplog_store *s, uint64_t seq, bool header_only, uint8_t **bufp,
+  size_t *lenp, uint64_t *file_lenp, wtkms_err *err);
+
+/* Write segment seq atomically; never replaces an existing segment (EEXIST). */
+int wtkms_oplog_store_write(
+  wtkms_oplog_store *s, uint64_t seq, const uint8_t *data, size_t len, wtkms_err *err);
+
+/* The head file: ENOENT when the store has none. */
+int wtkms_oplog_store_read_head(wtkms_oplog_store *s, wtkms_oplog_head *head, wtkms_err *err);
+int wtkms_oplog_store_write_head(
+  wtkms_oplog_store *s, const wtkms_oplog_head *head, wtkms_err *err);
+
+/* Take the store's tap lock for the life of the process: EBUSY when another tap holds it. */
+int wtkms_oplog_store_lock(wtkms_oplog_store *s, wtkms_err *err);
+
+/* The path of a file in the store (for messages). */
+void wtkms_oplog_store_path(const wtkms_oplog_store *s, uint64_t seq, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * oplog_verify.h -- check a whole oplog store offline: every segment decrypted, every link of the
+ * chain.
+ */
+#ifndef WTKMS_OPLOG_VERIFY_H
+#define WTKMS_OPLOG_VERIFY_H
+
+#include "oplog_catalog.h"
+
+typedef struct {
+    uint64_t seq; /* the segment the problem is about (0: the store) */
+    char problem[1024];
+} wtkms_oplog_problem;
+
+typedef struct {
+    uint64_t segments, gaps, entries, bytes;
+    wtkms_ts first, last;
+    wtkms_oplog_problem *problems;
+    size_t nproblems;
+} wtkms_oplog_verify_report;
+
+/*
+ * Verify every segment and the chain. Problems found (missing, reordered, altered, truncated
+ * segments, a broken link) go into the report and the check goes on. Returns 0 when the check ran
+ * to the end, or the error that stopped it: the master key unavailable or refused (the provider's
+ * reason), or the store unreadable.
+ */
+int wtkms_oplog_verify(
+  wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_oplog_verify_report *rep, wtkms_err *err);
+void wtkms_oplog_verify_report_free(wtkms_oplog_verify_report *rep);
+
+#endif

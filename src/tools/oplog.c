@@ -1,0 +1,883 @@
+/*
+ * oplog.c -- "wtkms oplog tap|list|verify|export" and "wtkms pit restore".
+ *
+ * The tap, segment format and readers live in src/oplog/; this file is the command line.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <mongoc/mongoc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "oplog_catalog.h"
+#include "oplog_export.h"
+#include "oplog_replay.h"
+#include "oplog_segmenter.h"
+#include "oplog_tap.h"
+#include "oplog_txn.h"
+#include "oplog_verify.h"
+#include "snapshot.h"
+
+static const char oplog_usage[] =
+  "usage:\n"
+  "  wtkms oplog tap --uri URI --store DIR [--segment-bytes N] [--segment-seconds S]\n"
+  "                  [--start oldest|latest|TS] [--once] [--no-encryption] [provider flags]\n"
+  "  wtkms oplog list --store DIR [--json]\n"
+  "  wtkms oplog verify --store DIR [--json] [provider flags]\n"
+  "  wtkms oplog export --store DIR [--from TS] [--until TS] --out FILE [--force] [--json]\n"
+  "                     [provider flags]\n"
+  "TS: SECS:INC, SECS (= SECS:0) or YYYY-MM-DDTHH:MM:SSZ. --from and --until are inclusive.\n";
+
+/*
+ * parse_size --
+ *     A byte count with an optional K/M/G (binary) suffix.
+ */
+static int
+parse_size(
+  const char *s, const char *flag, uint64_t min, uint64_t max, uint64_t *out, wtkms_err *err)
+{
+    unsigned long long v;
+    char *end;
+    uint64_t mult;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    mult = 1;
+    if (end != s && *end != '\0') {
+        switch (toupper((unsigned char)*end)) {
+        case 'K':
+            mult = 1024;
+            break;
+        case 'M':
+            mult = 1024 * 1024;
+            break;
+        case 'G':
+            mult = 1024 * 1024 * 1024;
+            break;
+        default:
+            mult = 0;
+        }
+        end++;
+        if (*end == 'i' || *end == 'I')
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+    }
+    if (errno != 0 || end == s || *end != '\0' || mult == 0 || s[0] == '-' || v > max / mult ||
+        v * mult < min)
+        return (wtkms_errf(err, EINVAL,
+          "%s %s: give a number from %" PRIu64 " to %" PRIu64 " (K, M and G suffixes allowed)",
+          flag, s, min, max));
+    *out = v * mult;
+    return (0);
+}
+
+/*
+ * open_store --
+ *     --store, required.
+ */
+static int
+open_store(wtkms_cli *cli, bool create, wtkms_oplog_store **sp, wtkms_err *err)
+{
+    const char *dir = wtkms_cli_opt_get(cli, "store");
+
+    if (dir == NULL)
+        return (wtkms_errf(
+          err, EINVAL, "oplog %s needs --store DIR (the oplog segment store)", cli->command));
+    return (wtkms_oplog_store_open(dir, create, sp, err));
+}
+
+/*
+ * catalog_kms --
+ *     The provider, when the store holds encrypted segments (unencrypted stores need none).
+ */
+static int
+catalog_kms(wtkms_cli *cli, const wtkms_oplog_catalog *cat, wtkms_kms **kmsp, wtkms_err *err)
+{
+    size_t i;
+
+    *kmsp = NULL;
+    for (i = 0; i < cat->n; i++)
+        if (cat->segs[i].ok && cat->segs[i].h.encrypted)
+            return (wtkms_cli_kms(cli, "", kmsp, err));
+    return (wtkms_cli_check_unused(cli, err));
+}
+
+/*
+ * on_signal --
+ *     SIGTERM and SIGINT stop the tap after a flush.
+ */
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    wtkms_tap_stop = 1;
+}
+
+/*
+ * cmd_tap --
+ *     wtkms oplog tap.
+ */
+static int
+cmd_tap(wtkms_cli *cli)
+{
+    wtkms_tap_opts o;
+    wtkms_oplog_store *store;
+    wtkms_kms *kms;
+    wtkms_err err;
+    struct sigaction sa;
+    const char *v, *start;
+    uint64_t n;
+    bool plain;
+    int ret;
+
+    wtkms_err_clear(&err);
+    store = NULL;
+    kms = NULL;
+    memset(&o, 0, sizeof(o));
+    o.segment_bytes = WTKMS_SEGMENT_BYTES_DEFAULT;
+    o.segment_seconds = WTKMS_SEGMENT_SECONDS_DEFAULT;
+    o.await_ms = 1000;
+    o.backoff_max_ms = 10000;
+    o.uri = wtkms_cli_opt_get(cli, "uri");
+    o.once = wtkms_cli_flag(cli, "once");
+    plain = wtkms_cli_flag(cli, "no-encryption");
+    if ((v = wtkms_cli_opt_get(cli, "segment-bytes")) != NULL &&
+        (ret = parse_size(v, "--segment-bytes", 1, 512ULL * 1024 * 1024, &o.segment_bytes, &err)) !=
+          0)
+        goto err;
+    if ((v = wtkms_cli_opt_get(cli, "segment-seconds")) != NULL) {
+        if ((ret = parse_size(v, "--segment-seconds", 1, 86400, &n, &err)) != 0)
+            goto err;
+        o.segment_seconds = (unsigned)n;
+    }
+    if ((v = wtkms_cli_opt_get(cli, "await-ms")) != NULL) {
+        if ((ret = parse_size(v, "--await-ms", 10, 60000, &n, &err)) != 0)
+            goto err;
+        o.await_ms = (unsigned)n;
+    }
+    if ((v = wtkms_cli_opt_get(cli, "backoff-max-ms")) != NULL) {
+        if ((ret = parse_size(v, "--backoff-max-ms", 100, 600000, &n, &err)) != 0)
+            goto err;
+        o.backoff_max_ms = (unsigned)n;
+    }
+    start = wtkms_cli_opt_get(cli, "start");
+    if (start == NULL || strcmp(start, "oldest") == 0)
+        o.start = WTKMS_TAP_START_OLDEST;
+    else if (strcmp(start, "latest") == 0)
+        o.start = WTKMS_TAP_START_LATEST;
+    else {
+        o.start = WTKMS_TAP_START_TS;
+        if ((ret = wtkms_ts_parse(start, "--start", &o.start_ts, &err)) != 0)
+            goto err;
+    }
+    if (o.uri == NULL) {
+        ret = wtkms_errf(&err, EINVAL,
+          "oplog tap needs --uri mongodb://HOST:PORT/?replicaSet=NAME (credentials belong in "
+          "the URI only if nothing logs the command line; see README)");
+        goto err;
+    }
+    if ((ret = open_store(cli, true, &store, &err)) != 0)
+        goto err;
+    if (plain)
+        ret = wtkms_cli_check_unused(cli, &err);
+    else
+        ret = wtkms_cli_kms(cli, "", &kms, &err);
+    if (ret != 0)
+        goto err;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    (void)sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGINT, &sa, NULL);
+    mongoc_init();
+    ret = wtkms_tap_run(store, kms, &o, &err);
+    mongoc_cleanup();
+err:
+    wtkms_kms_close(kms);
+    wtkms_oplog_store_close(store);
+    return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * ts_json --
+ *     A timestamp as JSON: "SECS:INC" and an ISO time beside it.
+ */
+static void
+ts_json(bson_t *doc, const char *key, wtkms_ts ts)
+{
+    char s[WTKMS_TS_STRLEN], k[64], when[32];
+
+    wtkms_ts_str(ts, s, sizeof(s));
+    BSON_APPEND_UTF8(doc, key, s);
+    (void)snprintf(k, sizeof(k), "%s_time", key);
+    wtkms_cli_time((int64_t)WTKMS_TS_SECS(ts) * 1000, when, sizeof(when));
+    BSON_APPEND_UTF8(doc, k, when);
+}
+
+/*
+ * cmd_list --
+ *     wtkms oplog list.
+ */
+static int
+cmd_list(wtkms_cli *cli)
+{
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_store *store;
+    wtkms_oplog_seginfo *si;
+    wtkms_err err;
+    bson_t out, segs, gaps, probs, d;
+    wtkms_ts first, last;
+    char key[24], kid[1200], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN], created[32], run[33];
+    uint64_t entries, bytes, ngaps, nseg;
+    size_t i;
+    int ret;
+
+    wtkms_err_clear(&err);
+    store = NULL;
+    memset(&cat, 0, sizeof(cat));
+    if ((ret = open_store(cli, false, &store, &err)) != 0 ||
+        (ret = wtkms_cli_check_unused(cli, &err)) != 0 ||
+        (ret = wtkms_oplog_catalog_load(store, &cat, &err)) != 0)
+        goto err;
+    wtkms_oplog_catalog_range(&cat, &first, &last);
+    entries = bytes = ngaps = nseg = 0;
+    bson_init(&out);
+    bson_init(&segs);
+    bson_init(&gaps);
+    bson_init(&probs);
+    if (!cli->json)
+        (void)printf("%-8s %-7s %-24s %-24s %9s %11s  %s\n", "SEGMENT", "KIND", "FIRST", "LAST",
+          "ENTRIES", "BYTES", "ENCRYPTION KEY ID");
+    for (i = 0; i < cat.n; i++) {
+        si = &cat.segs[i];
+        (void)snprintf(key, sizeof(key), "%zu", i);
+        if (!si->ok) {
+            if (!cli->json)
+                (void)printf("%-8" PRIu64 " DAMAGED  %s\n", si->seq, si->problem);
+            bson_init(&d);
+            BSON_APPEND_INT64(&d, "seq", (int64_t)si->seq);
+            BSON_APPEND_UTF8(&d, "problem", si->problem);
+            (void)snprintf(key, sizeof(key), "%zu", (size_t)(bson_count_keys(&probs)));
+            BSON_APPEND_DOCUMENT(&probs, key, &d);
+            bson_destroy(&d);
+            continue;
+        }
+        nseg++;
+        bytes += si->file_len;
+        wtkms_seg_key_id(&si->h, kid, sizeof(kid));
+        wtkms_cli_time(si->h.created_ms, created, sizeof(created));
+        wtkms_hex(si->h.run, 16, run);
+        bson_init(&d);
+        BSON_APPEND_INT64(&d, "seq", (int64_t)si->seq);
+        {
+            char name[WTKMS_SEG_NAME_LEN];
+            wtkms_seg_name(si->seq, name, sizeof(name));
+            BSON_APPEND_UTF8(&d, "file", name);
+        }
+        BSON_APPEND_UTF8(&d, "kind", si->h.kind == WTKMS_SEG_GAP ? "gap" : "entries");
+        if (si->h.kind == WTKMS_SEG_ENTRIES) {
+            entries += si->h.count;
+            ts_json(&d, "first_ts", si->h.first_ts);
+            ts_json(&d, "last_ts", si->h.last_ts);
+            wtkms_ts_str_long(si->h.first_ts, a, sizeof(a));
+            wtkms_ts_str_long(si->h.last_ts, b, sizeof(b));
+        } else {
+            ngaps++;
+            ts_json(&d, "gap_from", si->h.gap_from);
+            ts_json(&d, "gap_to", si->h.gap_to);
+            wtkms_ts_str_long(si->h.gap_from, a, sizeof(a));
+            wtkms_ts_str_long(si->h.gap_to, b, sizeof(b));
+        }
+        BSON_APPEND_INT64(&d, "entries", (int64_t)si->h.count);
+        BSON_APPEND_INT64(&d, "bytes", (int64_t)si->file_len);
+        BSON_APPEND_UTF8(&d, "encryption_key_id", kid);
+        BSON_APPEND_UTF8(&d, "created", created);
+        BSON_APPEND_UTF8(&d, "run", run);
+        (void)snprintf(key, sizeof(key), "%zu", (size_t)bson_count_keys(&segs));
+        BSON_APPEND_DOCUMENT(&segs, key, &d);
+        if (si->h.kind == WTKMS_SEG_GAP) {
+            (void)snprintf(key, sizeof(key), "%zu", (size_t)bson_count_keys(&gaps));
+            BSON_APPEND_DOCUMENT(&gaps, key, &d);
+        }
+        bson_destroy(&d);
+        if (!cli->json)
+            (void)printf("%-8" PRIu64 " %-7s %-24.24s %-24.24s %9" PRIu64 " %11" PRIu64 "  %s\n",
+              si->seq, si->h.kind == WTKMS_SEG_GAP ? "GAP" : "entries", a, b, si->h.count,
+              si->file_len, si->h.kind == WTKMS_SEG_GAP ? "(entries in between were lost)" : kid);
+    }
+    if (cli->json) {
+        BSON_APPEND_UTF8(&out, "store", wtkms_oplog_store_where(store));
+        BSON_APPEND_INT64(&out, "segments", (int64_t)nseg);
+        BSON_APPEND_INT64(&out, "entries", (int64_t)entries);
+        BSON_APPEND_INT64(&out, "bytes", (int64_t)bytes);
+        if (first != 0) {
+            ts_json(&out, "first_ts", first);
+            ts_json(&out, "last_ts", last);
+        }
+        BSON_APPEND_ARRAY(&out, "list", &segs);
+        BSON_APPEND_ARRAY(&out, "gaps", &gaps);
+        BSON_APPEND_ARRAY(&out, "problems", &probs);
+        wtkms_cli_print_json(&out);
+    } else {
+        if (first != 0) {
+            wtkms_ts_str_long(first, a, sizeof(a));
+            wtkms_ts_str_long(last, b, sizeof(b));
+            (void)printf("%" PRIu64 " segments, %" PRIu64 " entries, %" PRIu64
+                         " bytes, covering %s to %s, %" PRIu64 " gap%s\n",
+              nseg, entries, bytes, a, b, ngaps, ngaps == 1 ? "" : "s");
+        } else
+            (void)printf("no oplog entries in %s\n", wtkms_oplog_store_where(store));
+    }
+    bson_destroy(&out);
+    bson_destroy(&segs);
+    bson_destroy(&gaps);
+    bson_destroy(&probs);
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (WTKMS_EXIT_OK);
+err:
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * cmd_verify --
+ *     wtkms oplog verify.
+ */
+static int
+cmd_verify(wtkms_cli *cli)
+{
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_verify_report rep;
+    wtkms_oplog_store *store;
+    wtkms_oplog_keys *keys;
+    wtkms_kms *kms;
+    wtkms_err err;
+    bson_t out, probs, d;
+    char key[24], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
+    size_t i;
+    int ret;
+
+    wtkms_err_clear(&err);
+    store = NULL;
+    kms = NULL;
+    keys = NULL;
+    memset(&cat, 0, sizeof(cat));
+    memset(&rep, 0, sizeof(rep));
+    if ((ret = open_store(cli, false, &store, &err)) != 0 ||
+        (ret = wtkms_oplog_catalog_load(store, &cat, &err)) != 0 ||
+        (ret = catalog_kms(cli, &cat, &kms, &err)) != 0)
+        goto err;
+    if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
+        ret = wtkms_errf(&err, ENOMEM, "out of memory");
+        goto err;
+    }
+    if ((ret = wtkms_oplog_verify(&cat, keys, &rep, &err)) != 0)
+        goto err;
+    if (cli->json) {
+        bson_init(&out);
+        bson_init(&probs);
+        BSON_APPEND_BOOL(&out, "ok", rep.nproblems == 0);
+        BSON_APPEND_UTF8(&out, "store", wtkms_oplog_store_where(store));
+        BSON_APPEND_INT64(&out, "segments", (int64_t)rep.segments);
+        BSON_APPEND_INT64(&out, "entries", (int64_t)rep.entries);
+        BSON_APPEND_INT64(&out, "gaps", (int64_t)rep.gaps);
+        if (rep.first != 0) {
+            ts_json(&out, "first_ts", rep.first);
+            ts_json(&out, "last_ts", rep.last);
+        }
+        for (i = 0; i < rep.nproblems; i++) {
+            bson_init(&d);
+            BSON_APPEND_INT64(&d, "seq", (int64_t)rep.problems[i].seq);
+            BSON_APPEND_UTF8(&d, "problem", rep.problems[i].problem);
+            (void)snprintf(key, sizeof(key), "%zu", i);
+            BSON_APPEND_DOCUMENT(&probs, key, &d);
+            bson_destroy(&d);
+        }
+        BSON_APPEND_ARRAY(&out, "problems", &probs);
+        wtkms_cli_print_json(&out);
+        bson_destroy(&out);
+        bson_destroy(&probs);
+    } else {
+        for (i = 0; i < rep.nproblems; i++)
+            (void)fprintf(stderr, "wtkms: oplog verify: %s\n", rep.problems[i].problem);
+        wtkms_ts_str_long(rep.first, a, sizeof(a));
+        wtkms_ts_str_long(rep.last, b, sizeof(b));
+        (void)printf("oplog store %s: %" PRIu64 " segments, %" PRIu64 " entries%s%s%s%s, %" PRIu64
+                     " gaps: %s\n",
+          wtkms_oplog_store_where(store), rep.segments, rep.entries, rep.first ? ", " : "",
+          rep.first ? a : "", rep.first ? " to " : "", rep.first ? b : "", rep.gaps,
+          rep.nproblems == 0 ? "OK" : "FAILED");
+    }
+    ret = rep.nproblems == 0 ? WTKMS_EXIT_OK : WTKMS_EXIT_INTEGRITY;
+    wtkms_oplog_verify_report_free(&rep);
+    wtkms_oplog_keys_free(keys);
+    wtkms_kms_close(kms);
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (ret);
+err:
+    wtkms_oplog_verify_report_free(&rep);
+    wtkms_oplog_keys_free(keys);
+    wtkms_kms_close(kms);
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * export_entry --
+ *     Write one entry to the BSON file.
+ */
+static int
+export_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err)
+{
+    (void)ts;
+    return (wtkms_bson_out_write(arg, doc, len, err));
+}
+
+/*
+ * cmd_export --
+ *     wtkms oplog export.
+ */
+static int
+cmd_export(wtkms_cli *cli)
+{
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_store *store;
+    wtkms_oplog_keys *keys;
+    wtkms_bson_out out;
+    wtkms_kms *kms;
+    wtkms_err err;
+    wtkms_ts from, until, first, last;
+    bson_t j;
+    const char *vfrom, *vuntil, *path;
+    char what[256], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
+    bool force, opened;
+    int ret;
+
+    wtkms_err_clear(&err);
+    store = NULL;
+    kms = NULL;
+    keys = NULL;
+    opened = false;
+    memset(&cat, 0, sizeof(cat));
+    vfrom = wtkms_cli_opt_get(cli, "from");
+    vuntil = wtkms_cli_opt_get(cli, "until");
+    path = wtkms_cli_opt_get(cli, "out");
+    force = wtkms_cli_flag(cli, "force");
+    if (path == NULL) {
+        ret = wtkms_errf(&err, EINVAL, "oplog export needs --out FILE (for example oplog.bson)");
+        goto err;
+    }
+    if ((ret = open_store(cli, false, &store, &err)) != 0 ||
+        (ret = wtkms_oplog_catalog_load(store, &cat, &err)) != 0)
+        goto err;
+    wtkms_oplog_catalog_range(&cat, &first, &last);
+    from = first;
+    until = last;
+    if ((vfrom != NULL && (ret = wtkms_ts_parse(vfrom, "--from", &from, &err)) != 0) ||
+        (vuntil != NULL && (ret = wtkms_ts_parse(vuntil, "--until", &until, &err)) != 0))
+        goto err;
+    if (until < from) {
+        ret = wtkms_errf(&err, EINVAL, "--until %s is before --from %s", vuntil, vfrom);
+        goto err;
+    }
+    (void)snprintf(what, sizeof(what), "oplog export --from %s --until %s",
+      vfrom != NULL ? vfrom : "(first)", vuntil != NULL ? vuntil : "(last)");
+    if ((ret = wtkms_oplog_catalog_check(&cat, from == 0 ? 0 : from - 1, until, what, &err)) != 0)
+        goto err;
+    if ((ret = catalog_kms(cli, &cat, &kms, &err)) != 0)
+        goto err;
+    if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
+        ret = wtkms_errf(&err, ENOMEM, "out of memory");
+        goto err;
+    }
+    if ((ret = wtkms_bson_out_open(&out, path, force, &err)) != 0)
+        goto err;
+    opened = true;
+    if ((ret = wtkms_oplog_scan(
+           &cat, keys, from == 0 ? 0 : from - 1, until, export_entry, &out, &err)) != 0 ||
+        (ret = wtkms_bson_out_commit(&out, &err)) != 0)
+        goto err;
+    opened = false;
+    wtkms_ts_str(from, a, sizeof(a));
+    wtkms_ts_str(until, b, sizeof(b));
+    if (cli->json) {
+        bson_init(&j);
+        BSON_APPEND_UTF8(&j, "out", path);
+        BSON_APPEND_INT64(&j, "entries", (int64_t)out.count);
+        BSON_APPEND_INT64(&j, "bytes", (int64_t)out.bytes);
+        ts_json(&j, "from", from);
+        ts_json(&j, "until", until);
+        wtkms_cli_print_json(&j);
+        bson_destroy(&j);
+    } else
+        (void)fprintf(stderr,
+          "wtkms: exported %" PRIu64 " oplog entries (%" PRIu64 " bytes), %s to %s inclusive, "
+          "into %s\n",
+          out.count, out.bytes, a, b, path);
+    wtkms_oplog_keys_free(keys);
+    wtkms_kms_close(kms);
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (WTKMS_EXIT_OK);
+err:
+    if (opened)
+        wtkms_bson_out_abort(&out);
+    wtkms_oplog_keys_free(keys);
+    wtkms_kms_close(kms);
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * wtkms_cmd_oplog --
+ *     The oplog group.
+ */
+int
+wtkms_cmd_oplog(wtkms_cli *cli)
+{
+    if (cli->help || strcmp(cli->command, "help") == 0) {
+        (void)fputs(oplog_usage, stdout);
+        return (WTKMS_EXIT_OK);
+    }
+    if (strcmp(cli->command, "tap") == 0)
+        return (cmd_tap(cli));
+    if (strcmp(cli->command, "list") == 0)
+        return (cmd_list(cli));
+    if (strcmp(cli->command, "verify") == 0)
+        return (cmd_verify(cli));
+    if (strcmp(cli->command, "export") == 0)
+        return (cmd_export(cli));
+    (void)fprintf(stderr, "wtkms: unknown command 'oplog %s'\n%s", cli->command, oplog_usage);
+    return (WTKMS_EXIT_USAGE);
+}
+
+/*
+ * pit restore: a snapshot plus the oplog up to a chosen time.
+ */
+static const char pit_usage[] =
+  "usage:\n"
+  "  wtkms pit restore --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS\n"
+  "                    (--to DIR [--oplog-out FILE] | --target URI | both) [--json]\n"
+  "                    [provider flags]\n"
+  "Restores the snapshot into DIR and writes the oplog after the snapshot's time up to and\n"
+  "including TS to DIR-oplog/oplog.bson (mongorestore --oplogReplay --dir DIR-oplog), and/or\n"
+  "replays it into the running mongod at URI with applyOps. TS: SECS:INC, SECS or\n"
+  "YYYY-MM-DDTHH:MM:SSZ.\n";
+
+/*
+ * pit_settings --
+ *     Every flag the command did not take, as settings for the snapshot store and the provider.
+ */
+static int
+pit_settings(wtkms_cli *cli, wtkms_config *cfg, wtkms_err *err)
+{
+    char key[128];
+    size_t i;
+    int n, ret;
+
+    wtkms_config_init(cfg, "command-line flags");
+    if (cli->config_file != NULL &&
+        (ret = wtkms_config_parse_file(cfg, cli->config_file, err)) != 0)
+        return (ret);
+    for (n = 0; n < cli->nopts; n++) {
+        wtkms_cli_opt *o = &cli->opts[n];
+        if (o->used)
+            continue;
+        if (strlen(o->name) >= sizeof(key))
+            return (wtkms_errf(err, EINVAL, "flag --%s is too long", o->name));
+        for (i = 0; o->name[i] != '\0'; i++)
+            key[i] = o->name[i] == '-' ? '_' : o->name[i];
+        key[i] = '\0';
+        o->used = true;
+        if ((ret = wtkms_config_set(cfg, key, o->value, err)) != 0)
+            return (ret);
+    }
+    (void)wtkms_config_get(cfg, "create");
+    return (0);
+}
+
+typedef struct {
+    wtkms_bson_out *out;
+    wtkms_replay *replay;
+    uint64_t entries;
+} pit_sink;
+
+/*
+ * pit_entry --
+ *     Each entry the plan keeps: into oplog.bson, into the target, or both.
+ */
+static int
+pit_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err)
+{
+    pit_sink *s = arg;
+    int ret;
+
+    s->entries++;
+    if (s->out != NULL && (ret = wtkms_bson_out_write(s->out, doc, len, err)) != 0)
+        return (ret);
+    if (s->replay != NULL && (ret = wtkms_replay_entry(s->replay, doc, len, ts, err)) != 0)
+        return (ret);
+    return (0);
+}
+
+/*
+ * cmd_pit_restore --
+ *     wtkms pit restore.
+ */
+static int
+cmd_pit_restore(wtkms_cli *cli)
+{
+    wtkms_config cfg;
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_store *ostore;
+    wtkms_oplog_keys *keys;
+    wtkms_snap_manifest *m;
+    wtkms_store *sstore;
+    wtkms_kms *kms;
+    wtkms_txn_plan plan;
+    wtkms_bson_out out;
+    wtkms_replay *replay;
+    wtkms_err err;
+    pit_sink sink;
+    wtkms_ts t0, until;
+    struct stat sb;
+    bson_t j;
+    const char *id, *surl, *odir, *vuntil, *to, *target, *oplog_out;
+    char opath[4096], odirbuf[4096], what[512], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
+    uint64_t applied, skipped, txns;
+    bool need_kms, out_open, made_dir, restored;
+    size_t i, n;
+    int ret;
+
+    wtkms_err_clear(&err);
+    memset(&cat, 0, sizeof(cat));
+    memset(&plan, 0, sizeof(plan));
+    memset(&sink, 0, sizeof(sink));
+    wtkms_config_init(&cfg, "command-line flags");
+    ostore = NULL;
+    keys = NULL;
+    m = NULL;
+    sstore = NULL;
+    kms = NULL;
+    replay = NULL;
+    out_open = made_dir = restored = false;
+    applied = skipped = txns = 0;
+    opath[0] = odirbuf[0] = '\0';
+
+    id = wtkms_cli_opt_get(cli, "snapshot");
+    surl = wtkms_cli_opt_get(cli, "store");
+    odir = wtkms_cli_opt_get(cli, "oplog-store");
+    vuntil = wtkms_cli_opt_get(cli, "until");
+    to = wtkms_cli_opt_get(cli, "to");
+    target = wtkms_cli_opt_get(cli, "target");
+    oplog_out = wtkms_cli_opt_get(cli, "oplog-out");
+    if (id == NULL && cli->nargs > 0)
+        id = cli->args[0];
+    if (id == NULL || surl == NULL || odir == NULL || vuntil == NULL ||
+        (to == NULL && target == NULL)) {
+        ret = wtkms_errf(&err, EINVAL,
+          "pit restore needs --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS and "
+          "--to DIR and/or --target URI (wtkms pit --help)");
+        goto err;
+    }
+    if ((ret = wtkms_ts_parse(vuntil, "--until", &until, &err)) != 0)
+        goto err;
+    wtkms_config_free(&cfg);
+    if ((ret = pit_settings(cli, &cfg, &err)) != 0)
+        goto err;
+
+    /* The snapshot's consistent oplog time is where the oplog takes over. */
+    if ((ret = wtkms_store_open(surl, &cfg, &sstore, &err)) != 0 ||
+        (ret = wtkms_snapshot_read_manifest(sstore, id, &m, &err)) != 0)
+        goto err;
+    if (!m->has_oplog_ts) {
+        ret = wtkms_errf(&err, ERANGE,
+          "snapshot %s records no oplog timestamp (it was not taken from a mongod with --uri): "
+          "point-in-time restore needs one; restore it with 'wtkms snapshot restore' instead",
+          id);
+        goto err;
+    }
+    t0 = WTKMS_TS(m->oplog_t, m->oplog_i);
+    wtkms_ts_str_long(t0, a, sizeof(a));
+    if (until < t0) {
+        wtkms_ts_str_long(until, b, sizeof(b));
+        ret = wtkms_errf(&err, ERANGE,
+          "--until %s is before snapshot %s's time %s: choose an older snapshot", b, id, a);
+        goto err;
+    }
+    if ((ret = wtkms_oplog_store_open(odir, false, &ostore, &err)) != 0 ||
+        (ret = wtkms_oplog_catalog_load(ostore, &cat, &err)) != 0)
+        goto err;
+    (void)snprintf(
+      what, sizeof(what), "pit restore from snapshot %s (%s) --until %s", id, a, vuntil);
+    if ((ret = wtkms_oplog_catalog_check(&cat, t0, until, what, &err)) != 0)
+        goto err;
+
+    need_kms = m->encrypted;
+    for (i = 0; i < cat.n; i++)
+        need_kms = need_kms || cat.segs[i].h.encrypted;
+    if (need_kms && (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0)
+        goto err;
+    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
+        goto err;
+    if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
+        ret = wtkms_errf(&err, ENOMEM, "out of memory");
+        goto err;
+    }
+    /* Decide every transaction (and read every segment once) before writing anything. */
+    if ((ret = wtkms_txn_plan_build(&cat, keys, t0, until, &plan, &err)) != 0)
+        goto err;
+
+    if (to != NULL || oplog_out != NULL) {
+        if (oplog_out != NULL)
+            (void)snprintf(opath, sizeof(opath), "%s", oplog_out);
+        else {
+            (void)snprintf(odirbuf, sizeof(odirbuf), "%s", to);
+            for (n = strlen(odirbuf); n > 1 && odirbuf[n - 1] == '/'; n--)
+                odirbuf[n - 1] = '\0';
+            if (strlen(odirbuf) + 20 >= sizeof(odirbuf)) {
+                ret = wtkms_errf(&err, ENAMETOOLONG, "--to %s: path too long", to);
+                goto err;
+            }
+            (void)strcat(odirbuf, "-oplog");
+            if (stat(odirbuf, &sb) != 0) {
+                if (mkdir(odirbuf, 0700) != 0) {
+                    ret = wtkms_errf(&err, errno, "%s: %s", odirbuf, strerror(errno));
+                    goto err;
+                }
+                made_dir = true;
+            }
+            (void)snprintf(opath, sizeof(opath), "%s/oplog.bson", odirbuf);
+        }
+        if ((ret = wtkms_bson_out_open(&out, opath, false, &err)) != 0)
+            goto err;
+        out_open = true;
+        sink.out = &out;
+    }
+    if (target != NULL && to == NULL &&
+        (ret = wtkms_replay_open(target, &plan, &replay, &err)) != 0)
+        goto err;
+    sink.replay = replay;
+    if ((ret = wtkms_txn_plan_walk(&cat, keys, &plan, pit_entry, &sink, &err)) != 0)
+        goto err;
+    if (out_open) {
+        if ((ret = wtkms_bson_out_commit(&out, &err)) != 0) {
+            out_open = false;
+            goto err;
+        }
+        out_open = false;
+    }
+    if (to != NULL) {
+        if ((ret = wtkms_snapshot_restore(sstore, id, to, kms, false, NULL, &err)) != 0)
+            goto err;
+        restored = true;
+        if (target != NULL) {
+            /* The target runs on what was just restored: replay after the restore. */
+            if ((ret = wtkms_replay_open(target, &plan, &replay, &err)) != 0)
+                goto err;
+            sink.out = NULL;
+            sink.replay = replay;
+            sink.entries = 0;
+            if ((ret = wtkms_txn_plan_walk(&cat, keys, &plan, pit_entry, &sink, &err)) != 0)
+                goto err;
+        }
+    }
+    if (replay != NULL)
+        wtkms_replay_stats(replay, &applied, &skipped, &txns);
+
+    wtkms_ts_str(t0, a, sizeof(a));
+    wtkms_ts_str(until, b, sizeof(b));
+    if (cli->json) {
+        bson_init(&j);
+        BSON_APPEND_UTF8(&j, "snapshot", id);
+        ts_json(&j, "snapshot_ts", t0);
+        ts_json(&j, "until", until);
+        if (to != NULL)
+            BSON_APPEND_UTF8(&j, "restored_to", to);
+        if (opath[0] != '\0')
+            BSON_APPEND_UTF8(&j, "oplog_file", opath);
+        BSON_APPEND_INT64(&j, "entries", (int64_t)sink.entries);
+        BSON_APPEND_INT64(&j, "transactions_committed", (int64_t)plan.commits);
+        BSON_APPEND_INT64(&j, "transaction_entries_left_out", (int64_t)plan.dropped_parts);
+        if (replay != NULL) {
+            bson_t rj;
+            BSON_APPEND_DOCUMENT_BEGIN(&j, "replayed", &rj);
+            BSON_APPEND_UTF8(&rj, "target", target);
+            BSON_APPEND_INT64(&rj, "applied", (int64_t)applied);
+            BSON_APPEND_INT64(&rj, "skipped", (int64_t)skipped);
+            BSON_APPEND_INT64(&rj, "transactions", (int64_t)txns);
+            bson_append_document_end(&j, &rj);
+        }
+        wtkms_cli_print_json(&j);
+        bson_destroy(&j);
+    } else {
+        if (to != NULL)
+            (void)printf("restored snapshot %s (oplog time %s) into %s\n", id, a, to);
+        if (opath[0] != '\0')
+            (void)printf("wrote %" PRIu64 " oplog entries after %s up to and including %s to %s\n"
+                         "replay them with: mongorestore --oplogReplay --dir %s\n",
+              sink.entries, a, b, opath, odirbuf[0] != '\0' ? odirbuf : "DIR-holding-oplog.bson");
+        if (replay != NULL)
+            (void)printf("replayed into %s: %" PRIu64 " operations applied, %" PRIu64
+                         " skipped, %" PRIu64 " transactions\n",
+              target, applied, skipped, txns);
+        if (plan.dropped_parts > 0)
+            (void)printf("left out %" PRIu64 " entries of transactions not committed by %s\n",
+              plan.dropped_parts, b);
+    }
+    ret = WTKMS_EXIT_OK;
+    goto done;
+err:
+    if (out_open)
+        wtkms_bson_out_abort(&out);
+    /* Leave nothing half-done behind: the oplog file goes if the restore did not happen. */
+    if (!restored && opath[0] != '\0' && oplog_out == NULL && ret != EEXIST) {
+        (void)unlink(opath);
+        if (made_dir)
+            (void)rmdir(odirbuf);
+    }
+    ret = wtkms_cli_fail(cli, &err);
+done:
+    wtkms_replay_close(replay);
+    wtkms_txn_plan_free(&plan);
+    wtkms_oplog_keys_free(keys);
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(ostore);
+    if (m != NULL)
+        wtkms_manifest_free(m);
+    wtkms_store_close(sstore);
+    wtkms_kms_close(kms);
+    wtkms_config_free(&cfg);
+    return (ret);
+}
+
+/*
+ * wtkms_cmd_pit --
+ *     The pit group.
+ */
+int
+wtkms_cmd_pit(wtkms_cli *cli)
+{
+    if (cli->help || strcmp(cli->command, "help") == 0) {
+        (void)fputs(pit_usage, stdout);
+        return (WTKMS_EXIT_OK);
+    }
+    if (strcmp(cli->command, "restore") == 0)
+        return (cmd_pit_restore(cli));
+    (void)fprintf(stderr, "wtkms: unknown command 'pit %s'\n%s", cli->command, pit_usage);
+    return (WTKMS_EXIT_USAGE);
+}
