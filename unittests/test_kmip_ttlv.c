@@ -1,0 +1,756 @@
+/*
+ * test_kmip_ttlv.c -- the KMIP TTLV encoder and response parser (src/kms/kmip_ttlv.c).
+ *
+ * Three kinds of evidence: (1) byte-for-byte agreement with a third-party encoder, PyKMIP 0.11.0
+ * (vectors below, produced by unittests/gen_kmip_vectors.py), for the requests we send and the
+ * responses we read; (2) the KMIP spec's own encoding examples; (3) fuzzing: every truncation of
+ * a valid response, and random mutations of valid responses and random well-formed trees, each
+ * parsed from a heap buffer of exactly its size so AddressSanitizer and valgrind see any read
+ * past the end. WTKMS_FUZZ_ITERS=N runs N mutations (default 20000; CI keeps it short).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kmip_ttlv.h"
+
+/* clang-format off */
+static const uint8_t pykmip_request_getattr_decrypt[] = {
+  0x42, 0x00, 0x78, 0x01, 0x00, 0x00, 0x01, 0x80, 0x42, 0x00, 0x77, 0x01, 0x00, 0x00, 0x00, 0x38,
+  0x42, 0x00, 0x69, 0x01, 0x00, 0x00, 0x00, 0x20, 0x42, 0x00, 0x6a, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x6b, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0d, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0x48,
+  0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x79, 0x01, 0x00, 0x00, 0x00, 0x20, 0x42, 0x00, 0x94, 0x07, 0x00, 0x00, 0x00, 0x02,
+  0x34, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0a, 0x07, 0x00, 0x00, 0x00, 0x05,
+  0x53, 0x74, 0x61, 0x74, 0x65, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0xe8,
+  0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x79, 0x01, 0x00, 0x00, 0x00, 0xc0, 0x42, 0x00, 0x94, 0x07, 0x00, 0x00, 0x00, 0x02,
+  0x34, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x2b, 0x01, 0x00, 0x00, 0x00, 0x30,
+  0x42, 0x00, 0x11, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x28, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xce, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xc2, 0x08, 0x00, 0x00, 0x00, 0x20, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+  0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+  0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x42, 0x00, 0x3d, 0x08, 0x00, 0x00, 0x00, 0x0c,
+  0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xfe, 0x08, 0x00, 0x00, 0x00, 0x12, 0x77, 0x74, 0x6b, 0x6d, 0x73, 0x20, 0x6b, 0x6d,
+  0x69, 0x70, 0x20, 0x77, 0x72, 0x61, 0x70, 0x20, 0x76, 0x31, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xff, 0x08, 0x00, 0x00, 0x00, 0x10, 0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+  0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7,
+};
+static const uint8_t pykmip_request_getattr_encrypt[] = {
+  0x42, 0x00, 0x78, 0x01, 0x00, 0x00, 0x01, 0x68, 0x42, 0x00, 0x77, 0x01, 0x00, 0x00, 0x00, 0x38,
+  0x42, 0x00, 0x69, 0x01, 0x00, 0x00, 0x00, 0x20, 0x42, 0x00, 0x6a, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x6b, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0d, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0x48,
+  0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x79, 0x01, 0x00, 0x00, 0x00, 0x20, 0x42, 0x00, 0x94, 0x07, 0x00, 0x00, 0x00, 0x02,
+  0x34, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0a, 0x07, 0x00, 0x00, 0x00, 0x05,
+  0x53, 0x74, 0x61, 0x74, 0x65, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0xd0,
+  0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x79, 0x01, 0x00, 0x00, 0x00, 0xa8, 0x42, 0x00, 0x94, 0x07, 0x00, 0x00, 0x00, 0x02,
+  0x34, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x2b, 0x01, 0x00, 0x00, 0x00, 0x30,
+  0x42, 0x00, 0x11, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x28, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xce, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xc2, 0x08, 0x00, 0x00, 0x00, 0x20, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+  0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+  0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x42, 0x00, 0x3d, 0x08, 0x00, 0x00, 0x00, 0x0c,
+  0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xfe, 0x08, 0x00, 0x00, 0x00, 0x12, 0x77, 0x74, 0x6b, 0x6d, 0x73, 0x20, 0x6b, 0x6d,
+  0x69, 0x70, 0x20, 0x77, 0x72, 0x61, 0x70, 0x20, 0x76, 0x31, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t pykmip_response_active_decrypt[] = {
+  0x42, 0x00, 0x7b, 0x01, 0x00, 0x00, 0x01, 0x40, 0x42, 0x00, 0x7a, 0x01, 0x00, 0x00, 0x00, 0x48,
+  0x42, 0x00, 0x69, 0x01, 0x00, 0x00, 0x00, 0x20, 0x42, 0x00, 0x6a, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x6b, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x92, 0x09, 0x00, 0x00, 0x00, 0x08,
+  0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x42, 0x00, 0x0d, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0x70,
+  0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x7f, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x7c, 0x01, 0x00, 0x00, 0x00, 0x38, 0x42, 0x00, 0x94, 0x07, 0x00, 0x00, 0x00, 0x02,
+  0x34, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x08, 0x01, 0x00, 0x00, 0x00, 0x20,
+  0x42, 0x00, 0x0a, 0x07, 0x00, 0x00, 0x00, 0x05, 0x53, 0x74, 0x61, 0x74, 0x65, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x0b, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0x70, 0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01,
+  0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x7f, 0x05, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x7c, 0x01, 0x00, 0x00, 0x00, 0x38,
+  0x42, 0x00, 0x94, 0x07, 0x00, 0x00, 0x00, 0x02, 0x34, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0xc2, 0x08, 0x00, 0x00, 0x00, 0x20, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+  0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+  0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+static const uint8_t pykmip_response_deactivated_denied[] = {
+  0x42, 0x00, 0x7b, 0x01, 0x00, 0x00, 0x01, 0x68, 0x42, 0x00, 0x7a, 0x01, 0x00, 0x00, 0x00, 0x48,
+  0x42, 0x00, 0x69, 0x01, 0x00, 0x00, 0x00, 0x20, 0x42, 0x00, 0x6a, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x6b, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x92, 0x09, 0x00, 0x00, 0x00, 0x08,
+  0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x42, 0x00, 0x0d, 0x02, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0x70,
+  0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x7f, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x7c, 0x01, 0x00, 0x00, 0x00, 0x38, 0x42, 0x00, 0x94, 0x07, 0x00, 0x00, 0x00, 0x02,
+  0x34, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x08, 0x01, 0x00, 0x00, 0x00, 0x20,
+  0x42, 0x00, 0x0a, 0x07, 0x00, 0x00, 0x00, 0x05, 0x53, 0x74, 0x61, 0x74, 0x65, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x0b, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
+  0x42, 0x00, 0x0f, 0x01, 0x00, 0x00, 0x00, 0x98, 0x42, 0x00, 0x5c, 0x05, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x93, 0x08, 0x00, 0x00, 0x00, 0x01,
+  0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x7f, 0x05, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x7e, 0x05, 0x00, 0x00, 0x00, 0x04,
+  0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x7d, 0x07, 0x00, 0x00, 0x00, 0x49,
+  0x54, 0x68, 0x65, 0x20, 0x64, 0x65, 0x63, 0x72, 0x79, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x20, 0x6b,
+  0x65, 0x79, 0x20, 0x6d, 0x75, 0x73, 0x74, 0x20, 0x62, 0x65, 0x20, 0x69, 0x6e, 0x20, 0x74, 0x68,
+  0x65, 0x20, 0x41, 0x63, 0x74, 0x69, 0x76, 0x65, 0x20, 0x73, 0x74, 0x61, 0x74, 0x65, 0x20, 0x74,
+  0x6f, 0x20, 0x62, 0x65, 0x20, 0x75, 0x73, 0x65, 0x64, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x64, 0x65,
+  0x63, 0x72, 0x79, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x2e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+/* clang-format on */
+
+static const char vec_uid[] = "42";
+
+/*
+ * fill --
+ *     The byte patterns the vector generator used.
+ */
+static void
+fill(uint8_t *p, size_t len, uint8_t start)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        p[i] = (uint8_t)(start + i);
+}
+
+/*
+ * heap_copy --
+ *     A malloc'd copy of exactly len bytes, so a read past the end is a sanitizer error.
+ */
+static uint8_t *
+heap_copy(const uint8_t *p, size_t len)
+{
+    uint8_t *c = malloc(len > 0 ? len : 1);
+
+    assert_non_null(c);
+    if (len > 0)
+        memcpy(c, p, len);
+    return (c);
+}
+
+/*
+ * test_request_matches_pykmip --
+ *     GetAttributes + Decrypt, and GetAttributes + Encrypt, encode exactly as PyKMIP does.
+ */
+static void
+test_request_matches_pykmip(void **state)
+{
+    uint8_t data[32], iv[12], tag[16], buf[1024];
+    const char aad[] = "wtkms kmip wrap v1";
+    wtkms_kmip_op ops[2];
+    size_t len;
+
+    (void)state;
+    fill(data, sizeof(data), 0);
+    fill(iv, sizeof(iv), 100);
+    fill(tag, sizeof(tag), 200);
+    memset(ops, 0, sizeof(ops));
+    ops[0].operation = WTKMS_KMIP_OP_GET_ATTRIBUTES;
+    ops[0].uid = vec_uid;
+    ops[1].operation = WTKMS_KMIP_OP_DECRYPT;
+    ops[1].uid = vec_uid;
+    ops[1].data = data;
+    ops[1].data_len = sizeof(data);
+    ops[1].iv = iv;
+    ops[1].iv_len = sizeof(iv);
+    ops[1].aad = (const uint8_t *)aad;
+    ops[1].aad_len = sizeof(aad) - 1;
+    ops[1].tag = tag;
+    ops[1].tag_len = sizeof(tag);
+    assert_int_equal(wtkms_kmip_build_request(buf, sizeof(buf), ops, 2, &len), 0);
+    assert_int_equal(len, sizeof(pykmip_request_getattr_decrypt));
+    assert_memory_equal(buf, pykmip_request_getattr_decrypt, len);
+
+    ops[1].operation = WTKMS_KMIP_OP_ENCRYPT;
+    ops[1].tag = NULL;
+    ops[1].tag_len = 0;
+    assert_int_equal(wtkms_kmip_build_request(buf, sizeof(buf), ops, 2, &len), 0);
+    assert_int_equal(len, sizeof(pykmip_request_getattr_encrypt));
+    assert_memory_equal(buf, pykmip_request_getattr_encrypt, len);
+}
+
+/*
+ * test_request_overflow --
+ *     Every buffer too small by any amount: EMSGSIZE, and not one byte written past the end.
+ */
+static void
+test_request_overflow(void **state)
+{
+    uint8_t data[32], iv[12], buf[1024];
+    wtkms_kmip_op ops[2];
+    size_t len, full, cap;
+
+    (void)state;
+    fill(data, sizeof(data), 0);
+    fill(iv, sizeof(iv), 100);
+    memset(ops, 0, sizeof(ops));
+    ops[0].operation = WTKMS_KMIP_OP_GET_ATTRIBUTES;
+    ops[0].uid = vec_uid;
+    ops[1].operation = WTKMS_KMIP_OP_ENCRYPT;
+    ops[1].uid = vec_uid;
+    ops[1].data = data;
+    ops[1].data_len = sizeof(data);
+    ops[1].iv = iv;
+    ops[1].iv_len = sizeof(iv);
+    assert_int_equal(wtkms_kmip_build_request(buf, sizeof(buf), ops, 2, &full), 0);
+    for (cap = 0; cap < full; cap++) {
+        memset(buf, 0xA5, sizeof(buf));
+        assert_int_equal(wtkms_kmip_build_request(buf, cap, ops, 2, &len), EMSGSIZE);
+        assert_int_equal(len, 0);
+        assert_int_equal(buf[cap], 0xA5);
+    }
+    /* Bad arguments. */
+    assert_int_equal(wtkms_kmip_build_request(buf, sizeof(buf), ops, 0, &len), EINVAL);
+    assert_int_equal(
+      wtkms_kmip_build_request(buf, sizeof(buf), ops, WTKMS_KMIP_MAX_BATCH + 1, &len), EINVAL);
+    ops[0].uid = "";
+    assert_int_equal(wtkms_kmip_build_request(buf, sizeof(buf), ops, 2, &len), EINVAL);
+    ops[0].uid = vec_uid;
+    ops[0].operation = 0x0A; /* Get: not something wtkms sends */
+    assert_int_equal(wtkms_kmip_build_request(buf, sizeof(buf), ops, 2, &len), EINVAL);
+}
+
+/*
+ * test_encoder_nesting --
+ *     Unbalanced structures are reported, not emitted.
+ */
+static void
+test_encoder_nesting(void **state)
+{
+    wtkms_ttlv_enc e;
+    uint8_t buf[512];
+    size_t len;
+    int i;
+
+    (void)state;
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    wtkms_ttlv_begin(&e, 0x420001);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), EINVAL);
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    wtkms_ttlv_end(&e);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), EINVAL);
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    for (i = 0; i <= WTKMS_TTLV_MAX_DEPTH; i++)
+        wtkms_ttlv_begin(&e, 0x420001);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), EINVAL);
+}
+
+/*
+ * test_spec_examples --
+ *     The KMIP 1.4 spec's encoding examples (section 9.1.2), encoded and parsed.
+ */
+static void
+test_spec_examples(void **state)
+{
+    static const uint8_t integer8[] = { 0x42, 0x00, 0x20, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00,
+        0x00, 0x08, 0x00, 0x00, 0x00, 0x00 };
+    static const uint8_t enum255[] = { 0x42, 0x00, 0x20, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00,
+        0x00, 0xFF, 0x00, 0x00, 0x00, 0x00 };
+    static const uint8_t hello[] = { 0x42, 0x00, 0x20, 0x07, 0x00, 0x00, 0x00, 0x0B, 0x48, 0x65,
+        0x6C, 0x6C, 0x6F, 0x20, 0x57, 0x6F, 0x72, 0x6C, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00 };
+    static const uint8_t bytes3[] = { 0x42, 0x00, 0x20, 0x08, 0x00, 0x00, 0x00, 0x03, 0x01, 0x02,
+        0x03, 0x00, 0x00, 0x00, 0x00, 0x00 };
+    static const uint8_t structure[] = { 0x42, 0x00, 0x20, 0x01, 0x00, 0x00, 0x00, 0x20, 0x42, 0x00,
+        0x04, 0x05, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0xFE, 0x00, 0x00, 0x00, 0x00, 0x42,
+        0x00, 0x05, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, 0x00 };
+    static const uint8_t three[] = { 1, 2, 3 };
+    wtkms_ttlv_enc e;
+    wtkms_ttlv item;
+    uint8_t buf[128];
+    size_t len;
+    uint32_t u;
+    int32_t v;
+
+    (void)state;
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    wtkms_ttlv_int(&e, 0x420020, 8);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), 0);
+    assert_int_equal(len, sizeof(integer8));
+    assert_memory_equal(buf, integer8, len);
+
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    wtkms_ttlv_enum(&e, 0x420020, 255);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), 0);
+    assert_memory_equal(buf, enum255, sizeof(enum255));
+
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    wtkms_ttlv_text(&e, 0x420020, "Hello World", 11);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), 0);
+    assert_int_equal(len, sizeof(hello));
+    assert_memory_equal(buf, hello, len);
+
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    wtkms_ttlv_bytes(&e, 0x420020, three, 3);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), 0);
+    assert_memory_equal(buf, bytes3, sizeof(bytes3));
+
+    wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+    wtkms_ttlv_begin(&e, 0x420020);
+    wtkms_ttlv_enum(&e, 0x420004, 254);
+    wtkms_ttlv_int(&e, 0x420005, 255);
+    wtkms_ttlv_end(&e);
+    assert_int_equal(wtkms_ttlv_enc_done(&e, &len), 0);
+    assert_int_equal(len, sizeof(structure));
+    assert_memory_equal(buf, structure, len);
+
+    assert_int_equal(wtkms_ttlv_parse(structure, sizeof(structure), &item), 0);
+    assert_int_equal(item.tag, 0x420020);
+    assert_int_equal(item.type, WTKMS_TTLV_STRUCTURE);
+    assert_int_equal(wtkms_ttlv_child_enum(&item, 0x420004, &u), 0);
+    assert_int_equal(u, 254);
+    assert_int_equal(wtkms_ttlv_child_int(&item, 0x420005, &v), 0);
+    assert_int_equal(v, 255);
+    assert_int_equal(wtkms_ttlv_child_int(&item, 0x420004, &v), EBADMSG); /* an enum */
+    assert_int_equal(wtkms_ttlv_child_int(&item, 0x420006, &v), ENOENT);
+    assert_int_equal(wtkms_ttlv_parse(hello, sizeof(hello), &item), 0);
+    assert_int_equal(item.len, 11);
+    assert_memory_equal(item.value, "Hello World", 11);
+}
+
+/*
+ * test_response_active --
+ *     PyKMIP's answer to GetAttributes + Decrypt on an Active key.
+ */
+static void
+test_response_active(void **state)
+{
+    wtkms_kmip_response resp;
+    const wtkms_kmip_result *r;
+    const uint8_t *p;
+    const char *why;
+    uint8_t data[32];
+    size_t len;
+    uint32_t st;
+
+    (void)state;
+    fill(data, sizeof(data), 0);
+    assert_int_equal(wtkms_kmip_parse_response(pykmip_response_active_decrypt,
+                       sizeof(pykmip_response_active_decrypt), &resp, &why),
+      0);
+    assert_int_equal(resp.major, 1);
+    assert_int_equal(resp.minor, 4);
+    assert_int_equal(resp.nresults, 2);
+    assert_non_null(r = wtkms_kmip_result_for(&resp, 1));
+    assert_int_equal(r->operation, WTKMS_KMIP_OP_GET_ATTRIBUTES);
+    assert_int_equal(r->status, WTKMS_KMIP_STATUS_SUCCESS);
+    assert_true(r->has_payload);
+    assert_int_equal(wtkms_kmip_payload_state(&r->payload, &st), 0);
+    assert_int_equal(st, WTKMS_KMIP_STATE_ACTIVE);
+    assert_string_equal(wtkms_kmip_state_name(st), "Active");
+    assert_non_null(r = wtkms_kmip_result_for(&resp, 2));
+    assert_int_equal(r->operation, WTKMS_KMIP_OP_DECRYPT);
+    assert_int_equal(
+      wtkms_ttlv_child_bytes(&r->payload, WTKMS_KMIP_TAG_DATA, WTKMS_TTLV_BYTE_STRING, &p, &len),
+      0);
+    assert_int_equal(len, 32);
+    assert_memory_equal(p, data, 32);
+    assert_null(wtkms_kmip_result_for(&resp, 3));
+}
+
+/*
+ * test_response_deactivated --
+ *     PyKMIP's answer when the key is Deactivated: state, reason and message all readable.
+ */
+static void
+test_response_deactivated(void **state)
+{
+    wtkms_kmip_response resp;
+    const wtkms_kmip_result *r;
+    const char *why;
+    uint32_t st;
+
+    (void)state;
+    assert_int_equal(wtkms_kmip_parse_response(pykmip_response_deactivated_denied,
+                       sizeof(pykmip_response_deactivated_denied), &resp, &why),
+      0);
+    assert_non_null(r = wtkms_kmip_result_for(&resp, 1));
+    assert_int_equal(wtkms_kmip_payload_state(&r->payload, &st), 0);
+    assert_int_equal(st, WTKMS_KMIP_STATE_DEACTIVATED);
+    assert_string_equal(wtkms_kmip_state_name(st), "Deactivated");
+    assert_non_null(r = wtkms_kmip_result_for(&resp, 2));
+    assert_int_equal(r->status, WTKMS_KMIP_STATUS_FAILED);
+    assert_int_equal(r->reason, WTKMS_KMIP_REASON_PERMISSION_DENIED);
+    assert_string_equal(wtkms_kmip_reason_name(r->reason), "Permission Denied");
+    assert_false(r->has_payload);
+    assert_true(r->message_len > 20);
+    assert_memory_equal(r->message, "The decryption key", 18);
+}
+
+/*
+ * expect_bad --
+ *     A response that must be refused.
+ */
+static void
+expect_bad(const uint8_t *buf, size_t len)
+{
+    wtkms_kmip_response resp;
+    const char *why;
+    uint8_t *c = heap_copy(buf, len);
+
+    assert_int_equal(wtkms_kmip_parse_response(c, len, &resp, &why), EBADMSG);
+    assert_true(strlen(why) > 0);
+    free(c);
+}
+
+/*
+ * test_malformed --
+ *     Every truncation, and specific corruptions, of a valid response are refused.
+ */
+static void
+test_malformed(void **state)
+{
+    const uint8_t *good = pykmip_response_active_decrypt;
+    const size_t n = sizeof(pykmip_response_active_decrypt);
+    wtkms_ttlv item;
+    uint8_t *m, hdr[8];
+    size_t cut, i;
+
+    (void)state;
+    for (cut = 0; cut < n; cut++)
+        expect_bad(good, cut);
+    m = heap_copy(good, n);
+
+    /* An unknown type in the outer header. */
+    m[3] = 0x0B;
+    expect_bad(m, n);
+    memcpy(m, good, n);
+    /* A length that reaches past the end, and one that wraps a 32-bit sum. */
+    m[4] = 0x7F;
+    expect_bad(m, n);
+    m[4] = m[5] = m[6] = 0xFF;
+    m[7] = 0xF8;
+    expect_bad(m, n);
+    memcpy(m, good, n);
+    /* Not a response message (a request tag). */
+    m[2] = 0x78;
+    expect_bad(m, n);
+    memcpy(m, good, n);
+    /* Non-zero padding after the protocol major version (offset 8+8+8+8+4 = 36). */
+    m[8 + 8 + 8 + 8 + 4] = 1;
+    expect_bad(m, n);
+    memcpy(m, good, n);
+    /* An Integer whose length is 8. */
+    m[8 + 8 + 8 + 7] = 8;
+    expect_bad(m, n);
+    memcpy(m, good, n);
+    /* Trailing bytes after the message. */
+    free(m);
+    m = calloc(1, n + 8);
+    assert_non_null(m);
+    memcpy(m, good, n);
+    expect_bad(m, n + 8);
+    free(m);
+
+    /* Deep nesting: refused past the depth limit, not recursed into. */
+    m = calloc(WTKMS_TTLV_MAX_DEPTH + 2, 8);
+    assert_non_null(m);
+    for (i = 0; i < WTKMS_TTLV_MAX_DEPTH + 2; i++) {
+        size_t inner = (WTKMS_TTLV_MAX_DEPTH + 1 - i) * 8;
+        m[i * 8] = 0x42;
+        m[i * 8 + 2] = 0x7B;
+        m[i * 8 + 3] = WTKMS_TTLV_STRUCTURE;
+        m[i * 8 + 4] = (uint8_t)(inner >> 24);
+        m[i * 8 + 5] = (uint8_t)(inner >> 16);
+        m[i * 8 + 6] = (uint8_t)(inner >> 8);
+        m[i * 8 + 7] = (uint8_t)inner;
+    }
+    assert_int_equal(wtkms_ttlv_parse(m, (WTKMS_TTLV_MAX_DEPTH + 2) * 8, &item), EBADMSG);
+    free(m);
+
+    /* Message headers: a structure within the limit, nothing else. */
+    memcpy(hdr, good, 8);
+    assert_int_equal(wtkms_ttlv_message_len(hdr, 65536), n);
+    assert_int_equal(wtkms_ttlv_message_len(hdr, n - 1), 0);
+    hdr[3] = WTKMS_TTLV_BYTE_STRING;
+    assert_int_equal(wtkms_ttlv_message_len(hdr, 65536), 0);
+    memcpy(hdr, good, 8);
+    hdr[4] = 0xFF; /* a 4 GiB claim: refused under any sane limit */
+    assert_int_equal(wtkms_ttlv_message_len(hdr, 65536), 0);
+    hdr[7] |= 1; /* not a multiple of 8 */
+    assert_int_equal(wtkms_ttlv_message_len(hdr, (size_t)-1), 0);
+}
+
+/*
+ * test_batch_consistency --
+ *     A batch count that disagrees with the items, or a repeated id, is refused.
+ */
+static void
+test_batch_consistency(void **state)
+{
+    wtkms_ttlv_enc e;
+    uint8_t buf[512], one = 1;
+    size_t len;
+    int count, items, dup;
+
+    (void)state;
+    for (count = 0; count <= 3; count++)
+        for (items = 1; items <= 3; items++)
+            for (dup = 0; dup <= 1; dup++) {
+                wtkms_kmip_response resp;
+                const char *why;
+                int i, ret;
+
+                wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+                wtkms_ttlv_begin(&e, WTKMS_KMIP_TAG_RESPONSE_MESSAGE);
+                wtkms_ttlv_begin(&e, WTKMS_KMIP_TAG_RESPONSE_HEADER);
+                wtkms_ttlv_begin(&e, WTKMS_KMIP_TAG_PROTOCOL_VERSION);
+                wtkms_ttlv_int(&e, WTKMS_KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
+                wtkms_ttlv_int(&e, WTKMS_KMIP_TAG_PROTOCOL_VERSION_MINOR, 4);
+                wtkms_ttlv_end(&e);
+                wtkms_ttlv_int(&e, WTKMS_KMIP_TAG_BATCH_COUNT, count);
+                wtkms_ttlv_end(&e);
+                for (i = 0; i < items; i++) {
+                    uint8_t id = (uint8_t)(dup ? one : i + 1);
+                    wtkms_ttlv_begin(&e, WTKMS_KMIP_TAG_BATCH_ITEM);
+                    wtkms_ttlv_bytes(&e, WTKMS_KMIP_TAG_UNIQUE_BATCH_ITEM_ID, &id, 1);
+                    wtkms_ttlv_enum(&e, WTKMS_KMIP_TAG_RESULT_STATUS, 0);
+                    wtkms_ttlv_end(&e);
+                }
+                wtkms_ttlv_end(&e);
+                assert_int_equal(wtkms_ttlv_enc_done(&e, &len), 0);
+                ret = wtkms_kmip_parse_response(buf, len, &resp, &why);
+                if (count == items && (!dup || items == 1))
+                    assert_int_equal(ret, 0);
+                else
+                    assert_int_equal(ret, EBADMSG);
+            }
+}
+
+/* xorshift64*: deterministic, so a failure reproduces from its seed. */
+static uint64_t rng_state;
+
+/*
+ * rnd --
+ *     The next pseudo-random number.
+ */
+static uint64_t
+rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (rng_state * 0x2545F4914F6CDD1DULL);
+}
+
+/*
+ * exercise --
+ *     Parse a buffer as a response and, if it parses, read everything a provider would read.
+ */
+static void
+exercise(const uint8_t *buf, size_t len)
+{
+    wtkms_kmip_response resp;
+    const wtkms_kmip_result *r;
+    const uint8_t *p;
+    const char *why;
+    size_t plen;
+    uint32_t st;
+    int id;
+
+    if (wtkms_kmip_parse_response(buf, len, &resp, &why) != 0)
+        return;
+    for (id = 0; id <= WTKMS_KMIP_MAX_BATCH + 1; id++) {
+        if ((r = wtkms_kmip_result_for(&resp, id)) == NULL)
+            continue;
+        (void)wtkms_kmip_reason_name(r->reason);
+        if (r->message_len > 0)
+            assert_true(r->message >= (const char *)buf &&
+                        r->message + r->message_len <= (const char *)buf + len);
+        if (!r->has_payload)
+            continue;
+        if (wtkms_kmip_payload_state(&r->payload, &st) == 0)
+            (void)wtkms_kmip_state_name(st);
+        if (wtkms_ttlv_child_bytes(
+              &r->payload, WTKMS_KMIP_TAG_DATA, WTKMS_TTLV_BYTE_STRING, &p, &plen) == 0)
+            assert_true(p >= buf && p + plen <= buf + len);
+        (void)wtkms_ttlv_child_bytes(
+          &r->payload, WTKMS_KMIP_TAG_AE_TAG, WTKMS_TTLV_BYTE_STRING, &p, &plen);
+        (void)wtkms_ttlv_child_bytes(
+          &r->payload, WTKMS_KMIP_TAG_IV_COUNTER_NONCE, WTKMS_TTLV_BYTE_STRING, &p, &plen);
+    }
+}
+
+/*
+ * test_fuzz_mutations --
+ *     Random byte flips, interesting values, insertions and truncations of valid responses.
+ */
+static void
+test_fuzz_mutations(void **state)
+{
+    static const struct {
+        const uint8_t *p;
+        size_t len;
+    } seeds[] = {
+        { pykmip_response_active_decrypt, sizeof(pykmip_response_active_decrypt) },
+        { pykmip_response_deactivated_denied, sizeof(pykmip_response_deactivated_denied) },
+    };
+    static const uint8_t interesting[] = { 0x00, 0x01, 0x07, 0x08, 0x7F, 0x80, 0xFE, 0xFF };
+    uint8_t work[1024], *c;
+    const char *env;
+    unsigned long iters, it;
+    size_t len, k, nmut, pos;
+
+    (void)state;
+    env = getenv("WTKMS_FUZZ_ITERS");
+    iters = env != NULL ? strtoul(env, NULL, 10) : 20000;
+    rng_state = 0x9E3779B97F4A7C15ULL;
+    for (it = 0; it < iters; it++) {
+        k = (size_t)(rnd() % (sizeof(seeds) / sizeof(seeds[0])));
+        len = seeds[k].len;
+        memcpy(work, seeds[k].p, len);
+        nmut = 1 + (size_t)(rnd() % 4);
+        while (nmut-- > 0) {
+            pos = (size_t)(rnd() % len);
+            switch (rnd() % 5) {
+            case 0: /* flip a bit */
+                work[pos] ^= (uint8_t)(1u << (rnd() % 8));
+                break;
+            case 1: /* an interesting byte */
+                work[pos] = interesting[rnd() % sizeof(interesting)];
+                break;
+            case 2: /* a length field: the 4 bytes at an 8-aligned offset + 4 */
+                pos = (pos & ~(size_t)7) + 4;
+                if (pos + 4 <= len) {
+                    uint32_t v = (uint32_t)rnd();
+                    if (rnd() % 2)
+                        v %= 64;
+                    work[pos] = (uint8_t)(v >> 24);
+                    work[pos + 1] = (uint8_t)(v >> 16);
+                    work[pos + 2] = (uint8_t)(v >> 8);
+                    work[pos + 3] = (uint8_t)v;
+                }
+                break;
+            case 3: /* truncate */
+                len = pos;
+                break;
+            default: /* duplicate an 8-byte block (inserts an item-sized chunk) */
+                if (len + 8 <= sizeof(work) && pos + 8 <= len) {
+                    memmove(work + pos + 8, work + pos, len - pos);
+                    len += 8;
+                }
+                break;
+            }
+            if (len == 0)
+                break;
+        }
+        c = heap_copy(work, len);
+        exercise(c, len);
+        free(c);
+    }
+}
+
+/*
+ * gen_tree --
+ *     A random well-formed TTLV tree (bounded depth and size).
+ */
+static void
+gen_tree(wtkms_ttlv_enc *e, int depth)
+{
+    uint8_t bytes[40];
+    int i, n;
+
+    n = 1 + (int)(rnd() % 4);
+    for (i = 0; i < n; i++) {
+        uint32_t tag = 0x420000 | (uint32_t)(rnd() % 0x100);
+        switch (depth < WTKMS_TTLV_MAX_DEPTH - 2 ? rnd() % 5 : 1 + rnd() % 4) {
+        case 0:
+            wtkms_ttlv_begin(e, tag);
+            gen_tree(e, depth + 1);
+            wtkms_ttlv_end(e);
+            break;
+        case 1:
+            wtkms_ttlv_int(e, tag, (int32_t)rnd());
+            break;
+        case 2:
+            wtkms_ttlv_enum(e, tag, (uint32_t)rnd());
+            break;
+        case 3:
+            memset(bytes, 'x', sizeof(bytes));
+            wtkms_ttlv_text(e, tag, (const char *)bytes, (size_t)(rnd() % sizeof(bytes)));
+            break;
+        default:
+            fill(bytes, sizeof(bytes), (uint8_t)rnd());
+            wtkms_ttlv_bytes(e, tag, bytes, (size_t)(rnd() % sizeof(bytes)));
+            break;
+        }
+    }
+}
+
+/*
+ * test_fuzz_roundtrip --
+ *     Whatever the encoder writes, the parser accepts whole; every prefix it refuses.
+ */
+static void
+test_fuzz_roundtrip(void **state)
+{
+    wtkms_ttlv_enc e;
+    wtkms_ttlv item;
+    uint8_t buf[16384], *c;
+    size_t len, cut;
+    int it;
+
+    (void)state;
+    rng_state = 0xD1B54A32D192ED03ULL;
+    for (it = 0; it < 500; it++) {
+        wtkms_ttlv_enc_init(&e, buf, sizeof(buf));
+        wtkms_ttlv_begin(&e, WTKMS_KMIP_TAG_RESPONSE_MESSAGE);
+        gen_tree(&e, 1);
+        wtkms_ttlv_end(&e);
+        if (wtkms_ttlv_enc_done(&e, &len) != 0)
+            continue; /* a tree too large for the buffer: overflow is tested elsewhere */
+        c = heap_copy(buf, len);
+        assert_int_equal(wtkms_ttlv_parse(c, len, &item), 0);
+        exercise(c, len);
+        free(c);
+        for (cut = 0; cut < len; cut += 1 + (size_t)(rnd() % 7)) {
+            c = heap_copy(buf, cut);
+            assert_int_equal(wtkms_ttlv_parse(c, cut, &item), EBADMSG);
+            free(c);
+        }
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_matches_pykmip),
+        cmocka_unit_test(test_request_overflow),
+        cmocka_unit_test(test_encoder_nesting),
+        cmocka_unit_test(test_spec_examples),
+        cmocka_unit_test(test_response_active),
+        cmocka_unit_test(test_response_deactivated),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_batch_consistency),
+        cmocka_unit_test(test_fuzz_mutations),
+        cmocka_unit_test(test_fuzz_roundtrip),
+    };
+
+    return (cmocka_run_group_tests(tests, NULL, NULL));
+}
