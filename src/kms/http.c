@@ -355,8 +355,13 @@ http_classify_curl(CURLcode cc, bool overflow)
                 "uses a private CA, set ca_file= to that CA; otherwise something is "
                 "intercepting the connection (not retried)";
         break;
-    case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
+        /* The URL's scheme was checked before sending: this is an HTTP/0.9-style reply. */
+        f.code = EPROTO;
+        f.retry = true;
+        f.why = "the answer was not HTTP: check that the endpoint (and proxy) speak HTTP(S)";
+        break;
+    case CURLE_URL_MALFORMAT:
         f.code = EINVAL;
         f.why = "the URL is not a valid http:// or https:// URL: check the endpoint setting";
         break;
@@ -487,6 +492,11 @@ wtkms_http_request(
     if (req->url == NULL || req->method == NULL ||
         (req->sigv4 != NULL && (req->access_key == NULL || req->secret_key == NULL)))
         return (wtkms_errf(err, EINVAL, "%s: incomplete HTTP request (internal error)",
+          req->what != NULL ? req->what : "HTTP request"));
+    if (strncmp(req->url, "https://", 8) != 0 && strncmp(req->url, "http://", 7) != 0)
+        return (wtkms_errf(err, EINVAL,
+          "%s: the URL must start with https:// (or http:// for an emulator or instance "
+          "metadata): check the endpoint setting",
           req->what != NULL ? req->what : "HTTP request"));
     (void)pthread_once(&http_once, http_global_init);
     if (http_init_ret != CURLE_OK)

@@ -15,6 +15,7 @@ static const struct {
     kms_ctor open;
 } providers[] = {
     { "local", wtkms_kms_local_open },
+    { "aws", wtkms_kms_aws_open },
     { "kmip", wtkms_kms_kmip_open },
 };
 
