@@ -212,17 +212,20 @@ consume(restore_ctx *c, const char *dir, wtkms_progress *prog, wtkms_err *err)
 }
 
 /*
- * key_error --
+ * wtkms_snapshot_key_error --
  *     Say which key state stopped us and what to do; nothing has been written.
  */
-static int
-key_error(const wtkms_snap_manifest *m, wtkms_err *err)
+int
+wtkms_snapshot_key_error(const wtkms_snap_manifest *m, wtkms_err *err)
 {
-    char name[1200], cause[sizeof(err->msg)];
+    char name[1200], cause[sizeof(err->msg)], *p;
     int code = err->code;
 
     wtkms_kms_desc_name(&m->key, name, sizeof(name));
     (void)snprintf(cause, sizeof(cause), "%s", err->msg);
+    /* The provider's advice for a new key file is wrong here: this key must be the old one. */
+    if ((p = strstr(cause, " (create one with")) != NULL)
+        *p = '\0';
     switch (code) {
     case EKEYREVOKED:
         return (wtkms_errf(err, code,
@@ -299,7 +302,7 @@ open_snapshot(wtkms_store *store, const char *id, wtkms_kms *kms, wtkms_snap_man
             goto err;
         }
         if ((ret = kms->unwrap(kms, m->wrapped_key, m->wrapped_len, &m->key, &key, err)) != 0) {
-            ret = key_error(m, err);
+            ret = wtkms_snapshot_key_error(m, err);
             goto err;
         }
         if ((keys = wtkms_secure_alloc(sizeof(*keys))) == NULL) {

@@ -71,6 +71,12 @@ int wtkms_snapshot_restore(wtkms_store *store, const char *id, const char *to, w
 int wtkms_snapshot_restore_url(const char *store_url, wtkms_config *cfg, const char *id,
   const char *to, wtkms_kms *kms, wtkms_snap_manifest **mp, wtkms_err *err);
 
+/*
+ * Rewrite a provider error about snapshot m's key (disabled, pending deletion, deleted, denied,
+ * unreachable, missing key file) as what to do; returns err->code.
+ */
+int wtkms_snapshot_key_error(const wtkms_snap_manifest *m, wtkms_err *err);
+
 /* Check every chunk and digest without writing anything; errors name the file and chunk. */
 int wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms, bool progress,
   wtkms_snap_manifest **mp, wtkms_err *err);

@@ -398,27 +398,43 @@ open_store_only(wtkms_cli *cli, const char *url, wtkms_store **storep, wtkms_err
 
 /*
  * open_store_kms --
- *     The store and the provider (NULL when no provider setting is given at all: fine for an
- *     unencrypted snapshot, and the snapshot code says which key an encrypted one needs).
+ *     The store and the provider a snapshot needs: none for an unencrypted snapshot given no
+ *     provider settings. A provider that cannot be built (a missing key file, say) is explained
+ *     in terms of the snapshot's key.
  */
 static int
-open_store_kms(
-  wtkms_cli *cli, const char *url, wtkms_store **storep, wtkms_kms **kmsp, wtkms_err *err)
+open_store_kms(wtkms_cli *cli, const char *url, const char *id, wtkms_store **storep,
+  wtkms_kms **kmsp, wtkms_err *err)
 {
+    wtkms_snap_manifest *m;
     wtkms_config cfg;
     int ret, n;
     bool any;
 
     *storep = NULL;
     *kmsp = NULL;
+    m = NULL;
     if ((ret = settings(cli, &cfg, false, err)) != 0 ||
-        (ret = wtkms_store_open(url, &cfg, storep, err)) != 0)
+        (ret = wtkms_store_open(url, &cfg, storep, err)) != 0 ||
+        (ret = wtkms_snapshot_read_manifest(*storep, id, &m, err)) != 0)
         goto done;
     for (any = false, n = 0; n < cfg.n; n++)
         if (!cfg.items[n].used)
             any = true;
-    if (any && (ret = wtkms_kms_open(&cfg, kmsp, err)) != 0)
+    if (m->encrypted && !any && cli->config_file == NULL) {
+        char name[1200];
+        wtkms_manifest_key_name(m, name, sizeof(name));
+        ret = wtkms_errf(err, EINVAL,
+          "snapshot %s is encrypted under master key %s: give that key's provider settings "
+          "(--config FILE, or --provider ... flags); nothing was written",
+          id, name);
         goto done;
+    }
+    if ((m->encrypted || any) && (ret = wtkms_kms_open(&cfg, kmsp, err)) != 0) {
+        if (m->encrypted)
+            ret = wtkms_snapshot_key_error(m, err);
+        goto done;
+    }
     ret = wtkms_config_check_unused(&cfg, err);
 done:
     if (ret != 0) {
@@ -427,6 +443,7 @@ done:
         *kmsp = NULL;
         *storep = NULL;
     }
+    wtkms_manifest_free(m);
     wtkms_config_free(&cfg);
     return (ret);
 }
@@ -586,11 +603,8 @@ cmd_verify_restore(wtkms_cli *cli, bool restore)
         return (wtkms_cli_fail(cli, &err));
     }
     progress = progress_on(cli);
-    if ((ret = open_store_kms(cli, url, &store, &kms, &err)) != 0) {
-        if (restore)
-            wtkms_err_prefix(&err, "snapshot restore %s: nothing was written", id);
+    if ((ret = open_store_kms(cli, url, id, &store, &kms, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
-    }
     ret = restore ? wtkms_snapshot_restore(store, id, to, kms, progress, &m, &err)
                   : wtkms_snapshot_verify(store, id, kms, progress, &m, &err);
     wtkms_kms_close(kms);

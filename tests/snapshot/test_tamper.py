@@ -1,0 +1,164 @@
+"""Integrity: a flipped byte in any chunk or in the manifest, a truncated object, a dropped
+chunk, two swapped chunks, two swapped objects, appended bytes or a missing object make verify
+AND restore fail, naming the snapshot, the file and the chunk (or the manifest); restore leaves
+no target behind. Run for encrypted and unencrypted snapshots."""
+import json
+import shutil
+
+import pytest
+
+from conftest import CHUNK, leftovers, manifest_path, objects
+
+HDR, TAG = 24, 16
+
+
+def setup(snap, tmp_path, encrypted):
+    home = snap.make_home(rows=2000, vlen=400)
+    store = tmp_path / "store"
+    extra = () if encrypted else ("--no-encryption",)
+    sid = snap.create(home, store, *extra)
+    show = json.loads(snap.wtkms("snapshot", "show", sid, "--store", store, "--json").stdout)
+    idx = next(i for i, f in enumerate(show["files"]) if f["name"] == "t.wt")
+    t = show["files"][idx]
+    assert t["chunks"] >= 4
+    return store, sid, objects(store, sid)[idx], t
+
+
+def record(i):
+    """Offset and length of chunk record i (not the last) in an object."""
+    return HDR + i * (CHUNK + TAG), CHUNK + TAG
+
+
+def flip(path, off):
+    data = bytearray(path.read_bytes())
+    data[off] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def expect_failure(snap, store, sid, tmp_path, *needles, code=4):
+    keyargs = ["--key-file", snap.key]
+    v = snap.wtkms("snapshot", "verify", sid, "--store", store, *keyargs, check=False)
+    assert v.returncode == code, v.stderr
+    for n in needles:
+        assert n in v.stderr, (n, v.stderr)
+    target = tmp_path / "restored"
+    r = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target, *keyargs,
+                   check=False)
+    assert r.returncode == code, r.stderr
+    for n in needles:
+        assert n in r.stderr, (n, r.stderr)
+    assert not target.exists()
+    assert leftovers(tmp_path, "restored") == []
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
+def test_flip_byte_in_chunk(snap, tmp_path, encrypted):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+    off, _ = record(2)
+    flip(obj, off + 100)
+    expect_failure(snap, store, sid, tmp_path, sid, "file t.wt", "chunk 2 of %d" % t["chunks"],
+                   "does not authenticate")
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
+def test_flip_byte_in_tag_of_final_chunk(snap, tmp_path, encrypted):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+    flip(obj, obj.stat().st_size - 1)
+    expect_failure(snap, store, sid, tmp_path, "file t.wt",
+                   "chunk %d of %d" % (t["chunks"] - 1, t["chunks"]))
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
+def test_flip_byte_in_manifest(snap, tmp_path, encrypted):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+    m = manifest_path(store, sid)
+    data = m.read_bytes()
+    # Inside the body: the digest of t.wt (hex text), so the BSON stays well-formed.
+    digest = data.index(b"sha256") + 20
+    flip(m, digest)
+    expect_failure(snap, store, sid, tmp_path, "manifest of snapshot %s" % sid)
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
+def test_truncated_object(snap, tmp_path, encrypted):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+    off, _ = record(3)
+    with open(obj, "r+b") as f:
+        f.truncate(off + 10)
+    expect_failure(snap, store, sid, tmp_path, "file t.wt", "chunk 3 of", "ends early")
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
+def test_dropped_chunk(snap, tmp_path, encrypted):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+    data = obj.read_bytes()
+    off, n = record(1)
+    obj.write_bytes(data[:off] + data[off + n:])
+    expect_failure(snap, store, sid, tmp_path, "file t.wt", "chunk 1 of", "does not authenticate")
+
+
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
+def test_swapped_chunks(snap, tmp_path, encrypted):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+    data = bytearray(obj.read_bytes())
+    o1, n = record(1)
+    o2, _ = record(2)
+    c1, c2 = data[o1:o1 + n], data[o2:o2 + n]
+    data[o1:o1 + n], data[o2:o2 + n] = c2, c1
+    obj.write_bytes(bytes(data))
+    expect_failure(snap, store, sid, tmp_path, "file t.wt", "chunk 1 of", "does not authenticate")
+
+
+def test_swapped_objects(snap, tmp_path):
+    store, sid, obj, t = setup(snap, tmp_path, True)
+    objs = objects(store, sid)
+    other = next(o for o in objs if o != obj)
+    tmp = obj.with_name("swap")
+    obj.rename(tmp)
+    other.rename(obj)
+    tmp.rename(other)
+    expect_failure(snap, store, sid, tmp_path, "objects were swapped or renamed")
+
+
+def test_appended_bytes(snap, tmp_path):
+    store, sid, obj, t = setup(snap, tmp_path, True)
+    with open(obj, "ab") as f:
+        f.write(b"x" * 40)
+    expect_failure(snap, store, sid, tmp_path, "file t.wt", "after its final chunk")
+
+
+def test_missing_object(snap, tmp_path):
+    store, sid, obj, t = setup(snap, tmp_path, True)
+    obj.unlink()
+    expect_failure(snap, store, sid, tmp_path, "file t.wt", "object is missing")
+
+
+def test_chunk_from_another_snapshot(snap, tmp_path):
+    """The same home snapshotted twice without encryption: the data of chunk 0 is identical, but
+    its check value binds the snapshot id, so a record copied from the other snapshot fails."""
+    store, sid, obj, t = setup(snap, tmp_path, False)
+    sid2 = snap.create(tmp_path / "db", store, "--no-encryption")
+    show2 = json.loads(snap.wtkms("snapshot", "show", sid2, "--store", store, "--json").stdout)
+    idx = next(i for i, f in enumerate(show2["files"]) if f["name"] == "t.wt")
+    obj2 = objects(store, sid2)[idx]
+    off, n = record(0)
+    mine, theirs = obj.read_bytes()[off:off + n], obj2.read_bytes()[off:off + n]
+    assert mine[:-TAG] == theirs[:-TAG] and mine[-TAG:] != theirs[-TAG:]
+    data = bytearray(obj.read_bytes())
+    data[off:off + n] = theirs
+    obj.write_bytes(bytes(data))
+    v = snap.wtkms("snapshot", "verify", sid, "--store", store, check=False)
+    assert v.returncode == 4 and "file t.wt" in v.stderr and "chunk 0 of" in v.stderr, v.stderr
+
+
+def test_restore_after_damage_in_a_later_file_leaves_no_target(snap, tmp_path):
+    """Damage in the last object: earlier files were already written into the temporary
+    directory, which is removed; the target never appears."""
+    store, sid, obj, t = setup(snap, tmp_path, True)
+    last = objects(store, sid)[-1]
+    flip(last, last.stat().st_size - 1)
+    target = tmp_path / "restored"
+    r = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target,
+                   "--key-file", snap.key, check=False)
+    assert r.returncode == 4 and not target.exists()
+    assert leftovers(tmp_path, "restored") == []
