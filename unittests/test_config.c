@@ -50,6 +50,14 @@ test_syntax(void **state)
     assert_int_equal(parse(&cfg, "", &err), 0);
     assert_int_equal(cfg.n, 0);
     wtkms_config_free(&cfg);
+
+    /* Bare keys shorter than "true" (the value buffer once held only the text's length). */
+    assert_int_equal(parse(&cfg, "x", &err), 0);
+    assert_string_equal(wtkms_config_get(&cfg, "x"), "true");
+    wtkms_config_free(&cfg);
+    assert_int_equal(parse(&cfg, "ab", &err), 0);
+    assert_string_equal(wtkms_config_get(&cfg, "ab"), "true");
+    wtkms_config_free(&cfg);
 }
 
 /*

@@ -133,7 +133,8 @@ wtkms_config_parse(wtkms_config *cfg, const char *text, size_t len, wtkms_err *e
     int depth, ret;
 
     ret = 0;
-    vcap = len + 1;
+    /* A value is never longer than the text, except a bare key's "true" ("a" is 1 byte). */
+    vcap = len + sizeof("true");
     if ((value = malloc(vcap)) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     i = 0;
