@@ -129,7 +129,7 @@ wtkms_oplog_catalog_check(
               "%s: run 'wtkms oplog verify' for details",
               what, wtkms_oplog_store_where(cat->store), (uint64_t)i + 1,
               si->seq > (uint64_t)i + 2 ? " and others" : ""));
-        if (si->h.kind != WTKMS_SEG_GAP)
+        if (si->h.kind != WTKMS_SEG_GAP || cat->allow_gaps)
             continue;
         /* Entries strictly between gap_from and gap_to are unknown: does (after, until] touch? */
         lo = si->h.gap_from > after ? si->h.gap_from : after;
@@ -147,6 +147,30 @@ wtkms_oplog_catalog_check(
         }
     }
     return (0);
+}
+
+/*
+ * wtkms_oplog_catalog_gaps_in --
+ *     Recorded gaps whose unknown entries fall inside (after, until].
+ */
+int
+wtkms_oplog_catalog_gaps_in(const wtkms_oplog_catalog *cat, wtkms_ts after, wtkms_ts until)
+{
+    const wtkms_oplog_seginfo *si;
+    wtkms_ts lo, hi;
+    size_t i;
+    int n;
+
+    for (n = 0, i = 0; i < cat->n; i++) {
+        si = &cat->segs[i];
+        if (!si->ok || si->h.kind != WTKMS_SEG_GAP)
+            continue;
+        lo = si->h.gap_from > after ? si->h.gap_from : after;
+        hi = si->h.gap_to - 1 < until ? si->h.gap_to - 1 : until;
+        if (lo < hi)
+            n++;
+    }
+    return (n);
 }
 
 struct wtkms_oplog_keys {

@@ -28,6 +28,7 @@ typedef struct {
     bool have_head;
     wtkms_oplog_head head;
     char head_problem[1024]; /* the head file is unreadable */
+    bool allow_gaps;         /* wtkms_oplog_catalog_check accepts recorded gaps */
 } wtkms_oplog_catalog;
 
 /* Read every segment's header and the head file. */
@@ -42,11 +43,15 @@ void wtkms_oplog_catalog_range(const wtkms_oplog_catalog *cat, wtkms_ts *firstp,
 /*
  * Check that every entry with after < ts <= until is in the store: the range is inside what the
  * segments cover, no gap crosses it and no segment is missing or unreadable. ERANGE names the
- * covered range or the gap; EILSEQ a damaged or missing segment. what names the request in
+ * covered range or the gap; EILSEQ a damaged or missing segment. With allow_gaps (set in
+ * cat->allow_gaps), recorded gaps inside the range are accepted. what names the request in
  * messages ("export --from ... --until ...").
  */
 int wtkms_oplog_catalog_check(
   const wtkms_oplog_catalog *cat, wtkms_ts after, wtkms_ts until, const char *what, wtkms_err *err);
+
+/* How many recorded gaps lie inside (after, until] (export --across-gaps warns of them). */
+int wtkms_oplog_catalog_gaps_in(const wtkms_oplog_catalog *cat, wtkms_ts after, wtkms_ts until);
 
 /*
  * The run keys of the segments, unwrapped once per tap run (one KMS call per run, not per

@@ -32,8 +32,9 @@
 #define WTKMS_SEG_PREFIX_LEN 12 /* magic + header length */
 #define WTKMS_SEG_FORMAT 1
 #define WTKMS_SEG_MAX_HEADER (64 * 1024)
-#define WTKMS_SEG_MAX_BODY (1024ULL * 1024 * 1024) /* the largest --segment-bytes plus one entry \
-                                                    */
+#define WTKMS_SEG_MAX_BODY                                                \
+    (1024ULL * 1024 * 1024) /* the largest --segment-bytes plus one entry \
+                             */
 #define WTKMS_RUN_ID_LEN 16
 
 typedef enum { WTKMS_SEG_ENTRIES = 1, WTKMS_SEG_GAP = 2 } wtkms_seg_kind;

@@ -31,8 +31,8 @@ static const char oplog_usage[] =
   "                  [--start oldest|latest|TS] [--once] [--no-encryption] [provider flags]\n"
   "  wtkms oplog list --store DIR [--json]\n"
   "  wtkms oplog verify --store DIR [--json] [provider flags]\n"
-  "  wtkms oplog export --store DIR [--from TS] [--until TS] --out FILE [--force] [--json]\n"
-  "                     [provider flags]\n"
+  "  wtkms oplog export --store DIR [--from TS] [--until TS] --out FILE [--force]\n"
+  "                     [--across-gaps] [--json] [provider flags]\n"
   "TS: SECS:INC, SECS (= SECS:0) or YYYY-MM-DDTHH:MM:SSZ. --from and --until are inclusive.\n";
 
 /*
@@ -224,6 +224,20 @@ ts_json(bson_t *doc, const char *key, wtkms_ts ts)
 }
 
 /*
+ * ts_cell --
+ *     "SECS:INC ISO-TIME" for the list table.
+ */
+static void
+ts_cell(wtkms_ts ts, char *out, size_t outlen)
+{
+    char s[24], when[32];
+
+    wtkms_ts_str(ts, s, sizeof(s));
+    wtkms_cli_time((int64_t)WTKMS_TS_SECS(ts) * 1000, when, sizeof(when));
+    (void)snprintf(out, outlen, "%.23s %.31s", s, when);
+}
+
+/*
  * cmd_list --
  *     wtkms oplog list.
  */
@@ -255,8 +269,8 @@ cmd_list(wtkms_cli *cli)
     bson_init(&gaps);
     bson_init(&probs);
     if (!cli->json)
-        (void)printf("%-8s %-7s %-24s %-24s %9s %11s  %s\n", "SEGMENT", "KIND", "FIRST", "LAST",
-          "ENTRIES", "BYTES", "ENCRYPTION KEY ID");
+        (void)printf("%-8s %-7s %-36s %-36s %8s %10s  %s\n", "SEGMENT", "KIND", "FIRST (TS, UTC)",
+          "LAST (TS, UTC)", "ENTRIES", "BYTES", "ENCRYPTION KEY ID");
     for (i = 0; i < cat.n; i++) {
         si = &cat.segs[i];
         (void)snprintf(key, sizeof(key), "%zu", i);
@@ -288,14 +302,14 @@ cmd_list(wtkms_cli *cli)
             entries += si->h.count;
             ts_json(&d, "first_ts", si->h.first_ts);
             ts_json(&d, "last_ts", si->h.last_ts);
-            wtkms_ts_str_long(si->h.first_ts, a, sizeof(a));
-            wtkms_ts_str_long(si->h.last_ts, b, sizeof(b));
+            ts_cell(si->h.first_ts, a, sizeof(a));
+            ts_cell(si->h.last_ts, b, sizeof(b));
         } else {
             ngaps++;
             ts_json(&d, "gap_from", si->h.gap_from);
             ts_json(&d, "gap_to", si->h.gap_to);
-            wtkms_ts_str_long(si->h.gap_from, a, sizeof(a));
-            wtkms_ts_str_long(si->h.gap_to, b, sizeof(b));
+            ts_cell(si->h.gap_from, a, sizeof(a));
+            ts_cell(si->h.gap_to, b, sizeof(b));
         }
         BSON_APPEND_INT64(&d, "entries", (int64_t)si->h.count);
         BSON_APPEND_INT64(&d, "bytes", (int64_t)si->file_len);
@@ -310,9 +324,9 @@ cmd_list(wtkms_cli *cli)
         }
         bson_destroy(&d);
         if (!cli->json)
-            (void)printf("%-8" PRIu64 " %-7s %-24.24s %-24.24s %9" PRIu64 " %11" PRIu64 "  %s\n",
-              si->seq, si->h.kind == WTKMS_SEG_GAP ? "GAP" : "entries", a, b, si->h.count,
-              si->file_len, si->h.kind == WTKMS_SEG_GAP ? "(entries in between were lost)" : kid);
+            (void)printf("%-8" PRIu64 " %-7s %-36s %-36s %8" PRIu64 " %10" PRIu64 "  %s\n", si->seq,
+              si->h.kind == WTKMS_SEG_GAP ? "GAP" : "entries", a, b, si->h.count, si->file_len,
+              si->h.kind == WTKMS_SEG_GAP ? "(entries in between were lost)" : kid);
     }
     if (cli->json) {
         BSON_APPEND_UTF8(&out, "store", wtkms_oplog_store_where(store));
@@ -464,7 +478,7 @@ cmd_export(wtkms_cli *cli)
     const char *vfrom, *vuntil, *path;
     char what[256], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
     bool force, opened;
-    int ret;
+    int ngaps, ret;
 
     wtkms_err_clear(&err);
     store = NULL;
@@ -495,8 +509,15 @@ cmd_export(wtkms_cli *cli)
     }
     (void)snprintf(what, sizeof(what), "oplog export --from %s --until %s",
       vfrom != NULL ? vfrom : "(first)", vuntil != NULL ? vuntil : "(last)");
+    cat.allow_gaps = wtkms_cli_flag(cli, "across-gaps");
     if ((ret = wtkms_oplog_catalog_check(&cat, from == 0 ? 0 : from - 1, until, what, &err)) != 0)
         goto err;
+    if (cat.allow_gaps &&
+        (ngaps = wtkms_oplog_catalog_gaps_in(&cat, from == 0 ? 0 : from - 1, until)) > 0)
+        (void)fprintf(stderr,
+          "wtkms: warning: the export crosses %d recorded gap%s (oplog list shows them): entries "
+          "lost there are not in %s, so it is not a complete oplog for that range\n",
+          ngaps, ngaps == 1 ? "" : "s", path);
     if ((ret = catalog_kms(cli, &cat, &kms, &err)) != 0)
         goto err;
     if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
@@ -880,4 +901,59 @@ wtkms_cmd_pit(wtkms_cli *cli)
         return (cmd_pit_restore(cli));
     (void)fprintf(stderr, "wtkms: unknown command 'pit %s'\n%s", cli->command, pit_usage);
     return (WTKMS_EXIT_USAGE);
+}
+
+/*
+ * wtkms_oplog_key_usage --
+ *     For "keys usage": the oplog segments in a store that depend on a master key, one line per
+ *     tap run (every segment of a run shares the run key the master key wraps). A store URL that
+ *     is not a directory holding segments has none.
+ */
+int
+wtkms_oplog_key_usage(const char *store_url, wtkms_config *cfg, const char *key, wtkms_usage_fn fn,
+  void *arg, wtkms_err *err)
+{
+    wtkms_oplog_store *store;
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_seginfo *si, *start;
+    wtkms_err e2;
+    struct stat sb;
+    char id[128], when[32], run[2 * WTKMS_RUN_ID_LEN + 1];
+    size_t i, j;
+    int ret;
+
+    (void)cfg;
+    if (strncmp(store_url, "s3://", 5) == 0 || stat(store_url, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return (0);
+    wtkms_err_clear(&e2);
+    if (wtkms_oplog_store_open(store_url, false, &store, &e2) != 0)
+        return (0);
+    if ((ret = wtkms_oplog_catalog_load(store, &cat, err)) != 0) {
+        wtkms_oplog_store_close(store);
+        return (ret);
+    }
+    for (i = 0; i < cat.n; i = j) {
+        start = &cat.segs[i];
+        for (j = i + 1; j < cat.n && cat.segs[j].ok && start->ok &&
+                        memcmp(cat.segs[j].h.run, start->h.run, WTKMS_RUN_ID_LEN) == 0;
+             j++)
+            ;
+        if (!start->ok) {
+            /* A segment whose header cannot be read may depend on any key: say so. */
+            (void)snprintf(id, sizeof(id), "oplog segment %" PRIu64 " (unreadable)", start->seq);
+            fn(arg, "oplog", id, "-", "unknown: its header is damaged");
+            continue;
+        }
+        if (!start->h.encrypted || !wtkms_snap_key_matches(&start->h.cmk, key))
+            continue;
+        si = &cat.segs[j - 1];
+        wtkms_hex(start->h.run, 4, run);
+        (void)snprintf(
+          id, sizeof(id), "run %s, segments %" PRIu64 "-%" PRIu64, run, start->seq, si->seq);
+        wtkms_cli_time(start->h.created_ms, when, sizeof(when));
+        fn(arg, "oplog", id, when, "oplog run key");
+    }
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (0);
 }
