@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# build.sh -- build every variant the tests use: the system (3.2) line and WiredTiger 11.3 (built
-# once into .cache/), each plain and with ASan/UBSan.
+# build.sh -- build every variant the tests use: the system (3.2) line, WiredTiger 11.3 and 10.0
+# (each built once into .cache/), each plain and with ASan/UBSan.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc)
 wt11=$("$top/scripts/build-wt11.sh" | tail -1)
+wt10=$("$top/scripts/build-wt10.sh" | tail -1)
 scons -Q -j"$jobs"
 scons -Q -j"$jobs" --wiredtiger="$wt11"
+scons -Q -j"$jobs" --wiredtiger="$wt10"
 if [ "${WTKMS_NO_ASAN:-0}" != 1 ]; then
     scons -Q -j"$jobs" --sanitize
     scons -Q -j"$jobs" --sanitize --wiredtiger="$wt11"
+    scons -Q -j"$jobs" --sanitize --wiredtiger="$wt10"
 fi

@@ -1,9 +1,10 @@
 """Shared fixtures for wtkms integration tests.
 
 Every test that touches WiredTiger runs once per WiredTiger line (fixture `wtline`): Debian's
-3.2.1 (build/) and 11.3.1 built from its source package (build/wt-11.3/). WTKMS_SANITIZE=1 runs
-the same tests against the ASan/UBSan builds (build/asan/, build/wt-11.3-asan/). A line that is
-not built fails the test; it never skips silently.
+3.2.1 (build/), 11.3.1 and 10.0.0 built from their source packages (build/wt-11.3/,
+build/wt-10.0/). WTKMS_SANITIZE=1 runs the same tests against the ASan/UBSan builds (build/asan/,
+build/wt-11.3-asan/, build/wt-10.0-asan/). WTKMS_LINES=3.2,11.3 runs only the lines named. A
+line that is not built fails the test; it never skips silently.
 """
 import contextlib
 import os
@@ -85,6 +86,10 @@ def _lines():
     wt11 = CACHE / "wt-11.3.1"
     b11 = REPO / ("build/wt-11.3-asan" if asan else "build/wt-11.3")
     out.append(Line("11.3", b11, wt11 / "bin" / "wt", wt11 / "lib"))
+    # 10.0.0 (MongoDB 4.4 to 6.0), built from its source package by scripts/build-wt10.sh.
+    wt10 = CACHE / "wt-10.0.0"
+    b10 = REPO / ("build/wt-10.0-asan" if asan else "build/wt-10.0")
+    out.append(Line("10.0", b10, wt10 / "bin" / "wt", wt10 / "lib"))
     wanted = os.environ.get("WTKMS_LINES")
     if wanted:
         out = [l for l in out if l.name in wanted.split(",")]
