@@ -167,3 +167,13 @@ def s3_env(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return home
+
+
+# --- AWS KMS key states (tests/peers/aws_kms_mock.py, shared with tests/providers) ------------
+
+_pspec = importlib.util.spec_from_file_location(
+    "wtkms_tests_providers_conftest_snap",
+    Path(__file__).resolve().parent.parent / "providers" / "conftest.py")
+_providers = importlib.util.module_from_spec(_pspec)
+_pspec.loader.exec_module(_providers)
+aws_mock = _providers.aws_mock  # the fixture, registered here too
