@@ -344,7 +344,8 @@ aws_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t max, size_t *
 {
     int n, pad;
 
-    if (in_len == 0 || in_len % 4 != 0 || in_len / 4 * 3 > max + 2 || in_len > INT32_MAX)
+    /* EVP_DecodeBlock writes in_len / 4 * 3 bytes, padding included: all must fit in out. */
+    if (in_len == 0 || in_len % 4 != 0 || in_len / 4 * 3 > max || in_len > INT32_MAX)
         return (-1);
     pad = (in[in_len - 1] == '=') + (in[in_len - 2] == '=');
     if ((n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)in_len)) < 0 || n < pad)
@@ -438,6 +439,7 @@ aws_wrap(wtkms_kms *kms, const uint8_t key[WTKMS_KEY_LEN], uint8_t **blobp, size
     ret = aws_call(ak, "Encrypt", &body, &out, err);
     wtkms_wipe((void *)bson_get_data(&body), body.len);
     bson_destroy(&body);
+    wtkms_wipe(&body, sizeof(body)); /* the inline buffer held the start of the plaintext */
     if (ret != 0)
         return (ret);
 
@@ -451,7 +453,8 @@ aws_wrap(wtkms_kms *kms, const uint8_t key[WTKMS_KEY_LEN], uint8_t **blobp, size
         goto err;
     }
     blob[0] = AWS_BLOB_VERSION;
-    if (aws_b64_decode(b64, b64_len, blob + 1, AWS_CIPHERTEXT_MAX, &n) != 0 || n == 0) {
+    if (aws_b64_decode(b64, b64_len, blob + 1, AWS_CIPHERTEXT_MAX + 3, &n) != 0 || n == 0 ||
+        n > AWS_CIPHERTEXT_MAX) {
         ret = wtkms_errf(
           err, EPROTO, "%s: the Encrypt answer's CiphertextBlob is not base64 of a blob", name);
         goto err;
