@@ -91,7 +91,7 @@ def test_nonce_check_fails_on_a_constructed_repeat(fhome, tmp_path):
     body_y = data_y[y.offset + scan.HDR_LEN:y.offset + y.length]
     hdr_x = Path(x.path).read_bytes()[x.offset:x.offset + scan.HDR_LEN]
     # A WiredTiger-looking block: 40 header bytes, our 4-byte length, x's header, y's body.
-    fake = bytes(40) + struct.pack("<I", scan.HDR_LEN + len(body_y)) + hdr_x + body_y
+    fake = bytes(40) + struct.pack("<I", 44 + scan.HDR_LEN + len(body_y)) + hdr_x + body_y
     with open(h.path / "t1.wt", "ab") as f:
         f.write(bytes(-os.path.getsize(h.path / "t1.wt") % 4096) + fake)
     ks, blocks, unmapped = scan.scan_home(h.path)

@@ -7,9 +7,9 @@ keystore  "WTKMSKS\\n" | u32le version | u32le body length | BSON body | 32-byte
 block     u8 version (1) | u8 cipher (1) | u16 flags (0) | u32be data-key number ("root") |
           u32be open number | 12-byte nonce (u32 0 | u64be counter) | ciphertext | 16-byte tag.
 
-WiredTiger puts a 4-byte little-endian length (our block's length) in front of each encrypted
-payload, after its own 40-byte page and block headers, or after the 16-byte header of a log
-record. Rather than parse WiredTiger's structures (which differ between lines), the scanner
+WiredTiger puts a 4-byte little-endian length in front of each encrypted payload, after its own
+40-byte page and block headers, or after the 16-byte header of a log record; the length counts
+those headers and itself too (our block's length + 44, or + 20 in a log). Rather than parse WiredTiger's structures (which differ between lines), the scanner
 looks for our 24-byte header anywhere in a file and accepts a hit only when the length before it
 fits in the file and the key and open numbers exist in the home's keystore: a random match of
 those ~12 fixed bytes in ciphertext is out of reach.
@@ -53,6 +53,7 @@ class Keystore:
         return (bytes(self.roots[root]["fp"]), bytes(self.opens[open_]["salt"]), counter >> 32)
 
 
+# offset: of our header in the file; length: of our block (header, ciphertext, tag).
 Block = collections.namedtuple("Block", "path offset root open counter length digest")
 
 
@@ -72,7 +73,7 @@ def scan_file(path, ks):
         off = m.start()
         if off < 4:
             continue
-        length = struct.unpack_from("<I", data, off - 4)[0]
+        length = struct.unpack_from("<I", data, off - 4)[0] - (20 if is_log else 44)
         if length < HDR_LEN + TAG_LEN or off + length > len(data):
             continue
         root, open_ = struct.unpack(">II", m.group(1) + m.group(2))
