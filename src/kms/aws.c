@@ -206,14 +206,16 @@ aws_http_error(
           name, type);
     else if (aws_is_throttle(type) || resp->status == 429)
         ret = wtkms_errf(err, ETIMEDOUT,
-          "%s: AWS KMS at %s throttled all %d attempts (%s): retry later, or raise the KMS "
+          "%s: AWS KMS at %s throttled %s %d attempt%s (%s): retry later, or raise the KMS "
           "request quota",
-          name, host, resp->attempts, type[0] ? type : "HTTP 429");
+          name, host, resp->attempts == 1 ? "its" : "all", resp->attempts,
+          resp->attempts == 1 ? "" : "s", type[0] ? type : "HTTP 429");
     else if (resp->status >= 500)
         ret = wtkms_errf(err, EHOSTUNREACH,
-          "%s: AWS KMS at %s failed with HTTP %ld%s%s on all %d attempts: the service is "
+          "%s: AWS KMS at %s failed with HTTP %ld%s%s on %s %d attempt%s: the service is "
           "unavailable; retry later",
-          name, host, resp->status, type[0] ? " " : "", type, resp->attempts);
+          name, host, resp->status, type[0] ? " " : "", type, resp->attempts == 1 ? "its" : "all",
+          resp->attempts, resp->attempts == 1 ? "" : "s");
     else if (type[0] != '\0')
         ret = wtkms_errf(err, EPROTO, "%s: AWS KMS %s failed: %s%s%.200s", name, op, type,
           msg[0] ? ": " : "", msg);
