@@ -1,0 +1,534 @@
+/*
+ * oauth.c -- base64, JSON, RS256 JWTs, form bodies and cached tokens for the azure and gcp
+ * providers. See oauth.h.
+ */
+#include "oauth.h"
+
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "secure.h"
+
+/* Refresh a token this long before it expires (or at half its life if that is shorter). */
+#define TOKEN_MARGIN_MS (5 * 60 * 1000)
+
+/*
+ * wtkms_b64_encode --
+ *     Standard padded base64, or base64url without padding.
+ */
+int
+wtkms_b64_encode(const uint8_t *in, size_t len, bool url, char *out, size_t outlen)
+{
+    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char urlsafe[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *alpha = url ? urlsafe : std;
+    size_t i, o;
+    uint32_t v;
+
+    if (outlen < WTKMS_B64_LEN(len))
+        return (EMSGSIZE);
+    for (i = o = 0; i + 3 <= len; i += 3) {
+        v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = alpha[v >> 18 & 63];
+        out[o++] = alpha[v >> 12 & 63];
+        out[o++] = alpha[v >> 6 & 63];
+        out[o++] = alpha[v & 63];
+    }
+    if (len - i == 1) {
+        v = (uint32_t)in[i] << 16;
+        out[o++] = alpha[v >> 18 & 63];
+        out[o++] = alpha[v >> 12 & 63];
+        if (!url) {
+            out[o++] = '=';
+            out[o++] = '=';
+        }
+    } else if (len - i == 2) {
+        v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = alpha[v >> 18 & 63];
+        out[o++] = alpha[v >> 12 & 63];
+        out[o++] = alpha[v >> 6 & 63];
+        if (!url)
+            out[o++] = '=';
+    }
+    out[o] = '\0';
+    return (0);
+}
+
+/*
+ * b64_value --
+ *     The 6-bit value of a base64 or base64url character, or -1.
+ */
+static int
+b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return (c - 'A');
+    if (c >= 'a' && c <= 'z')
+        return (c - 'a' + 26);
+    if (c >= '0' && c <= '9')
+        return (c - '0' + 52);
+    if (c == '+' || c == '-')
+        return (62);
+    if (c == '/' || c == '_')
+        return (63);
+    return (-1);
+}
+
+/*
+ * wtkms_b64_decode --
+ *     Decode either alphabet, padded or not.
+ */
+int
+wtkms_b64_decode(const char *in, size_t len, uint8_t *out, size_t outlen, size_t *lenp)
+{
+    size_t i, o, n;
+    uint32_t acc;
+    int bits, v;
+
+    *lenp = 0;
+    /* Up to two '=' at the end, and only where padding belongs. */
+    n = len;
+    while (n > 0 && len - n < 2 && in[n - 1] == '=')
+        n--;
+    if (n != len && len % 4 != 0)
+        return (EINVAL);
+    if (n % 4 == 1)
+        return (EINVAL);
+    if ((n * 3) / 4 > outlen)
+        return (EMSGSIZE);
+    acc = 0;
+    bits = 0;
+    for (i = o = 0; i < n; i++) {
+        if ((v = b64_value(in[i])) < 0)
+            return (EINVAL);
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* Leftover bits must be zero, or two encodings would decode to the same bytes. */
+    if (acc != 0)
+        return (EINVAL);
+    *lenp = o;
+    return (0);
+}
+
+/*
+ * wtkms_printable --
+ *     Copy text for a message, replacing anything that is not printable ASCII.
+ */
+void
+wtkms_printable(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t i, o;
+
+    if (outlen == 0)
+        return;
+    for (i = o = 0; s != NULL && i < len && o + 1 < outlen; i++)
+        out[o++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[o] = '\0';
+}
+
+/*
+ * wtkms_sbuf_add --
+ *     Append bytes; growing copies into a new allocation and wipes the old.
+ */
+void
+wtkms_sbuf_add(wtkms_sbuf *b, const char *s, size_t len)
+{
+    size_t ncap;
+    char *np;
+
+    if (b->oom)
+        return;
+    if (b->len + len + 1 > b->cap) {
+        ncap = b->cap == 0 ? 256 : b->cap;
+        while (ncap < b->len + len + 1)
+            ncap *= 2;
+        if ((np = malloc(ncap)) == NULL) {
+            b->oom = true;
+            return;
+        }
+        if (b->p != NULL) {
+            memcpy(np, b->p, b->len);
+            wtkms_wipe(b->p, b->cap);
+            free(b->p);
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
+
+/*
+ * wtkms_sbuf_str --
+ *     Append a string.
+ */
+void
+wtkms_sbuf_str(wtkms_sbuf *b, const char *s)
+{
+    wtkms_sbuf_add(b, s, strlen(s));
+}
+
+/*
+ * wtkms_sbuf_form --
+ *     Append one form field, percent-encoded (unreserved characters stay as they are).
+ */
+void
+wtkms_sbuf_form(wtkms_sbuf *b, const char *key, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p;
+    char enc[3];
+
+    if (b->len > 0)
+        wtkms_sbuf_add(b, "&", 1);
+    wtkms_sbuf_str(b, key);
+    wtkms_sbuf_add(b, "=", 1);
+    for (p = (const unsigned char *)value; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            wtkms_sbuf_add(b, (const char *)p, 1);
+        else {
+            enc[0] = '%';
+            enc[1] = hex[*p >> 4];
+            enc[2] = hex[*p & 15];
+            wtkms_sbuf_add(b, enc, 3);
+        }
+    }
+    wtkms_wipe(enc, sizeof(enc));
+}
+
+/*
+ * wtkms_sbuf_free --
+ *     Wipe and free.
+ */
+void
+wtkms_sbuf_free(wtkms_sbuf *b)
+{
+    if (b->p != NULL) {
+        wtkms_wipe(b->p, b->cap);
+        free(b->p);
+    }
+    memset(b, 0, sizeof(*b));
+}
+
+/*
+ * wtkms_json_parse --
+ *     JSON to a document.
+ */
+int
+wtkms_json_parse(const char *body, size_t len, bson_t *doc)
+{
+    bson_error_t error;
+
+    if (body == NULL || len == 0 || len > (size_t)SSIZE_MAX ||
+        !bson_init_from_json(doc, body, (ssize_t)len, &error)) {
+        bson_init(doc);
+        return (EPROTO);
+    }
+    return (0);
+}
+
+/*
+ * wtkms_bson_wipe --
+ *     Wipe a document's bytes, then destroy it.
+ */
+void
+wtkms_bson_wipe(bson_t *doc)
+{
+    uint8_t *data;
+
+    /* The data of a document we built or parsed is ours to write. */
+    if ((data = (uint8_t *)bson_get_data(doc)) != NULL && doc->len > 0)
+        wtkms_wipe(data, doc->len);
+    bson_destroy(doc);
+}
+
+/*
+ * wtkms_json_str --
+ *     A string at a dotted path.
+ */
+const char *
+wtkms_json_str(const bson_t *doc, const char *path, uint32_t *lenp)
+{
+    bson_iter_t it, child;
+    uint32_t len;
+    const char *s;
+
+    if (!bson_iter_init(&it, doc) || !bson_iter_find_descendant(&it, path, &child) ||
+        !BSON_ITER_HOLDS_UTF8(&child))
+        return (NULL);
+    s = bson_iter_utf8(&child, &len);
+    if (lenp != NULL)
+        *lenp = len;
+    return (s);
+}
+
+/*
+ * wtkms_json_int --
+ *     An integer at a dotted path, as a number or a decimal string.
+ */
+int
+wtkms_json_int(const bson_t *doc, const char *path, int64_t *vp)
+{
+    bson_iter_t it, child;
+    const char *s;
+    char *end;
+    long long v;
+
+    if (!bson_iter_init(&it, doc) || !bson_iter_find_descendant(&it, path, &child))
+        return (ENOENT);
+    if (BSON_ITER_HOLDS_INT32(&child) || BSON_ITER_HOLDS_INT64(&child) ||
+        BSON_ITER_HOLDS_DOUBLE(&child)) {
+        *vp = bson_iter_as_int64(&child);
+        return (0);
+    }
+    if (BSON_ITER_HOLDS_UTF8(&child)) {
+        s = bson_iter_utf8(&child, NULL);
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno == 0 && end != s && *end == '\0') {
+            *vp = v;
+            return (0);
+        }
+    }
+    return (ENOENT);
+}
+
+/*
+ * wtkms_json_text --
+ *     Compact JSON of a document.
+ */
+char *
+wtkms_json_text(const bson_t *doc, size_t *lenp)
+{
+    return (bson_as_relaxed_extended_json(doc, lenp));
+}
+
+/*
+ * wtkms_pem_private_key --
+ *     A private key from PEM text (never prompting for a passphrase).
+ */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return (0);
+}
+
+int
+wtkms_pem_private_key(const char *pem, size_t len, EVP_PKEY **keyp)
+{
+    BIO *bio;
+
+    *keyp = NULL;
+    if (len > INT32_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+        return (EINVAL);
+    *keyp = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    BIO_free(bio);
+    return (*keyp != NULL ? 0 : EINVAL);
+}
+
+/*
+ * wtkms_pem_cert_x5t --
+ *     SHA-1 thumbprint of a PEM certificate, base64url: what Entra ID matches a client assertion's
+ *     "x5t" header against.
+ */
+int
+wtkms_pem_cert_x5t(const char *pem, size_t len, char *out, size_t outlen)
+{
+    BIO *bio;
+    X509 *cert;
+    unsigned char *der, md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen;
+    int derlen, ret;
+
+    if (len > INT32_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+        return (EINVAL);
+    cert = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+    BIO_free(bio);
+    if (cert == NULL)
+        return (EINVAL);
+    der = NULL;
+    ret = EINVAL;
+    if ((derlen = i2d_X509(cert, &der)) > 0 &&
+        EVP_Digest(der, (size_t)derlen, md, &mdlen, EVP_sha1(), NULL) == 1)
+        ret = wtkms_b64_encode(md, mdlen, true, out, outlen);
+    OPENSSL_free(der);
+    X509_free(cert);
+    return (ret);
+}
+
+/*
+ * b64url_doc --
+ *     Append base64url(compact JSON of doc) to a buffer.
+ */
+static int
+b64url_doc(wtkms_sbuf *b, const bson_t *doc)
+{
+    char *json, *enc;
+    size_t len, enclen;
+    int ret;
+
+    if ((json = wtkms_json_text(doc, &len)) == NULL)
+        return (ENOMEM);
+    enclen = WTKMS_B64_LEN(len);
+    if ((enc = malloc(enclen)) == NULL) {
+        bson_free(json);
+        return (ENOMEM);
+    }
+    if ((ret = wtkms_b64_encode((const uint8_t *)json, len, true, enc, enclen)) == 0)
+        wtkms_sbuf_str(b, enc);
+    wtkms_wipe(json, len);
+    bson_free(json);
+    wtkms_wipe(enc, enclen);
+    free(enc);
+    return (ret);
+}
+
+/*
+ * wtkms_jwt_rs256 --
+ *     Build and sign a JWT with RSASSA-PKCS1-v1_5 SHA-256.
+ */
+int
+wtkms_jwt_rs256(
+  EVP_PKEY *key, const bson_t *header, const bson_t *claims, char **jwtp, wtkms_err *err)
+{
+    EVP_MD_CTX *md;
+    wtkms_sbuf b;
+    uint8_t *sig;
+    char *enc;
+    size_t siglen, enclen;
+    int ret;
+
+    *jwtp = NULL;
+    memset(&b, 0, sizeof(b));
+    sig = NULL;
+    enc = NULL;
+    md = NULL;
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)
+        return (wtkms_errf(err, EINVAL, "the private key is not an RSA key: RS256 needs one"));
+    if ((ret = b64url_doc(&b, header)) != 0)
+        goto oom;
+    wtkms_sbuf_add(&b, ".", 1);
+    if ((ret = b64url_doc(&b, claims)) != 0 || b.oom)
+        goto oom;
+    if ((md = EVP_MD_CTX_new()) == NULL)
+        goto oom;
+    if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+        EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)b.p, b.len) != 1 ||
+        (sig = malloc(siglen)) == NULL ||
+        EVP_DigestSign(md, sig, &siglen, (const unsigned char *)b.p, b.len) != 1) {
+        ret = wtkms_errf(err, EINVAL, "cannot sign a JWT with this RSA key (OpenSSL error)");
+        goto done;
+    }
+    enclen = WTKMS_B64_LEN(siglen);
+    if ((enc = malloc(enclen)) == NULL)
+        goto oom;
+    (void)wtkms_b64_encode(sig, siglen, true, enc, enclen);
+    wtkms_sbuf_add(&b, ".", 1);
+    wtkms_sbuf_str(&b, enc);
+    if (b.oom)
+        goto oom;
+    *jwtp = b.p; /* handed over: the caller wipes and frees it */
+    b.p = NULL;
+    ret = 0;
+    goto done;
+oom:
+    ret = wtkms_errf(err, ENOMEM, "out of memory building a JWT");
+done:
+    EVP_MD_CTX_free(md);
+    free(sig);
+    free(enc);
+    wtkms_sbuf_free(&b);
+    return (ret);
+}
+
+/*
+ * wtkms_mono_ms --
+ *     Monotonic milliseconds.
+ */
+int64_t
+wtkms_mono_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * wtkms_token_fresh --
+ *     Whether the cached token may be used now.
+ */
+bool
+wtkms_token_fresh(const wtkms_token *t)
+{
+    return (t->value != NULL && wtkms_mono_ms() < t->expires_ms);
+}
+
+/*
+ * wtkms_token_from_json --
+ *     Cache the token of a token endpoint's answer.
+ */
+int
+wtkms_token_from_json(const bson_t *doc, wtkms_token *t, const char *what, wtkms_err *err)
+{
+    const char *tok;
+    uint32_t len;
+    int64_t life_s, life_ms, margin;
+
+    wtkms_token_clear(t);
+    if ((tok = wtkms_json_str(doc, "access_token", &len)) == NULL || len == 0 || len > 65536)
+        return (wtkms_errf(err, EPROTO, "%s: the answer has no access_token", what));
+    /* expires_in (OAuth 2.0), or expires_on (seconds since the epoch: App Service identity). */
+    if (wtkms_json_int(doc, "expires_in", &life_s) != 0) {
+        if (wtkms_json_int(doc, "expires_on", &life_s) == 0)
+            life_s -= (int64_t)time(NULL);
+        else
+            life_s = 0;
+    }
+    if (life_s <= 0)
+        life_s = 60; /* unknown: use it briefly, then ask again */
+    if (life_s > 24 * 3600)
+        life_s = 24 * 3600;
+    life_ms = life_s * 1000;
+    margin = life_ms / 2 < TOKEN_MARGIN_MS ? life_ms / 2 : TOKEN_MARGIN_MS;
+    if ((t->value = malloc(len + 1)) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    memcpy(t->value, tok, len);
+    t->value[len] = '\0';
+    t->expires_ms = wtkms_mono_ms() + life_ms - margin;
+    return (0);
+}
+
+/*
+ * wtkms_token_clear --
+ *     Wipe and forget a token.
+ */
+void
+wtkms_token_clear(wtkms_token *t)
+{
+    if (t->value != NULL) {
+        wtkms_wipe(t->value, strlen(t->value));
+        free(t->value);
+    }
+    t->value = NULL;
+    t->expires_ms = 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * oauth.h -- what the bearer-token providers (azure, gcp) share: base64 and base64url, JSON
+ * through libbson, RS256 JSON Web Tokens signed with OpenSSL, form bodies, and a cached access
+ * token.
+ *
+ * Everything that may hold a secret (a form body with a client secret or an assertion, a token,
+ * a JSON document with a key in it) lives in memory that is wiped before it is freed.
+ */
+#ifndef WTKMS_OAUTH_H
+#define WTKMS_OAUTH_H
+
+#include <bson/bson.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "http.h"
+
+/* Encoded length of len bytes (with the NUL): padded base64, or base64url without padding. */
+#define WTKMS_B64_LEN(len) ((((len) + 2) / 3) * 4 + 1)
+
+/* Encode: 0, or EMSGSIZE when out is too small. */
+int wtkms_b64_encode(const uint8_t *in, size_t len, bool url, char *out, size_t outlen);
+/*
+ * Decode base64 or base64url (padding optional, either alphabet accepted): 0, EINVAL on a
+ * character outside the alphabet or a bad length, EMSGSIZE when out is too small.
+ */
+int wtkms_b64_decode(const char *in, size_t len, uint8_t *out, size_t outlen, size_t *lenp);
+
+/* Text from a service, made safe for a one-line message: printable ASCII only, bounded. */
+void wtkms_printable(const char *s, size_t len, char *out, size_t outlen);
+
+/* A growable buffer that is wiped when it grows or is freed. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} wtkms_sbuf;
+
+void wtkms_sbuf_add(wtkms_sbuf *b, const char *s, size_t len);
+void wtkms_sbuf_str(wtkms_sbuf *b, const char *s);
+/* "&key=value" (no "&" first), value percent-encoded as application/x-www-form-urlencoded. */
+void wtkms_sbuf_form(wtkms_sbuf *b, const char *key, const char *value);
+void wtkms_sbuf_free(wtkms_sbuf *b);
+
+/* Parse a JSON body into doc (initialized here): 0 or EPROTO. Destroy with wtkms_bson_wipe. */
+int wtkms_json_parse(const char *body, size_t len, bson_t *doc);
+/* A document's bytes wiped, then destroyed (it may have held a key or a token). */
+void wtkms_bson_wipe(bson_t *doc);
+/* The UTF-8 value at a dotted path ("error.code"), or NULL. */
+const char *wtkms_json_str(const bson_t *doc, const char *path, uint32_t *lenp);
+/* An integer at a dotted path, given as a number or a decimal string: 0 or ENOENT. */
+int wtkms_json_int(const bson_t *doc, const char *path, int64_t *vp);
+/* A document as compact JSON, malloc'd (bson_free after wiping), or NULL. */
+char *wtkms_json_text(const bson_t *doc, size_t *lenp);
+
+/* Load a PEM private key (RSA or EC) from memory: 0, or EINVAL. */
+int wtkms_pem_private_key(const char *pem, size_t len, EVP_PKEY **keyp);
+/* The base64url SHA-1 thumbprint ("x5t") of the first certificate in a PEM: 0 or EINVAL. */
+int wtkms_pem_cert_x5t(const char *pem, size_t len, char *out, size_t outlen);
+
+/*
+ * A signed RS256 JWT: base64url(header) "." base64url(claims) "." base64url(signature), the
+ * header and claims given as documents. *jwtp is malloc'd; wipe and free it.
+ */
+int wtkms_jwt_rs256(
+  EVP_PKEY *key, const bson_t *header, const bson_t *claims, char **jwtp, wtkms_err *err);
+
+/* An access token and when it expires (monotonic milliseconds). */
+typedef struct {
+    char *value; /* NULL when there is none */
+    int64_t expires_ms;
+} wtkms_token;
+
+/* Milliseconds on the monotonic clock. */
+int64_t wtkms_mono_ms(void);
+/*
+ * Whether a cached token may still be used: it must outlive the next few calls, so it is
+ * refreshed 5 minutes before it expires (or at half its life, for short-lived tokens).
+ */
+bool wtkms_token_fresh(const wtkms_token *t);
+/*
+ * Take "access_token" and "expires_in" (a number or a string, as Azure's IMDS sends it) or
+ * "expires_on" (App Service) from a 200 answer of a token endpoint. what names the request in
+ * errors.
+ */
+int wtkms_token_from_json(const bson_t *doc, wtkms_token *t, const char *what, wtkms_err *err);
+void wtkms_token_clear(wtkms_token *t);
+
+#endif
