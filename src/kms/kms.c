@@ -17,6 +17,8 @@ static const struct {
     { "local", wtkms_kms_local_open },
     { "aws", wtkms_kms_aws_open },
     { "kmip", wtkms_kms_kmip_open },
+    { "azure", wtkms_kms_azure_open },
+    { "gcp", wtkms_kms_gcp_open },
 };
 
 /*

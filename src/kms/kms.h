@@ -86,5 +86,7 @@ void wtkms_kms_desc_name(const wtkms_kms_desc *d, char *out, size_t outlen);
 int wtkms_kms_local_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err);
 int wtkms_kms_aws_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err);
 int wtkms_kms_kmip_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err);
+int wtkms_kms_azure_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err);
+int wtkms_kms_gcp_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err);
 
 #endif
