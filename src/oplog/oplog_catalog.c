@@ -266,61 +266,67 @@ wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const ch
 }
 
 /*
+ * wtkms_oplog_reader_init --
+ *     A cipher context; buffers grow on first use.
+ */
+int
+wtkms_oplog_reader_init(wtkms_oplog_reader *rd, wtkms_err *err)
+{
+    memset(rd, 0, sizeof(*rd));
+    if ((rd->gcm = wtkms_gcm_new()) == NULL)
+        return (wtkms_errf(err, ENOMEM, "cannot create an AES-256-GCM context"));
+    return (0);
+}
+
+/*
+ * wtkms_oplog_reader_free --
+ *     Wipe and free.
+ */
+void
+wtkms_oplog_reader_free(wtkms_oplog_reader *rd)
+{
+    wtkms_gcm_free(rd->gcm);
+    wtkms_buf_free(&rd->file);
+    wtkms_buf_free(&rd->plain);
+    memset(rd, 0, sizeof(*rd));
+}
+
+/*
  * wtkms_oplog_read_segment --
  *     The whole file, checked and decrypted.
  */
 int
 wtkms_oplog_read_segment(wtkms_oplog_store *store, uint64_t seq, wtkms_oplog_keys *keys,
-  wtkms_gcm *gcm, wtkms_seg_header *hp, uint8_t **plainp, uint8_t digest[WTKMS_SHA256_LEN],
-  wtkms_err *err)
+  wtkms_oplog_reader *rd, wtkms_seg_header *hp, uint8_t digest[WTKMS_SHA256_LEN], wtkms_err *err)
 {
     const wtkms_key *key;
-    uint8_t *buf;
-    uint64_t file_len;
-    size_t len;
     char name[WTKMS_SEG_NAME_LEN];
     int ret;
 
-    *plainp = NULL;
+    rd->plain.len = 0;
     wtkms_seg_name(seq, name, sizeof(name));
-    if ((ret = wtkms_oplog_store_read(store, seq, false, &buf, &len, &file_len, err)) != 0)
+    if ((ret = wtkms_oplog_store_read_buf(store, seq, &rd->file, err)) != 0)
         return (ret);
-    if ((ret = wtkms_seg_parse_header(buf, len, name, hp, err)) != 0)
-        goto done;
-    if (hp->seq != seq) {
-        ret = wtkms_errf(err, EILSEQ,
+    if ((ret = wtkms_seg_parse_header(rd->file.p, rd->file.len, name, hp, err)) != 0)
+        return (ret);
+    if (hp->seq != seq)
+        return (wtkms_errf(err, EILSEQ,
           "%s holds segment %" PRIu64 ", not %" PRIu64 ": segment files were renamed or reordered",
-          name, hp->seq, seq);
-        goto done;
-    }
-    if ((ret = wtkms_sha256(buf, len, digest)) != 0) {
-        ret = wtkms_errf(err, ret, "SHA-256 failed");
-        goto done;
-    }
+          name, hp->seq, seq));
+    if ((ret = wtkms_sha256(rd->file.p, rd->file.len, digest)) != 0)
+        return (wtkms_errf(err, ret, "SHA-256 failed"));
     /* A wrong length is an integrity fault whatever the key: check it before any KMS call. */
-    if (len != wtkms_seg_file_len(hp)) {
-        ret = wtkms_seg_open(hp, buf, len, gcm, NULL, name, plainp, err);
-        goto done;
-    }
+    if (rd->file.len != wtkms_seg_file_len(hp))
+        return (wtkms_seg_open(hp, rd->file.p, rd->file.len, rd->gcm, NULL, name, NULL, err));
     if ((ret = wtkms_oplog_keys_get(keys, hp, name, &key, err)) != 0)
-        goto done;
-    ret = wtkms_seg_open(hp, buf, len, gcm, key, name, plainp, err);
-done:
-    free(buf);
-    return (ret);
-}
-
-/*
- * wtkms_oplog_plain_free --
- *     Wipe decrypted entries and free them.
- */
-void
-wtkms_oplog_plain_free(uint8_t *plain, const wtkms_seg_header *h)
-{
-    if (plain == NULL)
-        return;
-    wtkms_wipe(plain, h->body_len);
-    free(plain);
+        return (ret);
+    if ((ret = wtkms_buf_reserve(&rd->plain, (size_t)hp->body_len + 1)) != 0)
+        return (wtkms_errf(err, ret, "out of memory for segment %" PRIu64, seq));
+    if ((ret = wtkms_seg_open(
+           hp, rd->file.p, rd->file.len, rd->gcm, key, name, rd->plain.p, err)) != 0)
+        return (ret);
+    rd->plain.len = (size_t)hp->body_len;
+    return (0);
 }
 
 /*

@@ -64,15 +64,24 @@ void wtkms_oplog_keys_free(wtkms_oplog_keys *keys);
 int wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const char *name,
   const wtkms_key **keyp, wtkms_err *err);
 
+/* Buffers and a cipher context reused from segment to segment by a reader. */
+typedef struct {
+    wtkms_gcm *gcm;
+    wtkms_buf file;  /* the segment file last read */
+    wtkms_buf plain; /* its entries, decrypted (header's body_len bytes) */
+} wtkms_oplog_reader;
+
+int wtkms_oplog_reader_init(wtkms_oplog_reader *rd, wtkms_err *err);
+/* Wipes the decrypted entries. */
+void wtkms_oplog_reader_free(wtkms_oplog_reader *rd);
+
 /*
  * Read, check and decrypt one whole segment: the file's header must name the seq its file name
- * does, its length and tag must verify. *plainp malloc'd (free with wtkms_oplog_plain_free);
- * digest receives the SHA-256 of the file. *hp receives the header.
+ * does, its length and tag must verify. The entries are left in rd->plain; digest receives the
+ * SHA-256 of the file; *hp the header.
  */
 int wtkms_oplog_read_segment(wtkms_oplog_store *store, uint64_t seq, wtkms_oplog_keys *keys,
-  wtkms_gcm *gcm, wtkms_seg_header *hp, uint8_t **plainp, uint8_t digest[WTKMS_SHA256_LEN],
-  wtkms_err *err);
-void wtkms_oplog_plain_free(uint8_t *plain, const wtkms_seg_header *h);
+  wtkms_oplog_reader *rd, wtkms_seg_header *hp, uint8_t digest[WTKMS_SHA256_LEN], wtkms_err *err);
 
 #endif
 

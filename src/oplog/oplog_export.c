@@ -46,9 +46,9 @@ wtkms_oplog_scan(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts afte
 {
     wtkms_oplog_seginfo *si;
     wtkms_seg_header h;
-    wtkms_gcm *gcm;
+    wtkms_oplog_reader rd;
     scan_filter f;
-    uint8_t *plain, digest[WTKMS_SHA256_LEN], prev_digest[WTKMS_SHA256_LEN];
+    uint8_t digest[WTKMS_SHA256_LEN], prev_digest[WTKMS_SHA256_LEN];
     wtkms_ts last;
     uint64_t prev_seq;
     char name[WTKMS_SEG_NAME_LEN];
@@ -69,8 +69,8 @@ wtkms_oplog_scan(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts afte
     }
     if (lo == cat->n)
         return (0);
-    if ((gcm = wtkms_gcm_new()) == NULL)
-        return (wtkms_errf(err, ENOMEM, "cannot create an AES-256-GCM context"));
+    if ((ret = wtkms_oplog_reader_init(&rd, err)) != 0)
+        return (ret);
     f.after = after;
     f.until = until;
     f.fn = fn;
@@ -87,11 +87,9 @@ wtkms_oplog_scan(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts afte
               wtkms_oplog_store_where(cat->store), prev_seq + 1);
             break;
         }
-        if ((ret = wtkms_oplog_read_segment(
-               cat->store, si->seq, keys, gcm, &h, &plain, digest, err)) != 0)
+        if ((ret = wtkms_oplog_read_segment(cat->store, si->seq, keys, &rd, &h, digest, err)) != 0)
             break;
         if (prev_seq != 0 && memcmp(h.prev, prev_digest, sizeof(prev_digest)) != 0) {
-            wtkms_oplog_plain_free(plain, &h);
             ret = wtkms_errf(err, EILSEQ,
               "%s (segment %" PRIu64 ") does not follow segment %" PRIu64 ": segment %" PRIu64
               " was replaced; run 'wtkms oplog verify'",
@@ -99,15 +97,14 @@ wtkms_oplog_scan(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts afte
             break;
         }
         if (h.kind == WTKMS_SEG_ENTRIES)
-            ret = wtkms_oplog_walk(&h, plain, last, filter_entry, &f, err);
-        wtkms_oplog_plain_free(plain, &h);
+            ret = wtkms_oplog_walk(&h, rd.plain.p, last, filter_entry, &f, err);
         if (ret != 0)
             break;
         last = h.kind == WTKMS_SEG_ENTRIES ? h.last_ts : h.gap_to - 1;
         memcpy(prev_digest, digest, sizeof(digest));
         prev_seq = si->seq;
     }
-    wtkms_gcm_free(gcm);
+    wtkms_oplog_reader_free(&rd);
     return (ret);
 }
 
@@ -154,8 +151,7 @@ flush_buf(wtkms_bson_out *o, wtkms_err *err)
             return (wtkms_errf(err, errno, "%s: write: %s", o->tmp, strerror(errno)));
         }
     }
-    wtkms_wipe(o->buf.p, o->buf.len);
-    o->buf.len = 0;
+    o->buf.len = 0; /* reused; wiped when freed */
     return (0);
 }
 

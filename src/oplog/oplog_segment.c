@@ -421,14 +421,13 @@ wtkms_seg_parse_header(
  */
 int
 wtkms_seg_open(const wtkms_seg_header *h, const uint8_t *file, size_t len, wtkms_gcm *gcm,
-  const wtkms_key *run_key, const char *name, uint8_t **plainp, wtkms_err *err)
+  const wtkms_key *run_key, const char *name, uint8_t *plain, wtkms_err *err)
 {
     wtkms_key seg_key;
-    uint8_t digest[WTKMS_SHA256_LEN], *plain;
+    uint8_t digest[WTKMS_SHA256_LEN];
     uint64_t want;
     int ret;
 
-    *plainp = NULL;
     want = wtkms_seg_file_len(h);
     if (len < want)
         return (wtkms_errf(err, EILSEQ,
@@ -439,42 +438,33 @@ wtkms_seg_open(const wtkms_seg_header *h, const uint8_t *file, size_t len, wtkms
           "%s has %" PRIu64 " bytes more than its header says (segment %" PRIu64
           "): something was appended",
           name, (uint64_t)len - want, h->seq));
-    if ((plain = malloc(h->body_len + 1)) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory for segment %" PRIu64, h->seq));
     if (!h->encrypted) {
-        memcpy(plain, file + h->header_len, h->body_len);
-        if (wtkms_sha256(plain, h->body_len, digest) != 0 ||
-            wtkms_ct_memcmp(digest, h->body_sha256, WTKMS_SHA256_LEN) != 0) {
-            free(plain);
+        /* Check the digest of the bytes in the file, then copy: nothing unchecked is returned. */
+        if (wtkms_sha256(file + h->header_len, h->body_len, digest) != 0 ||
+            wtkms_ct_memcmp(digest, h->body_sha256, WTKMS_SHA256_LEN) != 0)
             return (wtkms_errf(err, EBADMSG,
               "%s (segment %" PRIu64 ") was altered: its entries do not match the digest in its "
               "header",
               name, h->seq));
-        }
-        *plainp = plain;
+        if (h->body_len > 0)
+            memcpy(plain, file + h->header_len, h->body_len);
         return (0);
     }
-    if (run_key == NULL) {
-        free(plain);
+    if (run_key == NULL)
         return (wtkms_errf(err, EINVAL, "%s is encrypted but no key was given", name));
-    }
     if ((ret = wtkms_seg_derive_key(run_key, h->run, h->seq, &seg_key)) != 0 ||
         (ret = wtkms_gcm_setkey(gcm, seg_key.b)) != 0) {
         wtkms_wipe(&seg_key, sizeof(seg_key));
-        free(plain);
         return (
           wtkms_errf(err, ret ? ret : EIO, "cannot derive the key of segment %" PRIu64, h->seq));
     }
     wtkms_wipe(&seg_key, sizeof(seg_key));
     if (wtkms_gcm_open(gcm, h->nonce, file, h->header_len, file + h->header_len, h->body_len, plain,
-          file + h->header_len + h->body_len) != 0) {
-        free(plain);
+          file + h->header_len + h->body_len) != 0)
         return (wtkms_errf(err, EBADMSG,
           "%s (segment %" PRIu64 ") was altered or damaged: its header or entries fail "
           "authentication",
           name, h->seq));
-    }
-    *plainp = plain;
     return (0);
 }
 

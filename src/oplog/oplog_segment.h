@@ -93,11 +93,12 @@ int wtkms_seg_parse_header(
 
 /*
  * Check and decrypt a whole segment file whose header was parsed: the length, then the tag (or
- * body digest). *plainp is malloc'd (wipe it). run_key is NULL for unencrypted segments. EILSEQ
- * for a wrong length, EBADMSG when the tag or digest does not verify.
+ * body digest). The entries go to plain, which holds at least h->body_len bytes. run_key is NULL
+ * for unencrypted segments. EILSEQ for a wrong length, EBADMSG when the tag or digest does not
+ * verify (plain then holds nothing of the segment).
  */
 int wtkms_seg_open(const wtkms_seg_header *h, const uint8_t *file, size_t len, wtkms_gcm *gcm,
-  const wtkms_key *run_key, const char *name, uint8_t **plainp, wtkms_err *err);
+  const wtkms_key *run_key, const char *name, uint8_t *plain, wtkms_err *err);
 
 /*
  * Walk the entries of a decrypted body: each call returns the next entry (0), 1 at the end, or

@@ -243,8 +243,7 @@ wtkms_segmenter_flush(wtkms_segmenter *sg, wtkms_err *err)
           h.seq, h.count, a, b, sg->plain.len, kid);
         (void)fflush(sg->log);
     }
-    /* The buffer held decrypted entries: wipe what was used before reuse. */
-    wtkms_wipe(sg->plain.p, sg->plain.len);
+    /* Reused for the next segment; wiped when the segmenter is freed. */
     sg->plain.len = 0;
     sg->count = 0;
     return (0);

@@ -245,6 +245,46 @@ err:
 }
 
 /*
+ * wtkms_oplog_store_read_buf --
+ *     A whole segment file into a reusable buffer.
+ */
+int
+wtkms_oplog_store_read_buf(wtkms_oplog_store *s, uint64_t seq, wtkms_buf *b, wtkms_err *err)
+{
+    struct stat sb;
+    char path[4200];
+    ssize_t n;
+    int fd, ret;
+
+    b->len = 0;
+    wtkms_oplog_store_path(s, seq, path, sizeof(path));
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return (wtkms_errf(err, errno, "%s: %s", path, strerror(errno)));
+    if (fstat(fd, &sb) != 0) {
+        ret = wtkms_errf(err, errno, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    if ((uint64_t)sb.st_size > WTKMS_SEG_MAX_BODY + WTKMS_SEG_MAX_HEADER + 64) {
+        ret = wtkms_errf(
+          err, EFBIG, "%s: %lld bytes is larger than any segment", path, (long long)sb.st_size);
+        goto done;
+    }
+    if ((ret = wtkms_buf_reserve(b, (size_t)sb.st_size + 1)) != 0) {
+        ret = wtkms_errf(err, ret, "out of memory for %s", path);
+        goto done;
+    }
+    if ((n = read_full(fd, b->p, (size_t)sb.st_size)) < 0) {
+        ret = wtkms_errf(err, errno, "%s: read: %s", path, strerror(errno));
+        goto done;
+    }
+    b->len = (size_t)n;
+    ret = 0;
+done:
+    (void)close(fd);
+    return (ret);
+}
+
+/*
  * wtkms_oplog_store_write --
  *     Atomic, durable, exclusive.
  */

@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "oplog_buf.h"
 #include "oplog_ts.h"
 
 typedef struct wtkms_oplog_store wtkms_oplog_store;
@@ -45,6 +46,9 @@ int wtkms_oplog_store_list(wtkms_oplog_store *s, uint64_t **seqsp, size_t *np, w
  */
 int wtkms_oplog_store_read(wtkms_oplog_store *s, uint64_t seq, bool header_only, uint8_t **bufp,
   size_t *lenp, uint64_t *file_lenp, wtkms_err *err);
+
+/* Read a whole segment file into b (reused across calls); b->len is its length. */
+int wtkms_oplog_store_read_buf(wtkms_oplog_store *s, uint64_t seq, wtkms_buf *b, wtkms_err *err);
 
 /* Write segment seq atomically; never replaces an existing segment (EEXIST). */
 int wtkms_oplog_store_write(

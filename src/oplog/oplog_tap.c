@@ -375,7 +375,8 @@ tail_once(tap_state *t, bson_error_t *e, bool *caught_up, wtkms_err *err)
     bson_t filter, opts, rc, cond;
     wtkms_ts ts;
     int64_t term;
-    bool first;
+    bool announced, first, got;
+    char a[WTKMS_TS_STRLEN];
     int ret;
 
     *caught_up = false;
@@ -399,9 +400,20 @@ tail_once(tap_state *t, bson_error_t *e, bool *caught_up, wtkms_err *err)
     bson_destroy(&opts);
 
     first = true;
+    announced = false;
     ret = 0;
     while (!wtkms_tap_stop) {
-        if (mongoc_cursor_next(cur, &doc)) {
+        got = mongoc_cursor_next(cur, &doc);
+        if (!announced && (got || !mongoc_cursor_error(cur, NULL))) {
+            /* The find answered: say where tailing starts (once per cursor). */
+            announced = true;
+            if (t->have_pos)
+                wtkms_ts_str(t->pos, a, sizeof(a));
+            (void)fprintf(stderr, "wtkms oplog tap: tailing local.oplog.rs on %s from %s\n",
+              t->server, t->have_pos ? a : "the oldest entry");
+            (void)fflush(stderr);
+        }
+        if (got) {
             if (wtkms_oplog_entry_ts(bson_get_data(doc), doc->len, &ts, &term) != 0) {
                 ret = wtkms_errf(err, EPROTO,
                   "%s returned a document without a Timestamp \"ts\" from local.oplog.rs",
@@ -444,7 +456,6 @@ tail_once(tap_state *t, bson_error_t *e, bool *caught_up, wtkms_err *err)
         }
         if (!mongoc_cursor_more(cur)) {
             if (first && t->have_pos) {
-                char a[WTKMS_TS_STRLEN];
                 wtkms_ts_str_long(t->pos, a, sizeof(a));
                 (void)fprintf(stderr,
                   "wtkms oplog tap: %s holds nothing at or after %s yet (a lagging member, or "

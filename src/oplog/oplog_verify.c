@@ -51,9 +51,9 @@ wtkms_oplog_verify(
 {
     wtkms_oplog_seginfo *si;
     wtkms_seg_header h;
-    wtkms_gcm *gcm;
+    wtkms_oplog_reader rd;
     wtkms_err e2;
-    uint8_t *plain, digest[WTKMS_SHA256_LEN], prev_digest[WTKMS_SHA256_LEN];
+    uint8_t digest[WTKMS_SHA256_LEN], prev_digest[WTKMS_SHA256_LEN];
     static const uint8_t zeros[WTKMS_SHA256_LEN];
     wtkms_ts last;
     uint64_t expect, prev_seq;
@@ -63,8 +63,8 @@ wtkms_oplog_verify(
     int ret;
 
     memset(rep, 0, sizeof(*rep));
-    if ((gcm = wtkms_gcm_new()) == NULL)
-        return (wtkms_errf(err, ENOMEM, "cannot create an AES-256-GCM context"));
+    if ((ret = wtkms_oplog_reader_init(&rd, err)) != 0)
+        return (ret);
     ret = 0;
     last = 0;
     expect = 1;
@@ -94,7 +94,7 @@ wtkms_oplog_verify(
             continue;
         }
         wtkms_err_clear(&e2);
-        ret = wtkms_oplog_read_segment(cat->store, si->seq, keys, gcm, &h, &plain, digest, &e2);
+        ret = wtkms_oplog_read_segment(cat->store, si->seq, keys, &rd, &h, digest, &e2);
         if (ret != 0) {
             if (!integrity_error(ret)) {
                 *err = e2;
@@ -126,7 +126,7 @@ wtkms_oplog_verify(
         }
         if (h.kind == WTKMS_SEG_ENTRIES) {
             wtkms_err_clear(&e2);
-            if (wtkms_oplog_walk(&h, plain, last, NULL, NULL, &e2) != 0) {
+            if (wtkms_oplog_walk(&h, rd.plain.p, last, NULL, NULL, &e2) != 0) {
                 if ((ret = problem(rep, si->seq, "%s", e2.msg)) != 0)
                     goto nomem;
             } else {
@@ -148,7 +148,6 @@ wtkms_oplog_verify(
             last = h.gap_to - 1;
         }
         rep->last = h.kind == WTKMS_SEG_ENTRIES ? h.last_ts : rep->last;
-        wtkms_oplog_plain_free(plain, &h);
         memcpy(prev_digest, digest, sizeof(digest));
         prev_seq = si->seq;
         prev_ok = true;
@@ -195,7 +194,7 @@ wtkms_oplog_verify(
 nomem:
     ret = wtkms_errf(err, ENOMEM, "out of memory");
 done:
-    wtkms_gcm_free(gcm);
+    wtkms_oplog_reader_free(&rd);
     return (ret);
 }
 
