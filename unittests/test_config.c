@@ -288,6 +288,20 @@ test_config_file(void **state)
     assert_msg_has(&err, "unterminated quote");
     wtkms_config_free(&cfg);
 
+    /* A setting nobody knows is reported with the file it came from. */
+    t_write_file(path, "provider=local\ntypo_setting=1\n", 29, 0600);
+    wtkms_config_init(&cfg, "wtkms extension config");
+    assert_int_equal(wtkms_config_set(&cfg, "inline_typo", "1", &err), 0);
+    assert_int_equal(wtkms_config_parse_file(&cfg, path, &err), 0);
+    (void)wtkms_config_get(&cfg, "provider");
+    assert_int_equal(wtkms_config_check_unused(&cfg, &err), EINVAL);
+    assert_msg_has(&err, "wtkms extension config: unknown setting 'inline_typo'");
+    (void)wtkms_config_get(&cfg, "inline_typo");
+    assert_int_equal(wtkms_config_check_unused(&cfg, &err), EINVAL);
+    assert_msg_has(&err, "unknown setting 'typo_setting'");
+    assert_msg_has(&err, path);
+    wtkms_config_free(&cfg);
+
     wtkms_config_init(&cfg, "x");
     assert_int_not_equal(wtkms_config_parse_file(&cfg, t_path(dir, "absent.conf"), &err), 0);
     assert_msg_has(&err, "absent.conf");

@@ -63,6 +63,7 @@ wtkms_config_free(wtkms_config *cfg)
     for (i = 0; i < cfg->n; i++) {
         free(cfg->items[i].key);
         free(cfg->items[i].value);
+        free(cfg->items[i].origin);
     }
     cfg->n = 0;
 }
@@ -89,7 +90,7 @@ secret_error(wtkms_config *cfg, const char *key, wtkms_err *err)
 int
 wtkms_config_set(wtkms_config *cfg, const char *key, const char *value, wtkms_err *err)
 {
-    char *k, *v;
+    char *k, *v, *o;
     int i;
 
     if (key[0] == '\0')
@@ -98,10 +99,17 @@ wtkms_config_set(wtkms_config *cfg, const char *key, const char *value, wtkms_er
         return (secret_error(cfg, key, err));
     for (i = 0; i < cfg->n; i++)
         if (strcmp(cfg->items[i].key, key) == 0) {
-            if ((v = strdup(value)) == NULL)
+            v = strdup(value);
+            o = strdup(cfg->origin);
+            if (v == NULL || o == NULL) {
+                free(v);
+                free(o);
                 return (wtkms_errf(err, ENOMEM, "out of memory"));
+            }
             free(cfg->items[i].value);
+            free(cfg->items[i].origin);
             cfg->items[i].value = v;
+            cfg->items[i].origin = o;
             return (0);
         }
     if (cfg->n == WTKMS_CONFIG_MAX)
@@ -109,13 +117,16 @@ wtkms_config_set(wtkms_config *cfg, const char *key, const char *value, wtkms_er
           wtkms_errf(err, EINVAL, "%s: more than %d settings", cfg->origin, WTKMS_CONFIG_MAX));
     k = strdup(key);
     v = strdup(value);
-    if (k == NULL || v == NULL) {
+    o = strdup(cfg->origin);
+    if (k == NULL || v == NULL || o == NULL) {
         free(k);
         free(v);
+        free(o);
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     }
     cfg->items[cfg->n].key = k;
     cfg->items[cfg->n].value = v;
+    cfg->items[cfg->n].origin = o;
     cfg->items[cfg->n].used = false;
     cfg->n++;
     return (0);
@@ -341,6 +352,6 @@ wtkms_config_check_unused(const wtkms_config *cfg, wtkms_err *err)
             return (wtkms_errf(err, EINVAL,
               "%s: unknown setting '%s' (see README, \"Configuration\", for the settings of each "
               "provider)",
-              cfg->origin, cfg->items[i].key));
+              cfg->items[i].origin, cfg->items[i].key));
     return (0);
 }

@@ -23,7 +23,8 @@
 typedef struct {
     char *key;
     char *value;
-    bool used; /* consulted by some consumer: unused keys are reported as unknown */
+    bool used;    /* consulted by some consumer: unused keys are reported as unknown */
+    char *origin; /* where it was set ("config file /etc/wtkms.conf"): named in errors */
 } wtkms_config_item;
 
 typedef struct {
