@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# bench/run.sh -- the wtkms benchmark (not a test): every figure is a ratio measured side by side
+# in one run and printed here.
+#
+#   1. block throughput: wtkms_block_encrypt/decrypt against raw OpenSSL AES-256-GCM (a pre-keyed
+#      EVP context doing the same work) at 256 B, 4 KiB and 32 KiB, timed over interleaved
+#      rounds, and as instructions per block under callgrind (deterministic);
+#   2. a WiredTiger workload (insert one transaction each with the journal on, checkpoint, reopen
+#      with a small cache, scan): wtkms against no encryption, a copy-only encryptor of the same
+#      expansion and WiredTiger's sodium example encryptor, timed over interleaved rounds, and as
+#      instructions under callgrind.
+#
+# Environment: BENCH_LINE=11.3 (or 3.2, 10.0: which build), BENCH_ROUNDS=15 (WiredTiger rounds),
+# BENCH_BLOCK_ROUNDS=21, BENCH_ROWS=100000, BENCH_CG_ROWS=20000 (rows under callgrind),
+# BENCH_NO_CALLGRIND=1, BENCH_ONLY=block|wt.  Needs scripts/build.sh (or scons for the line).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+line=${BENCH_LINE:-11.3}
+rounds=${BENCH_ROUNDS:-15}
+block_rounds=${BENCH_BLOCK_ROUNDS:-21}
+rows=${BENCH_ROWS:-100000}
+cg_rows=${BENCH_CG_ROWS:-20000}
+only=${BENCH_ONLY:-}
+
+case "$line" in
+3.2) build=build; wtdir= ;;
+10.0) build=build/wt-10.0; wtdir=$("$top/scripts/build-wt10.sh" | tail -1) ;;
+11.3) build=build/wt-11.3; wtdir=$("$top/scripts/build-wt11.sh" | tail -1) ;;
+*) echo "run.sh: BENCH_LINE must be 3.2, 10.0 or 11.3" >&2; exit 2 ;;
+esac
+if [ -n "$wtdir" ]; then
+    export LD_LIBRARY_PATH=$wtdir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+
+# WiredTiger's sodium example needs libsodium-dev (Debian) to build; nothing else here does.
+if [ "$line" != 3.2 ] && [ "$line" != 10.0 ] && ! pkg-config --exists libsodium; then
+    echo "run.sh: installing libsodium-dev for WiredTiger's sodium example encryptor" >&2
+    SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get install -y -qq libsodium-dev >/dev/null || true
+fi
+scons -Q -j"$(nproc)" ${wtdir:+--wiredtiger="$wtdir"} "$build/libwtkms.so" "$build/bench" >&2
+
+bench=$build/bench
+sodium=()
+[ -f "$bench/libsodium_encryptor.so" ] && sodium=(--sodium "$bench/libsodium_encryptor.so")
+cg=1
+[ "${BENCH_NO_CALLGRIND:-0}" = 1 ] && cg=0
+command -v valgrind >/dev/null || cg=0
+
+echo "wtkms benchmark, WiredTiger line $line, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(openssl version)"
+
+# Instructions collected inside one function (and what it calls), from a callgrind run.
+cg_count() { # FUNCTION OUTFILE ARGS...
+    local fn=$1 out=$2
+    shift 2
+    valgrind --tool=callgrind --toggle-collect="$fn" --callgrind-out-file="$out" "$@" \
+        >/dev/null 2>&1
+    awk '/^summary:/ {print $2}' "$out"
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [ -z "$only" ] || [ "$only" = block ]; then
+    echo
+    echo "== 1. block throughput (timed)"
+    "$bench/block_bench" --rounds "$block_rounds" || true
+    if [ $cg = 1 ]; then
+        echo
+        echo "== 1b. block: instructions per block under callgrind (raw / wtkms; >= 1 means wtkms"
+        echo "       executes no more instructions than raw)"
+        printf '%-8s %-8s %12s %12s %8s\n' size op raw wtkms ratio
+        for size in 256 4096 32768; do
+            n=$((size >= 32768 ? 500 : size >= 4096 ? 2000 : 10000))
+            for op in seal open; do
+                r=$(cg_count "raw_$op" "$tmp/cg.raw" "$bench/block_bench" --callgrind "$size" "$n")
+                w=$(cg_count "wtkms_$op" "$tmp/cg.w" "$bench/block_bench" --callgrind "$size" "$n")
+                awk -v s="$size" -v op="$op" -v r="$r" -v w="$w" -v n="$n" 'BEGIN {
+                    printf "%-8s %-8s %12.0f %12.0f %7.3fx\n", s, (op == "seal" ? "encrypt" : "decrypt"),
+                        r / n, w / n, r / w }'
+            done
+        done
+    fi
+fi
+
+if [ -z "$only" ] || [ "$only" = wt ]; then
+    echo
+    echo "== 2. WiredTiger workload (timed)"
+    "$bench/wt_bench" --wtkms "$build/libwtkms.so" --copy "$bench/libcopy_encryptor.so" \
+        "${sodium[@]}" --rows "$rows" --rounds "$rounds" --dir "$tmp" || true
+    if [ $cg = 1 ]; then
+        echo
+        echo "== 2b. WiredTiger workload: instructions under callgrind ($cg_rows rows, whole process,"
+        echo "       every thread)"
+        variants=(none copy wtkms)
+        [ ${#sodium[@]} -gt 0 ] && variants+=(sodium)
+        declare -A ir
+        for v in "${variants[@]}"; do
+            valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.wt.$v" "$bench/wt_bench" \
+                --wtkms "$build/libwtkms.so" --copy "$bench/libcopy_encryptor.so" "${sodium[@]}" \
+                --rows "$cg_rows" --only "$v" --dir "$tmp" >/dev/null 2>&1
+            ir[$v]=$(awk '/^summary:/ {print $2}' "$tmp/cg.wt.$v")
+            printf '  %-8s %14s instructions\n' "$v" "${ir[$v]}"
+        done
+        ratio() { awk -v a="$2" -v b="$3" -v l="$1" -v t="${4:-}" 'BEGIN {
+            printf "  %-16s %6.3fx%s\n", l, a / b, (t == "" ? "" : (a / b <= t ? "   target <= " t "x ok" : "   target <= " t "x MISSED")) }'; }
+        ratio "wtkms / copy" "${ir[wtkms]}" "${ir[copy]}" 1.08
+        ratio "wtkms / none" "${ir[wtkms]}" "${ir[none]}"
+        ratio "copy / none" "${ir[copy]}" "${ir[none]}"
+        if [ -n "${ir[sodium]:-}" ]; then
+            ratio "sodium / none" "${ir[sodium]}" "${ir[none]}"
+            ratio "sodium / wtkms" "${ir[sodium]}" "${ir[wtkms]}"
+        fi
+    fi
+fi
