@@ -20,10 +20,11 @@ class FndHome:
         self.key_file = Path(key_file)
 
     # Small log files, none preallocated (WiredTiger's default is 100 MB each), all kept: the
-    # nonce check reads every log record ever written. 11.x renamed archive to remove.
+    # nonce check reads every log record ever written. 11.x renamed archive to remove (3.2 and
+    # 10.0 know only archive).
     @property
     def log_config(self):
-        keep = "archive=false" if self.line.name == "3.2" else "remove=false"
+        keep = "remove=false" if self.line.name.startswith("11.") else "archive=false"
         return "log=(enabled=true,%s,file_max=2MB,prealloc=false)" % keep
 
     def ext_settings(self, key_file=None):
