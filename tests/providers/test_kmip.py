@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, peer, REPO
+from conftest import REPO, assert_no_secret, free_port, peer
+from wtdb import (ROWS, assert_all_rows, conn, data_files, make_db, pem_body_lines, read_all,
+                  write_config)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # PyKMIP imports ciphers that cryptography deprecates
@@ -36,7 +38,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PYKMIP_SERVER = REPO / ".venv" / "bin" / "pykmip-server"
-ROWS = 300
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,66 +204,13 @@ def kmip_config(path, server, uid, **extra):
                 "client_key_file": server.pki / "client.key", "max_retries": 1,
                 "deadline_ms": 20000}
     settings.update(extra)
-    path.write_text("".join('%s="%s"\n' % (k, v) for k, v in settings.items()))
-    path.chmod(0o600)
-    return path
-
-
-def conn(line, cfg, create=False):
-    return (("create," if create else "") + line.ext_config("config_file=%s" % cfg)
-            + ",encryption=(name=wtkms,keyid=system)")
-
-
-def rows(n=ROWS):
-    out = []
-    for i in range(n):
-        out += ["key%05d" % i, "value %05d %s" % (i, "v" * (i % 50))]
-    return out
-
-
-def make_db(line, home, cfg, n=ROWS):
-    home.mkdir(exist_ok=True)
-    line.wtcmd(home, conn(line, cfg, create=True), "create", "-c",
-               "key_format=S,value_format=S,encryption=(name=wtkms,keyid=tbl)", "table:t")
-    line.wtcmd(home, conn(line, cfg), "write", "table:t", *rows(n))
-
-
-def read_all(line, home, cfg, check=True):
-    return line.wtcmd(home, conn(line, cfg), "dump", "table:t", check=check)
-
-
-def assert_all_rows(p, n=ROWS):
-    data = p.stdout.split("Data\n", 1)[1].split("\n")
-    got = {data[i].removesuffix("\\00"): data[i + 1].removesuffix("\\00") for i in range(0, len(data) - 1, 2)}
-    want = rows(n)
-    assert len(got) == n
-    for i in range(0, len(want), 2):
-        assert got[want[i]] == want[i + 1]
-
-
-def data_files(home):
-    """Every file of the home but the keystore, with its bytes."""
-    return {p.name: p.read_bytes() for p in sorted(home.iterdir())
-            if p.is_file() and p.name != "wtkms.keystore"}
-
-
-def secret_lines(key_path):
-    """The base64 lines of a PEM private key: any of them in a file is a leak."""
-    return [l for l in key_path.read_text().splitlines() if l and not l.startswith("-----")]
+    return write_config(path, settings)
 
 
 def assert_no_leak(root, outputs, secret_path):
-    needles = [s.encode() for s in secret_lines(secret_path)]
-    assert needles
-    for p in Path(root).rglob("*"):
-        if not p.is_file() or p.resolve() == Path(secret_path).resolve():
-            continue
-        body = p.read_bytes()
-        for n in needles:
-            assert n not in body, "client private key found in %s" % p
-    for text in outputs:
-        for n in needles:
-            assert n.decode() not in text
+    """The client's private key (its base64 lines) in no file under root but itself, and in no
+    output."""
+    assert_no_secret([root], pem_body_lines(secret_path), exclude=[secret_path], texts=outputs)
 
 
 # ---------------------------------------------------------------------------------------------
