@@ -42,12 +42,13 @@ def open_config(line, settings, create=False):
     return ",".join(parts)
 
 
-def rows(line, home, settings, action, first, count, create=False, check=True, env=None):
+def rows(line, home, settings, action, first, count, create=False, check=True, env=None,
+         timeout=120):
     prog = line.progs / "lines_rows"
     if not prog.exists():
         pytest.fail("%s is not built: run scripts/build.sh" % prog)
     return line.run([prog, home, open_config(line, settings, create), action, "t:system", first,
-                     count], check=check, env=env, timeout=120)
+                     count], check=check, env=env, timeout=timeout)
 
 
 def cli_flags(prefix, endpoint, key_id, creds=None, **extra):
@@ -124,14 +125,14 @@ def test_roundtrip_one_kms_call_per_open(wtline, tmp_path, aws_env, moto, faultp
     n = int(os.environ.get("WTKMS_AWS_ROWS", "20000"))
     fp.reset()
     t0 = time.time()
-    leaks.out(rows(wtline, home, s, "write", 200, n))
+    leaks.out(rows(wtline, home, s, "write", 200, n, timeout=120 + n // 5000))
     st = fp.stats()
     print("KMS calls for one open writing %d rows (%.1f MB of keys and values, table file %.1f "
           "MB, %.1f s): %s" % (n, n * 112 / 1e6, (home / "t.wt").stat().st_size / 1e6,
                                time.time() - t0, st["by_target"]))
     assert st["by_target"] == {DEC: 1}, st
     fp.reset()
-    leaks.out(rows(wtline, home, s, "verify", 0, 200 + n))
+    leaks.out(rows(wtline, home, s, "verify", 0, 200 + n, timeout=120 + n // 5000))
     assert fp.stats()["by_target"] == {DEC: 1}
 
     # The keystore records the key as configured and the ARN KMS answered; no cleartext rows.
