@@ -152,11 +152,13 @@ consume(restore_ctx *c, const char *dir, wtkms_progress *prog, wtkms_err *err)
     wtkms_slot *s;
     uint8_t digest[WTKMS_SHA256_LEN];
     char path[4096];
+    int64_t written, flushed;
     int fd, ret;
 
     sha = NULL;
     fd = -1;
     ret = 0;
+    written = flushed = 0;
     while ((s = wtkms_pipe_get_full(c->pipe)) != NULL) {
         if (s->chunk == 0) {
             if ((sha = wtkms_sha256_begin()) == NULL) {
@@ -172,12 +174,17 @@ consume(restore_ctx *c, const char *dir, wtkms_progress *prog, wtkms_err *err)
                     ret = wtkms_errf(err, errno, "cannot create %s: %s", path, strerror(errno));
                     break;
                 }
+                written = flushed = 0;
             }
         }
         (void)wtkms_sha256_update(sha, s->buf, s->len);
-        if (fd >= 0 && (ret = wtkms_write_all(fd, s->buf, s->len)) != 0) {
-            ret = wtkms_errf(err, ret, "writing %s: %s", path, strerror(ret));
-            break;
+        if (fd >= 0) {
+            if ((ret = wtkms_write_all(fd, s->buf, s->len)) != 0) {
+                ret = wtkms_errf(err, ret, "writing %s: %s", path, strerror(ret));
+                break;
+            }
+            written += (int64_t)s->len;
+            wtkms_stream_flush(fd, written, &flushed);
         }
         wtkms_progress_add(prog, (int64_t)s->len);
         if (s->final) {

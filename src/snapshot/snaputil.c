@@ -5,6 +5,7 @@
 #include "snaputil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -133,5 +134,27 @@ wtkms_relname_safe(const char *name)
             return (0);
         if (end == NULL)
             return (1);
+    }
+}
+
+/*
+ * wtkms_stream_flush --
+ *     Keep writeback one window behind the writer (Linux sync_file_range; best effort).
+ */
+void
+wtkms_stream_flush(int fd, int64_t written, int64_t *flushedp)
+{
+    int64_t start;
+
+    while (written - *flushedp >= WTKMS_STREAM_WINDOW) {
+        start = *flushedp;
+        (void)sync_file_range(fd, start, WTKMS_STREAM_WINDOW, SYNC_FILE_RANGE_WRITE);
+        if (start >= WTKMS_STREAM_WINDOW) {
+            (void)sync_file_range(fd, start - WTKMS_STREAM_WINDOW, WTKMS_STREAM_WINDOW,
+              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+            (void)posix_fadvise(
+              fd, start - WTKMS_STREAM_WINDOW, WTKMS_STREAM_WINDOW, POSIX_FADV_DONTNEED);
+        }
+        *flushedp = start + WTKMS_STREAM_WINDOW;
     }
 }

@@ -5,6 +5,7 @@
 #define WTKMS_SNAPUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -17,6 +18,15 @@ int wtkms_mkdir_p(const char *path, mode_t mode, wtkms_err *err);
 int wtkms_mkdir_parents(const char *root, const char *rel, wtkms_err *err);
 /* write(2) until done, retrying EINTR. */
 int wtkms_write_all(int fd, const void *buf, size_t len);
+/*
+ * Streaming writes: start writeback of each full window behind the write position and wait for
+ * the window before it, dropping it from the page cache. The final fdatasync then has little
+ * left to do, the disk works while we compute, and a large copy does not fill memory with dirty
+ * pages. *flushedp is the offset up to which writeback was started.
+ */
+#define WTKMS_STREAM_WINDOW (8 * 1024 * 1024)
+void wtkms_stream_flush(int fd, int64_t written, int64_t *flushedp);
+
 /* Whether a relative file name is safe to create under a root: no "..", no absolute path. */
 int wtkms_relname_safe(const char *name);
 

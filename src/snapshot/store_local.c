@@ -28,6 +28,7 @@ typedef struct {
 
 struct wtkms_store_writer {
     int fd;
+    int64_t written, flushed;
     char path[4096];
 };
 
@@ -122,6 +123,8 @@ local_put_write(wtkms_store_writer *w, const void *buf, size_t len, wtkms_err *e
 
     if ((ret = wtkms_write_all(w->fd, buf, len)) != 0)
         return (wtkms_errf(err, ret, "snapshot store: writing %s: %s", w->path, strerror(ret)));
+    w->written += (int64_t)len;
+    wtkms_stream_flush(w->fd, w->written, &w->flushed);
     return (0);
 }
 

@@ -7,17 +7,42 @@ import shutil
 
 import pytest
 
-from conftest import CHUNK, leftovers, manifest_path, objects
+from conftest import CHUNK, Snap, leftovers, manifest_path, objects
 
 HDR, TAG = 24, 16
 
 
-def setup(snap, tmp_path, encrypted):
-    home = snap.make_home(rows=2000, vlen=400)
+_base = {}
+
+
+@pytest.fixture(scope="module")
+def tamper_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("tamper")
+
+
+def setup(snap, tmp_path, encrypted, root):
+    """A fresh copy of this line's snapshot of a 2000-row home (made once per line and mode:
+    every test tampers with its own copy of the store). Uses the key the snapshot was made with."""
+    k = (snap.line.name, encrypted)
+    if k not in _base:
+        d = root / ("%s-%s" % (snap.line.name, "enc" if encrypted else "clear"))
+        d.mkdir()
+        key = d / "master.key"
+        shutil.copy(snap.key, key)
+        key.chmod(0o600)
+        base = Snap(snap.line, d, key)
+        home = base.make_home(rows=2000, vlen=400)
+        extra = () if encrypted else ("--no-encryption",)
+        sid = base.create(home, d / "store", *extra)
+        show = json.loads(base.wtkms("snapshot", "show", sid, "--store", d / "store",
+                                     "--json").stdout)
+        _base[k] = (d, key, sid, show)
+    d, key, sid, show = _base[k]
     store = tmp_path / "store"
-    extra = () if encrypted else ("--no-encryption",)
-    sid = snap.create(home, store, *extra)
-    show = json.loads(snap.wtkms("snapshot", "show", sid, "--store", store, "--json").stdout)
+    shutil.copytree(d / "store", store)
+    if not (tmp_path / "db").exists():
+        shutil.copytree(d / "db", tmp_path / "db")
+    snap.key = key
     idx = next(i for i, f in enumerate(show["files"]) if f["name"] == "t.wt")
     t = show["files"][idx]
     assert t["chunks"] >= 4
@@ -52,8 +77,8 @@ def expect_failure(snap, store, sid, tmp_path, *needles, code=4):
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
-def test_flip_byte_in_chunk(snap, tmp_path, encrypted):
-    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+def test_flip_byte_in_chunk(snap, tmp_path, encrypted, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
     off, _ = record(2)
     flip(obj, off + 100)
     expect_failure(snap, store, sid, tmp_path, sid, "file t.wt", "chunk 2 of %d" % t["chunks"],
@@ -61,16 +86,16 @@ def test_flip_byte_in_chunk(snap, tmp_path, encrypted):
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
-def test_flip_byte_in_tag_of_final_chunk(snap, tmp_path, encrypted):
-    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+def test_flip_byte_in_tag_of_final_chunk(snap, tmp_path, encrypted, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
     flip(obj, obj.stat().st_size - 1)
     expect_failure(snap, store, sid, tmp_path, "file t.wt",
                    "chunk %d of %d" % (t["chunks"] - 1, t["chunks"]))
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
-def test_flip_byte_in_manifest(snap, tmp_path, encrypted):
-    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+def test_flip_byte_in_manifest(snap, tmp_path, encrypted, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
     m = manifest_path(store, sid)
     data = m.read_bytes()
     # Inside the body: the digest of t.wt (hex text), so the BSON stays well-formed.
@@ -80,8 +105,8 @@ def test_flip_byte_in_manifest(snap, tmp_path, encrypted):
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
-def test_truncated_object(snap, tmp_path, encrypted):
-    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+def test_truncated_object(snap, tmp_path, encrypted, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
     off, _ = record(3)
     with open(obj, "r+b") as f:
         f.truncate(off + 10)
@@ -89,8 +114,8 @@ def test_truncated_object(snap, tmp_path, encrypted):
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
-def test_dropped_chunk(snap, tmp_path, encrypted):
-    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+def test_dropped_chunk(snap, tmp_path, encrypted, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
     data = obj.read_bytes()
     off, n = record(1)
     obj.write_bytes(data[:off] + data[off + n:])
@@ -98,8 +123,8 @@ def test_dropped_chunk(snap, tmp_path, encrypted):
 
 
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
-def test_swapped_chunks(snap, tmp_path, encrypted):
-    store, sid, obj, t = setup(snap, tmp_path, encrypted)
+def test_swapped_chunks(snap, tmp_path, encrypted, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
     data = bytearray(obj.read_bytes())
     o1, n = record(1)
     o2, _ = record(2)
@@ -109,8 +134,8 @@ def test_swapped_chunks(snap, tmp_path, encrypted):
     expect_failure(snap, store, sid, tmp_path, "file t.wt", "chunk 1 of", "does not authenticate")
 
 
-def test_swapped_objects(snap, tmp_path):
-    store, sid, obj, t = setup(snap, tmp_path, True)
+def test_swapped_objects(snap, tmp_path, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, True, tamper_root)
     objs = objects(store, sid)
     other = next(o for o in objs if o != obj)
     tmp = obj.with_name("swap")
@@ -120,23 +145,23 @@ def test_swapped_objects(snap, tmp_path):
     expect_failure(snap, store, sid, tmp_path, "objects were swapped or renamed")
 
 
-def test_appended_bytes(snap, tmp_path):
-    store, sid, obj, t = setup(snap, tmp_path, True)
+def test_appended_bytes(snap, tmp_path, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, True, tamper_root)
     with open(obj, "ab") as f:
         f.write(b"x" * 40)
     expect_failure(snap, store, sid, tmp_path, "file t.wt", "after its final chunk")
 
 
-def test_missing_object(snap, tmp_path):
-    store, sid, obj, t = setup(snap, tmp_path, True)
+def test_missing_object(snap, tmp_path, tamper_root):
+    store, sid, obj, t = setup(snap, tmp_path, True, tamper_root)
     obj.unlink()
     expect_failure(snap, store, sid, tmp_path, "file t.wt", "object is missing")
 
 
-def test_chunk_from_another_snapshot(snap, tmp_path):
+def test_chunk_from_another_snapshot(snap, tmp_path, tamper_root):
     """The same home snapshotted twice without encryption: the data of chunk 0 is identical, but
     its check value binds the snapshot id, so a record copied from the other snapshot fails."""
-    store, sid, obj, t = setup(snap, tmp_path, False)
+    store, sid, obj, t = setup(snap, tmp_path, False, tamper_root)
     sid2 = snap.create(tmp_path / "db", store, "--no-encryption")
     show2 = json.loads(snap.wtkms("snapshot", "show", sid2, "--store", store, "--json").stdout)
     idx = next(i for i, f in enumerate(show2["files"]) if f["name"] == "t.wt")
@@ -151,10 +176,10 @@ def test_chunk_from_another_snapshot(snap, tmp_path):
     assert v.returncode == 4 and "file t.wt" in v.stderr and "chunk 0 of" in v.stderr, v.stderr
 
 
-def test_restore_after_damage_in_a_later_file_leaves_no_target(snap, tmp_path):
+def test_restore_after_damage_in_a_later_file_leaves_no_target(snap, tmp_path, tamper_root):
     """Damage in the last object: earlier files were already written into the temporary
     directory, which is removed; the target never appears."""
-    store, sid, obj, t = setup(snap, tmp_path, True)
+    store, sid, obj, t = setup(snap, tmp_path, True, tamper_root)
     last = objects(store, sid)[-1]
     flip(last, last.stat().st_size - 1)
     target = tmp_path / "restored"
