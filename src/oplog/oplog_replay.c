@@ -14,7 +14,7 @@
 /* Inner operations of open transactions, by the commit they wait for. */
 typedef struct {
     wtkms_ts commit;
-    bson_t ops; /* an array of the inner operations, in order */
+    bson_t *ops; /* an array of the inner operations, in order (a bson_t must not move) */
     uint32_t n;
 } txn_buf;
 
@@ -87,7 +87,7 @@ wtkms_replay_close(wtkms_replay *r)
     if (r == NULL)
         return;
     for (i = 0; i < r->ntxns; i++)
-        bson_destroy(&r->txns[i].ops);
+        bson_destroy(r->txns[i].ops);
     free(r->txns);
     if (r->client != NULL)
         mongoc_client_destroy(r->client);
@@ -340,7 +340,10 @@ txn_for(wtkms_replay *r, wtkms_ts commit)
     p = &r->txns[r->ntxns++];
     p->commit = commit;
     p->n = 0;
-    bson_init(&p->ops);
+    if ((p->ops = bson_new()) == NULL) {
+        r->ntxns--;
+        return (NULL);
+    }
     return (p);
 }
 
@@ -360,7 +363,7 @@ buffer_inner(txn_buf *t, const bson_t *entry, wtkms_err *err)
         return (wtkms_errf(err, EILSEQ, "a transaction entry has no o.applyOps array"));
     while (bson_iter_next(&it)) {
         (void)snprintf(key, sizeof(key), "%u", t->n++);
-        (void)bson_append_iter(&t->ops, key, -1, &it);
+        (void)bson_append_iter(t->ops, key, -1, &it);
     }
     return (0);
 }
@@ -380,7 +383,7 @@ apply_txn(wtkms_replay *r, txn_buf *t, wtkms_ts ts, wtkms_err *err)
     int ret;
 
     ret = 0;
-    if (bson_iter_init(&it, &t->ops))
+    if (bson_iter_init(&it, t->ops))
         while (ret == 0 && bson_iter_next(&it)) {
             if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
                 ret = wtkms_errf(err, EILSEQ, "a transaction holds a non-document operation");
@@ -393,7 +396,7 @@ apply_txn(wtkms_replay *r, txn_buf *t, wtkms_ts ts, wtkms_err *err)
                 ret = apply_op(r, &op, ts, err);
         }
     r->committed++;
-    bson_destroy(&t->ops);
+    bson_destroy(t->ops);
     i = (size_t)(t - r->txns);
     memmove(&r->txns[i], &r->txns[i + 1], (r->ntxns - i - 1) * sizeof(*t));
     r->ntxns--;

@@ -242,3 +242,15 @@ def test_segments_hold_no_clear_entries(tool, oplog_server, tmp_path):
     for f in st.iterdir():
         assert canary.encode() not in f.read_bytes(), f
     assert canary.encode() in b"".join(d.raw for d in tool.exported(st))
+
+
+def test_keys_usage_lists_tap_runs(tool, store):
+    """keys usage KEY --store OPLOGSTORE names the tap runs whose run key the master key wraps."""
+    kid = tool.list(store)["list"][0]["encryption_key_id"].split(":", 1)[1]
+    p = tool.run("keys", "usage", kid, "--store", store, "--json", key=False, check=False)
+    j = json.loads(p.stdout)
+    assert p.returncode == 6 and not j["safe_to_delete"], p.stdout
+    runs = [d for d in j["dependents"] if d["kind"] == "oplog"]
+    assert len(runs) == 1 and runs[0]["id"].endswith("segments 1-%d" % len(segs(store)))
+    p = tool.run("keys", "usage", "local-00000000", "--store", store, key=False, check=False)
+    assert p.returncode == 0 and "safe to delete" in p.stdout

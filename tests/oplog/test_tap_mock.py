@@ -264,3 +264,20 @@ def test_not_a_replica_set(tool, oplog_server, tmp_path):
     oplog_server._hello = orig
     assert p.returncode == 2, p.stderr
     assert "not a replica-set member" in p.stderr
+
+
+def test_start_latest_and_start_ts(tool, oplog_server, tmp_path):
+    """An empty store starts at the newest entry (--start latest) or at a given time (--start
+    TS) instead of the oldest; every read, including the one that finds the newest, is a
+    majority read."""
+    oplog_server.append(make(20))
+    latest = tmp_path / "latest"
+    tool.tap_once(oplog_server.uri, latest, "--start", "latest")
+    oplog_server.append(make(10, start=21))
+    tool.tap_once(oplog_server.uri, latest, "--start", "latest")  # resumes: --start ignored
+    assert [d["ts"].inc for d in tool.exported(latest)] == list(range(20, 31))
+    finds = [c for n, c in oplog_server.commands if n == "find"]
+    assert all(f.get("readConcern", {}).get("level") == "majority" for f in finds), finds
+    at = tmp_path / "at"
+    tool.tap_once(oplog_server.uri, at, "--start", "%d:12" % S)
+    assert [d["ts"].inc for d in tool.exported(at)] == list(range(12, 31))

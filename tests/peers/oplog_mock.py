@@ -151,13 +151,17 @@ class OplogServer:
                 assert list(cond) == ["$gte"], cond
                 start = ts_key(cond["$gte"])
             batch = []
-            for e in self.entries:
+            order = self.entries
+            if (cmd.get("sort") or {}).get("$natural") == -1:
+                order = list(reversed(self.entries))   # newest first, as mongod does
+            limit = abs(int(cmd.get("limit") or 0))
+            for e in order:
                 if start is None or ts_key(e["ts"]) >= start:
                     batch.append(e)
-                    if len(batch) == self.batch_size:
+                    if len(batch) == (limit or self.batch_size):
                         break
             cid = 0
-            if self.entries and cmd.get("tailable"):
+            if self.entries and cmd.get("tailable") and not limit:
                 cid = self.next_cursor
                 self.next_cursor += 1
                 last = ts_key(batch[-1]["ts"]) if batch else (start[0], start[1] - 1) if start else None
