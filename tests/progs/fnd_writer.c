@@ -52,10 +52,10 @@ main(int argc, char **argv)
     WT_SESSION *s;
     WT_CURSOR *c;
     const char *home, *config, *uri, *create, *prefix, *tag;
-    unsigned long start, count, batch, vlen, i;
+    unsigned long start, count, batch, vlen, i, first, last, retries;
     char key[256], value[FND_VALUE_MAX + 512];
-    bool sync, bulk, ckpt, in_txn;
-    int ch;
+    bool sync, bulk, ckpt;
+    int ch, ret;
 
     home = config = uri = create = NULL;
     prefix = FND_PREFIX;
@@ -120,25 +120,37 @@ main(int argc, char **argv)
     if (create != NULL)
         CHECK(s->create(s, uri, create));
     CHECK(s->open_cursor(s, uri, NULL, bulk ? "bulk" : NULL, &c));
-    in_txn = false;
-    for (i = start; i < start + count; i++) {
-        if (!bulk && !in_txn) {
+    retries = 0;
+    for (first = start; first < start + count; first = last) {
+        last = first + batch < start + count ? first + batch : start + count;
+    again:
+        if (!bulk)
             CHECK(s->begin_transaction(s, NULL));
-            in_txn = true;
-        }
-        fnd_key(prefix, i, key, sizeof(key));
-        fnd_value(tag, key, i, vlen, value, sizeof(value));
-        c->set_key(c, key);
-        c->set_value(c, value);
-        CHECK(c->insert(c));
-        if (in_txn && ((i - start + 1) % batch == 0 || i + 1 == start + count)) {
-            CHECK(s->commit_transaction(s, sync ? "sync=on" : NULL));
-            in_txn = false;
-            if (sync) {
-                /* Acknowledged: durable on the journal. Only now tell the test. */
-                (void)printf("%s\n", key);
-                (void)fflush(stdout);
+        for (i = first; i < last; i++) {
+            fnd_key(prefix, i, key, sizeof(key));
+            fnd_value(tag, key, i, vlen, value, sizeof(value));
+            c->set_key(c, key);
+            c->set_value(c, value);
+            if ((ret = c->insert(c)) == WT_ROLLBACK && !bulk && retries < 1000) {
+                /* WiredTiger asks an application to retry a transaction it had to roll back. */
+                CHECK(s->rollback_transaction(s, NULL));
+                retries++;
+                goto again;
             }
+            CHECK(ret);
+        }
+        if (bulk)
+            continue;
+        if ((ret = s->commit_transaction(s, sync ? "sync=on" : NULL)) == WT_ROLLBACK &&
+            retries < 1000) {
+            retries++;
+            goto again;
+        }
+        CHECK(ret);
+        if (sync) {
+            /* Acknowledged: durable on the journal. Only now tell the test. */
+            (void)printf("%s\n", key);
+            (void)fflush(stdout);
         }
     }
     CHECK(c->close(c));
@@ -147,5 +159,7 @@ main(int argc, char **argv)
     CHECK(conn->close(conn, NULL));
     if (!sync)
         (void)printf("wrote %lu rows\n", count);
+    if (retries > 0)
+        (void)fprintf(stderr, "fnd_writer: %lu transactions retried after WT_ROLLBACK\n", retries);
     return (0);
 }
