@@ -52,6 +52,9 @@ wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, wtkms_err
           "--uri carries a password, which would show in the process list: authenticate with "
           "an X.509 certificate (tlsCertificateKeyFile=...) or a URI without a password"));
     }
+    /* A mongod that does not answer should not hold a backup for mongoc's default 30 s. */
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+        (void)mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
     {
         const mongoc_host_list_t *h = mongoc_uri_get_hosts(uri);
         (void)snprintf(host, sizeof(host), "%.200s", h != NULL ? h->host_and_port : "?");
