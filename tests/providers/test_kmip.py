@@ -409,7 +409,8 @@ class FaultServer:
         self.accepted = 0
         self.stop = False
         self.conns = []
-        threading.Thread(target=self.run, daemon=True).start()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
 
     def run(self):
         while not self.stop:
@@ -418,20 +419,31 @@ class FaultServer:
             except OSError:
                 return
             self.accepted += 1
-            try:
-                s = self.ctx.wrap_socket(c, server_side=True)
-                s.recv(8)
-                if self.mode == "garbage":
-                    s.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"\xff" * 64)
-                    s.close()
-                else:  # "hang": keep the connection open and say nothing
-                    self.conns.append(s)
-            except (OSError, ssl.SSLError):
-                c.close()
+            # One thread per connection: accept() stays prompt, so every attempt is counted.
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        try:
+            s = self.ctx.wrap_socket(c, server_side=True)
+            s.recv(8)
+            if self.mode == "garbage":
+                s.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"\xff" * 64)
+                s.close()
+            else:  # "hang": keep the connection open and say nothing
+                self.conns.append(s)
+        except (OSError, ssl.SSLError):
+            c.close()
 
     def close(self):
         self.stop = True
+        # shutdown() wakes the thread blocked in accept(); close() alone would not, and the next
+        # server's socket could reuse the descriptor under it.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(10)
         for s in self.conns:
             s.close()
 
@@ -440,9 +452,13 @@ class FaultServer:
 def test_transport_faults(line32, kmip, tmp_path, mode):
     home = tmp_path / "db"
     home.mkdir()
-    fs = None
+    fs = hold = None
     if mode == "refused":
-        port = free_port()
+        # A port bound but not listening: connections are refused, and no other process on this
+        # machine can take the port meanwhile (free_port() alone would race).
+        hold = socket.socket()
+        hold.bind(("127.0.0.1", 0))
+        port = hold.getsockname()[1]
     else:
         fs = FaultServer(kmip.pki, mode)
         port = fs.port
@@ -455,6 +471,8 @@ def test_transport_faults(line32, kmip, tmp_path, mode):
     finally:
         if fs:
             fs.close()
+        if hold:
+            hold.close()
     elapsed = time.time() - t0
     assert p.returncode != 0 and "127.0.0.1:%d" % port in p.stderr
     assert elapsed < 10
