@@ -296,7 +296,9 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
     wt->h.handler.handle_message = on_message;
 
     ext[0] = '\0';
-    if (src->has_keystore) {
+    /* A --wt-config that lists extensions takes them over, ours included. */
+    if (src->has_keystore &&
+        (o->wt_config == NULL || strstr(o->wt_config, "extensions=") == NULL)) {
         if (o->ext_path != NULL)
             (void)snprintf(path, sizeof(path), "%s", o->ext_path);
         else if ((ret = default_ext_path(path, sizeof(path), err)) != 0)

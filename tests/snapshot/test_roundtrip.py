@@ -169,3 +169,23 @@ def test_progress_only_on_a_terminal(snap, tmp_path):
     os.close(master)
     assert proc.wait(60) == 0
     assert b"create   [" in out and b"100%" in out
+
+
+def test_journal_in_a_subdirectory(snap, tmp_path):
+    """A home with its log in journal/ (as mongod keeps it): --wt-config opens it with logging,
+    the backup cursor's log files are found in journal/ and restored there."""
+    home = tmp_path / "db"
+    (home / "journal").mkdir(parents=True)
+    log = "log=(enabled=true,path=journal)"
+    snap.line.run([snap.rows_prog, "write", home, snap.conn_config(create=True) + "," + log,
+                   "encryption=(name=wtkms,keyid=tbl)", 300, 200])
+    store = tmp_path / "store"
+    sid = snap.create(home, store, "--wt-config", "encryption=(name=wtkms,keyid=system)," + log)
+    show = json.loads(snap.wtkms("snapshot", "show", sid, "--store", store, "--json").stdout)
+    logs = [f["name"] for f in show["files"] if "WiredTigerLog." in f["name"]]
+    assert logs and all(n.startswith("journal/") for n in logs)
+    target = tmp_path / "r"
+    snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target, "--key-file", snap.key)
+    assert (target / logs[0]).is_file()
+    p = snap.line.run([snap.rows_prog, "check", target, snap.conn_config() + "," + log, 300, 200])
+    assert "checked 300 rows" in p.stdout
