@@ -223,6 +223,7 @@ def test_roundtrip_disable_enable_rotate(wtline, azure, azenv, tmp_path):
     after = azure.calls()
     assert after.get("unwrapkey", 0) - before.get("unwrapkey", 0) == 1
     assert after.get("wrapkey", 0) - before.get("wrapkey", 0) == 1
+    assert after.get("login", 0) - before.get("login", 0) == 1  # the token is reused
     assert data_files(home) == files
     assert status(wtline, home)["master_key"]["key_version"] == v2
     # The old version is no longer needed: disabling it changes nothing.

@@ -242,6 +242,7 @@ def test_roundtrip_disable_enable_rotate(wtline, gcp, gcpenv, tmp_path):
     after = gcp.calls()
     assert after.get("decrypt", 0) - before.get("decrypt", 0) == 1
     assert after.get("encrypt", 0) - before.get("encrypt", 0) == 1
+    assert after.get("token", 0) - before.get("token", 0) == 1  # the token is reused
     assert data_files(home) == files
     assert status(wtline, home)["master_key"]["key_version"] == v2
     gcp.set_state(key, "1", "DISABLED")  # no longer needed
