@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "oplog_catalog.h"
 #include "oplog_export.h"
 #include "oplog_replay.h"
@@ -27,7 +28,8 @@
 
 static const char oplog_usage[] =
   "usage:\n"
-  "  wtkms oplog tap --uri URI --store DIR [--segment-bytes N] [--segment-seconds S]\n"
+  "  wtkms oplog tap (--uri URI | --uri-file FILE) --store DIR [--segment-bytes N]\n"
+  "                  [--segment-seconds S]\n"
   "                  [--start oldest|latest|TS] [--once] [--no-encryption] [provider flags]\n"
   "  wtkms oplog list --store DIR [--json]\n"
   "  wtkms oplog verify --store DIR [--json] [provider flags]\n"
@@ -122,6 +124,69 @@ on_signal(int sig)
 }
 
 /*
+ * connection_uri --
+ *     A MongoDB URI from --FLAG or --FLAG-file FILE. A URI on the command line may not carry a
+ *     password (every user sees command lines); in a file it may, if the file is private.
+ */
+static int
+connection_uri(wtkms_cli *cli, const char *flag, char **urip, wtkms_err *err)
+{
+    mongoc_uri_t *uri;
+    bson_error_t e;
+    struct stat sb;
+    char file_flag[64], *buf;
+    const char *v, *path;
+    size_t len;
+    int ret;
+
+    *urip = NULL;
+    (void)snprintf(file_flag, sizeof(file_flag), "%s-file", flag);
+    v = wtkms_cli_opt_get(cli, flag);
+    path = wtkms_cli_opt_get(cli, file_flag);
+    if (v != NULL && path != NULL)
+        return (wtkms_errf(err, EINVAL, "give --%s or --%s, not both", flag, file_flag));
+    if (v == NULL && path == NULL)
+        return (0);
+    if (v != NULL)
+        buf = strdup(v);
+    else {
+        if ((ret = wtkms_read_file(path, 8192, &buf, &len, err)) != 0)
+            return (wtkms_err_prefix(err, "--%s", file_flag));
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+            buf[--len] = '\0';
+    }
+    if (buf == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    if ((uri = mongoc_uri_new_with_error(buf, &e)) == NULL) {
+        ret = wtkms_errf(err, EINVAL, "--%s is not a MongoDB connection string: %s",
+          v != NULL ? flag : file_flag, e.message);
+        goto err;
+    }
+    ret = 0;
+    if (mongoc_uri_get_password(uri) != NULL) {
+        if (v != NULL)
+            ret = wtkms_errf(err, EINVAL,
+              "--%s carries a password, which every user of this machine can see in the process "
+              "list: put the URI in a file only you can read and give --%s FILE, or use X.509 "
+              "(tlsCertificateKeyFile=...)",
+              flag, file_flag);
+        else if (stat(path, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+            ret = wtkms_errf(err, EPERM,
+              "%s holds a password but group or others can read it (mode %03o): chmod 600 %s", path,
+              (unsigned)(sb.st_mode & 0777), path);
+    }
+    mongoc_uri_destroy(uri);
+    if (ret == 0) {
+        *urip = buf;
+        return (0);
+    }
+err:
+    wtkms_wipe(buf, strlen(buf));
+    free(buf);
+    return (ret);
+}
+
+/*
  * cmd_tap --
  *     wtkms oplog tap.
  */
@@ -134,6 +199,7 @@ cmd_tap(wtkms_cli *cli)
     wtkms_err err;
     struct sigaction sa;
     const char *v, *start;
+    char *uri;
     uint64_t n;
     bool plain;
     int ret;
@@ -141,12 +207,15 @@ cmd_tap(wtkms_cli *cli)
     wtkms_err_clear(&err);
     store = NULL;
     kms = NULL;
+    uri = NULL;
     memset(&o, 0, sizeof(o));
     o.segment_bytes = WTKMS_SEGMENT_BYTES_DEFAULT;
     o.segment_seconds = WTKMS_SEGMENT_SECONDS_DEFAULT;
     o.await_ms = 1000;
     o.backoff_max_ms = 10000;
-    o.uri = wtkms_cli_opt_get(cli, "uri");
+    if ((ret = connection_uri(cli, "uri", &uri, &err)) != 0)
+        goto err;
+    o.uri = uri;
     o.once = wtkms_cli_flag(cli, "once");
     plain = wtkms_cli_flag(cli, "no-encryption");
     if ((v = wtkms_cli_opt_get(cli, "segment-bytes")) != NULL &&
@@ -180,8 +249,8 @@ cmd_tap(wtkms_cli *cli)
     }
     if (o.uri == NULL) {
         ret = wtkms_errf(&err, EINVAL,
-          "oplog tap needs --uri mongodb://HOST:PORT/?replicaSet=NAME (credentials belong in "
-          "the URI only if nothing logs the command line; see README)");
+          "oplog tap needs --uri mongodb://HOST:PORT/?replicaSet=NAME (or --uri-file FILE when "
+          "the URI holds a password)");
         goto err;
     }
     if ((ret = open_store(cli, true, &store, &err)) != 0)
@@ -202,6 +271,10 @@ cmd_tap(wtkms_cli *cli)
     ret = wtkms_tap_run(store, kms, &o, &err);
     mongoc_cleanup();
 err:
+    if (uri != NULL) {
+        wtkms_wipe(uri, strlen(uri));
+        free(uri);
+    }
     wtkms_kms_close(kms);
     wtkms_oplog_store_close(store);
     return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
@@ -592,7 +665,8 @@ wtkms_cmd_oplog(wtkms_cli *cli)
 static const char pit_usage[] =
   "usage:\n"
   "  wtkms pit restore --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS\n"
-  "                    (--to DIR [--oplog-out FILE] | --target URI | both) [--json]\n"
+  "                    (--to DIR [--oplog-out FILE] | --target URI | --target-file FILE |\n"
+  "                    both) [--json]\n"
   "                    [provider flags]\n"
   "Restores the snapshot into DIR and writes the oplog after the snapshot's time up to and\n"
   "including TS to DIR-oplog/oplog.bson (mongorestore --oplogReplay --dir DIR-oplog), and/or\n"
@@ -678,6 +752,7 @@ cmd_pit_restore(wtkms_cli *cli)
     struct stat sb;
     bson_t j;
     const char *id, *surl, *odir, *vuntil, *to, *target, *oplog_out;
+    char *target_buf;
     char opath[4096], odirbuf[4096], what[512], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
     uint64_t applied, skipped, txns;
     bool need_kms, out_open, made_dir, restored;
@@ -696,6 +771,8 @@ cmd_pit_restore(wtkms_cli *cli)
     kms = NULL;
     replay = NULL;
     out_open = made_dir = restored = false;
+    target_buf = NULL;
+    oplog_out = NULL;
     applied = skipped = txns = 0;
     opath[0] = odirbuf[0] = '\0';
 
@@ -704,7 +781,9 @@ cmd_pit_restore(wtkms_cli *cli)
     odir = wtkms_cli_opt_get(cli, "oplog-store");
     vuntil = wtkms_cli_opt_get(cli, "until");
     to = wtkms_cli_opt_get(cli, "to");
-    target = wtkms_cli_opt_get(cli, "target");
+    if ((ret = connection_uri(cli, "target", &target_buf, &err)) != 0)
+        goto err;
+    target = target_buf;
     oplog_out = wtkms_cli_opt_get(cli, "oplog-out");
     if (id == NULL && cli->nargs > 0)
         id = cli->args[0];
@@ -883,6 +962,10 @@ done:
     wtkms_store_close(sstore);
     wtkms_kms_close(kms);
     wtkms_config_free(&cfg);
+    if (target_buf != NULL) {
+        wtkms_wipe(target_buf, strlen(target_buf));
+        free(target_buf);
+    }
     return (ret);
 }
 

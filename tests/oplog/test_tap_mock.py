@@ -281,3 +281,27 @@ def test_start_latest_and_start_ts(tool, oplog_server, tmp_path):
     at = tmp_path / "at"
     tool.tap_once(oplog_server.uri, at, "--start", "%d:12" % S)
     assert [d["ts"].inc for d in tool.exported(at)] == list(range(12, 31))
+
+
+def test_uri_password_never_on_the_command_line(tool, oplog_server, tmp_path):
+    """A password in --uri is refused (every user sees command lines) without echoing it;
+    --uri-file takes the URI from a private file; a file others can read is refused."""
+    oplog_server.append(make(5))
+    secret = "pw-%s" % time.monotonic_ns()
+    uri = "mongodb://tapuser:%s@127.0.0.1:%d/?directConnection=true" % (secret, oplog_server.port)
+    p = tool.run("oplog", "tap", "--uri", uri, "--store", tmp_path / "s", "--once",
+                 check=False)
+    assert p.returncode == 2 and "--uri-file" in p.stderr and secret not in p.stderr, p.stderr
+    loose = tmp_path / "uri-loose"
+    loose.write_text(uri + "\n")
+    loose.chmod(0o644)
+    p = tool.run("oplog", "tap", "--uri-file", loose, "--store", tmp_path / "s", "--once",
+                 check=False)
+    assert p.returncode != 0 and "chmod 600" in p.stderr and secret not in p.stderr, p.stderr
+    good = tmp_path / "uri"
+    good.write_text(oplog_server.uri + "\n")
+    good.chmod(0o600)
+    tool.run("oplog", "tap", "--uri-file", good, "--store", tmp_path / "s", "--once",
+             "--await-ms", 200)
+    assert len(tool.exported(tmp_path / "s")) == 5
+    assert not (tmp_path / "s" / "tap.lock").read_bytes()
