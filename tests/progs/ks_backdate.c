@@ -31,9 +31,9 @@ main(int argc, char **argv)
     ks = NULL;
     kms = NULL;
     if ((ret = wtkms_config_set(&cfg, "key_file", argv[2], &err)) != 0 ||
-      (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0 ||
-      (ret = wtkms_keystore_load(argv[1], &ks, &err)) != 0 ||
-      (ret = wtkms_keystore_unlock(ks, kms, &err)) != 0)
+        (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0 ||
+        (ret = wtkms_keystore_load(argv[1], &ks, &err)) != 0 ||
+        (ret = wtkms_keystore_unlock(ks, kms, &err)) != 0)
         goto err;
     ks->rotated -= (int64_t)atoi(argv[3]) * 86400 * 1000;
     if ((ret = wtkms_keystore_save(ks, &err)) != 0)
