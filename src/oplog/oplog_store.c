@@ -364,6 +364,29 @@ wtkms_oplog_store_write_head(wtkms_oplog_store *s, const wtkms_oplog_head *head,
 }
 
 /*
+ * remove_leftovers --
+ *     Temporary files a crashed tap left behind (never a segment: those appear only by rename).
+ *     Only the lock holder writes, so none of them is being written now.
+ */
+static void
+remove_leftovers(wtkms_oplog_store *s)
+{
+    struct dirent *de;
+    DIR *d;
+    char path[4096 + 512];
+
+    if ((d = opendir(s->dir)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL)
+        if ((strncmp(de->d_name, "oplog-", 6) == 0 || strncmp(de->d_name, "oplog.head", 10) == 0) &&
+            strstr(de->d_name, ".tmp.") != NULL) {
+            (void)snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
+            (void)unlink(path);
+        }
+    (void)closedir(d);
+}
+
+/*
  * wtkms_oplog_store_lock --
  *     flock the lock file; the kernel drops it when the process dies, so a crash leaves no stale
  *     lock behind.
@@ -387,5 +410,6 @@ wtkms_oplog_store_lock(wtkms_oplog_store *s, wtkms_err *err)
         return (wtkms_errf(err, errno, "%s: lock: %s", path, strerror(errno)));
     }
     s->lock_fd = fd;
+    remove_leftovers(s);
     return (0);
 }

@@ -254,3 +254,15 @@ def test_keys_usage_lists_tap_runs(tool, store):
     assert len(runs) == 1 and runs[0]["id"].endswith("segments 1-%d" % len(segs(store)))
     p = tool.run("keys", "usage", "local-00000000", "--store", store, key=False, check=False)
     assert p.returncode == 0 and "safe to delete" in p.stdout
+
+
+def test_leftover_temporary_files(tool, oplog_server, store):
+    """Temporary files a crashed tap left behind are not segments: list and verify ignore them,
+    and the next tap run removes them."""
+    junk = [store / "oplog-000000000099.seg.tmp.4242", store / "oplog.head.tmp.4242"]
+    for j in junk:
+        j.write_bytes(b"partial")
+    assert tool.list(store)["problems"] == []
+    assert verify(tool, store).returncode == 0
+    tool.tap_once(oplog_server.uri, store)
+    assert not any(j.exists() for j in junk)

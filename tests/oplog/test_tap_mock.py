@@ -305,3 +305,22 @@ def test_uri_password_never_on_the_command_line(tool, oplog_server, tmp_path):
              "--await-ms", 200)
     assert len(tool.exported(tmp_path / "s")) == 5
     assert not (tmp_path / "s" / "tap.lock").read_bytes()
+
+
+def test_kill_9_then_resume(tool, oplog_server, tmp_path, wait_until):
+    """A tap killed with SIGKILL loses only its open segment, which is still in the server's
+    oplog: the next run resumes after the last durable segment, no gap, no duplicate."""
+    store = tmp_path / "store"
+    oplog_server.append(make(200))
+    tap = tool.start_tap(oplog_server.uri, store, "--segment-bytes", "2K")
+    try:
+        wait_until(lambda: len(list(store.glob("oplog-*.seg"))) >= 3, what="some segments")
+        oplog_server.append(make(100, start=201))
+        time.sleep(0.3)
+    finally:
+        tap.stop(signal.SIGKILL)
+    oplog_server.append(make(50, start=301))
+    p = tool.tap_once(oplog_server.uri, store, "--segment-bytes", "2K")
+    assert "GAP" not in p.stderr
+    assert [d.raw for d in tool.exported(store)] == served(oplog_server)
+    assert tool.run("oplog", "verify", "--store", store).returncode == 0
