@@ -13,6 +13,7 @@ one that answers garbage, an untrusted server certificate) end in bounded time w
 import datetime
 import os
 import re
+import signal
 import socket
 import sqlite3
 import ssl
@@ -191,8 +192,17 @@ def kmip(tmp_path_factory):
         ""]))
     log = d / "server.log"
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    with peer([PYKMIP_SERVER, "-f", conf, "-l", log], port, d / "server.out", env=env):
-        yield KmipServer(port, pki, log, d / "kmip.db")
+    with peer([PYKMIP_SERVER, "-f", conf, "-l", log], port, d / "server.out", env=env) as proc:
+        try:
+            yield KmipServer(port, pki, log, d / "kmip.db")
+        finally:
+            # PyKMIP's server starts helper processes (a multiprocessing manager, the policy
+            # monitor) that outlive it when only it is stopped; they are in its process group
+            # (the peer runs in a session of its own), so stop the group.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 # ---------------------------------------------------------------------------------------------
