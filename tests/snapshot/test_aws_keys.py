@@ -4,6 +4,8 @@ snapshot depends on both. Disabled -> restore refused before any byte is written
 re-enable the key; re-enabled -> restore works and every row reads; pending deletion -> refused,
 saying to cancel the deletion; deleted -> "cannot be recovered"."""
 import json
+import os
+import time
 
 from conftest import leftovers
 
@@ -33,8 +35,13 @@ def test_restore_follows_the_key_state(snap, tmp_path, s3_env, aws_mock):
     target = tmp_path / "restored"
 
     def restore(check=True):
-        return snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target, *aws,
-                          check=check)
+        before = os.stat(tmp_path).st_mtime_ns
+        time.sleep(0.02)
+        p = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target, *aws,
+                       check=check)
+        if p.returncode != 0:  # refused: not even a temporary directory came and went
+            assert os.stat(tmp_path).st_mtime_ns == before
+        return p
 
     def refused(p, *needles):
         assert p.returncode == 3, p.stderr

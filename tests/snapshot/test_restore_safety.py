@@ -49,6 +49,16 @@ def test_kill_restore_midway_then_rerun(snap, tmp_path):
     assert "checked 2000 rows" in snap.check_rows(target).stdout
 
 
+def restore_untouched(snap, tmp_path, target, *args):
+    """Run a restore that must be refused before writing anything: not even a temporary
+    directory may appear and vanish again (the parent directory's mtime would change)."""
+    before = os.stat(tmp_path).st_mtime_ns
+    time.sleep(0.02)
+    p = snap.wtkms("snapshot", "restore", *args, "--to", target, check=False)
+    assert os.stat(tmp_path).st_mtime_ns == before, "restore wrote beside the target"
+    return p
+
+
 def refused_before_writing(p, target, tmp_path, code, *needles):
     assert p.returncode == code, p.stderr
     for n in needles:
@@ -63,9 +73,9 @@ def test_key_file_missing_refused_before_writing(snap, tmp_path):
     sid = snap.create(home, store)
     target = tmp_path / "restored"
     gone = tmp_path / "moved-away.key"
-    p = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target,
-                   "--key-file", gone, check=False)
-    refused_before_writing(p, target, tmp_path, 3, "nothing was written", str(gone))
+    p = restore_untouched(snap, tmp_path, target, sid, "--store", store, "--key-file", gone)
+    refused_before_writing(p, target, tmp_path, 3, "nothing was written", str(gone),
+                           "cannot be recovered")
 
 
 def test_wrong_key_file_refused_before_writing(snap, tmp_path):
@@ -76,8 +86,7 @@ def test_wrong_key_file_refused_before_writing(snap, tmp_path):
     other.write_bytes(os.urandom(32))
     other.chmod(0o600)
     target = tmp_path / "restored"
-    p = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target,
-                   "--key-file", other, check=False)
+    p = restore_untouched(snap, tmp_path, target, sid, "--store", store, "--key-file", other)
     key_id = snap.list(store)[0]["master_key"]["key_id"]
     refused_before_writing(p, target, tmp_path, 3, "nothing was written", key_id)
     v = snap.wtkms("snapshot", "verify", sid, "--store", store, "--key-file", other, check=False)
@@ -89,7 +98,7 @@ def test_no_provider_settings_names_the_key(snap, tmp_path):
     store = tmp_path / "store"
     sid = snap.create(home, store)
     target = tmp_path / "restored"
-    p = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target, check=False)
+    p = restore_untouched(snap, tmp_path, target, sid, "--store", store)
     key_id = snap.list(store)[0]["master_key"]["key_id"]
     refused_before_writing(p, target, tmp_path, 2, "is encrypted under master key local:" + key_id)
 
