@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "secure.h"
+#include "tls.h"
 
 #define HTTP_MAX_HEADERS (64 * 1024)
 
@@ -535,6 +536,7 @@ wtkms_http_request(
         goto done;
     }
     (void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    wtkms_tls_watch(h);
 
     start = http_now_ms();
     fail.code = 0;
@@ -578,6 +580,16 @@ wtkms_http_request(
             resp->body = NULL;
         } else {
             last_was_answer = 0;
+            /*
+             * A certificate that fails verification can come back as a generic handshake error,
+             * which would be retried: the recorded verification failure tells it apart.
+             */
+            if (cc == CURLE_SSL_CONNECT_ERROR && wtkms_tls_verify_error() != 0) {
+                cc = CURLE_PEER_FAILED_VERIFICATION;
+                (void)snprintf(errbuf, CURL_ERROR_SIZE,
+                  "the server's certificate failed verification (%s)",
+                  wtkms_tls_verify_string(wtkms_tls_verify_error()));
+            }
             fail = http_classify_curl(cc, body.overflow);
             if (!fail.retry)
                 break;

@@ -24,8 +24,6 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -38,6 +36,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "kmip_ttlv.h"
+#include "tls.h"
 #include "kms.h"
 
 #define KMIP_DEFAULT_PORT 5696
@@ -61,7 +60,6 @@ typedef struct {
 } kmip_kms;
 
 static pthread_once_t kmip_once = PTHREAD_ONCE_INIT;
-static _Thread_local long kmip_verify_error; /* this thread's last certificate rejection */
 static CURLcode kmip_init_ret = CURLE_OK;
 
 /*
@@ -198,33 +196,6 @@ classify_curl(CURLcode cc)
 }
 
 /*
- * kmip_verify_cb --
- *     OpenSSL's certificate verification, unchanged, but remembering why it failed.
- */
-static int
-kmip_verify_cb(int ok, X509_STORE_CTX *store)
-{
-    if (!ok && kmip_verify_error == 0)
-        kmip_verify_error = X509_STORE_CTX_get_error(store);
-    return (ok);
-}
-
-/*
- * kmip_ssl_ctx --
- *     libcurl's hook into the OpenSSL context: keep its verification mode, add our callback.
- */
-static CURLcode
-kmip_ssl_ctx(CURL *h, void *ssl_ctx, void *arg)
-{
-    SSL_CTX *ctx = ssl_ctx;
-
-    (void)h;
-    (void)arg;
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), kmip_verify_cb);
-    return (CURLE_OK);
-}
-
-/*
  * wait_socket --
  *     Wait until the connection's socket is readable or writable, or the deadline passes.
  */
@@ -349,19 +320,18 @@ kmip_attempt(kmip_kms *kk, const uint8_t *req, size_t req_len, uint8_t *resp, si
     SET(CURLOPT_TIMEOUT_MS, kk->opts.timeout_ms);
 #undef SET
     /* Where libcurl is built on OpenSSL (Debian's is), see why a certificate was rejected. */
-    kmip_verify_error = 0;
-    (void)curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, kmip_ssl_ctx);
+    wtkms_tls_watch(h);
     if ((cc = curl_easy_perform(h)) != CURLE_OK) {
         /*
          * A certificate that fails verification can come back as a generic handshake error (a
          * CA of the same name but another key reports OpenSSL's "invalid padding"): the
          * verification callback tells it apart, and it is never worth a retry.
          */
-        if (kmip_verify_error != 0) {
+        if (wtkms_tls_verify_error() != 0) {
             cc = CURLE_PEER_FAILED_VERIFICATION;
             (void)snprintf(errbuf, CURL_ERROR_SIZE,
               "the server's certificate failed verification (%s)",
-              X509_verify_cert_error_string(kmip_verify_error));
+              wtkms_tls_verify_string(wtkms_tls_verify_error()));
         }
         goto done;
     }

@@ -589,6 +589,17 @@ def test_tls_certificate_checked(wtline, tmp_path, aws_env, moto, faultproxy, le
     assert p.returncode != 0 and "not trusted for this host name" in p.stderr, p.stderr
     assert settled(fp2)["connections"] == 1
 
+    # A CA of the same name but another key (a regenerated CA): libcurl reports a generic
+    # handshake error, which must still be named a certificate failure and never retried.
+    (tmp_path / "regen").mkdir()
+    regen, _ = make_cert(tmp_path / "regen", "good", "IP:127.0.0.1")
+    fp3 = faultproxy(upstream=moto.url, tls=(cert, ckey))
+    p = leaks.out(rows(wtline, home, aws_settings(fp3.url, key, creds, ca_file=regen, **FAST),
+                       "verify", 0, 5, check=False))
+    assert p.returncode != 0 and "certificate" in p.stderr and "not retried" in p.stderr, p.stderr
+    assert "after 1 attempt" in p.stderr, p.stderr
+    assert settled(fp3)["connections"] == 1
+
 
 def test_proxy_setting(wtline, tmp_path, aws_env, moto, faultproxy, leaks):
     key, _ = kms_key(moto)
