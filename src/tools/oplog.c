@@ -401,6 +401,28 @@ cmd_list(wtkms_cli *cli)
               si->h.kind == WTKMS_SEG_GAP ? "GAP" : "entries", a, b, si->h.count, si->file_len,
               si->h.kind == WTKMS_SEG_GAP ? "(entries in between were lost)" : kid);
     }
+    /* Missing segments show from the headers alone: say so here, verify tells the rest. */
+    for (i = 0; i <= cat.n; i++) {
+        uint64_t want = i == 0 ? 1 : cat.segs[i - 1].seq + 1;
+        uint64_t have = i < cat.n ? cat.segs[i].seq : (cat.have_head ? cat.head.seq + 1 : want);
+        char msg[256];
+        if (have <= want)
+            continue;
+        if (have == want + 1)
+            (void)snprintf(msg, sizeof(msg), "segment %" PRIu64 " is missing%s", want,
+              i == cat.n ? " (the newest, named by oplog.head)" : "");
+        else
+            (void)snprintf(msg, sizeof(msg), "segments %" PRIu64 " to %" PRIu64 " are missing%s",
+              want, have - 1, i == cat.n ? " (the newest, named by oplog.head)" : "");
+        if (!cli->json)
+            (void)printf("%-8" PRIu64 " MISSING  %s: run 'wtkms oplog verify'\n", want, msg);
+        bson_init(&d);
+        BSON_APPEND_INT64(&d, "seq", (int64_t)want);
+        BSON_APPEND_UTF8(&d, "problem", msg);
+        (void)snprintf(key, sizeof(key), "%zu", (size_t)bson_count_keys(&probs));
+        BSON_APPEND_DOCUMENT(&probs, key, &d);
+        bson_destroy(&d);
+    }
     if (cli->json) {
         BSON_APPEND_UTF8(&out, "store", wtkms_oplog_store_where(store));
         BSON_APPEND_INT64(&out, "segments", (int64_t)nseg);

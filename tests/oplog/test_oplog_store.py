@@ -107,6 +107,8 @@ def test_missing_middle_segment(tool, store):
     rc, j, _ = verify_json(tool, store)
     assert rc == 4
     assert any(p["seq"] == 3 and "segment 3 is missing" in p["problem"] for p in j["problems"]), j
+    # list sees it from the headers alone, without a key.
+    assert [p["seq"] for p in tool.list(store)["problems"]] == [3]
     r = tool.export(store, store.parent / "o.bson", check=False)
     assert r.returncode == 4 and "missing segment 3" in r.stderr, r.stderr
 
@@ -118,6 +120,7 @@ def test_missing_newest_segment(tool, store):
     rc, j, _ = verify_json(tool, store)
     assert rc == 4
     assert any(p["seq"] == n and "oplog.head" in p["problem"] for p in j["problems"]), j
+    assert "the newest" in tool.list(store)["problems"][0]["problem"]
 
 
 def test_missing_head(tool, store):
