@@ -78,7 +78,10 @@ def test_round_trip_against_secantusdb(tool, secantus, tmp_path):
     assert {d["op"] for d in decoded} >= {"i", "u", "d"}
     assert any(d["op"] == "u" and "$v" in d["o"] for d in decoded)  # o kept as the server wrote it
     assert tool.run("oplog", "verify", "--store", store).returncode == 0
-    assert tool.list(store)["gaps"] == []
+    listing = tool.list(store)
+    assert listing["gaps"] == []
+    print("SecantusDB round trip: %d entries in %d segments over two tap runs, identical to the "
+          "server's local.oplog.rs byte for byte" % (len(exported), listing["segments"]))
 
 
 def test_live_tap_and_sigterm_against_secantusdb(tool, secantus, tmp_path, wait_until):
