@@ -11,8 +11,10 @@ Entra ID (HTTPS, --login-port): POST /{tenant}/oauth2/v2.0/token, grant_type=cli
   scope=<resource>/.default, and either client_secret (compared by SHA-256 with the registered
   one) or a client assertion: an RS256 JWT whose x5t header names a registered certificate, whose
   signature verifies with that certificate's key, with aud = this token endpoint's URL,
-  iss = sub = client_id, a jti not seen before, and exp/nbf around now. Errors are Entra's:
-  {"error": "invalid_client", "error_description": "AADSTS7000215: ..."}.
+  iss = sub = client_id, a jti, and exp/nbf around now (an assertion may be sent again while
+  valid: MSAL reuses one for minutes, and Entra ID accepts that). Errors are Entra's:
+  {"error": "invalid_client", "error_description": "AADSTS7000215: ..."}. Also the OpenID
+  discovery document, GET /{tenant}/v2.0/.well-known/openid-configuration, which MSAL reads.
 Managed identity (HTTP, --identity-port): the instance metadata service,
   GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R with "Metadata: true"
   (expires_in as a string, as IMDS sends it), and App Service's
@@ -53,12 +55,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 VAULT_RESOURCE = "https://vault.azure.net"
-LOCK = threading.Lock()      # keys, assertions seen
+LOCK = threading.Lock()      # keys
 LOG_LOCK = threading.Lock()  # the request log (answers are sent while LOCK is held)
 CONF = {}
 SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KEYS = {}  # name -> {"versions": {ver: {"key": RSAPrivateKey, "enabled": bool}}, "current": ver}
-SEEN_JTI = set()
 STATS = {}
 ARGS = None
 
@@ -138,6 +139,28 @@ class Login(Handler):
                            "error_codes": [int(desc[6:desc.index(":")])] if desc.startswith("AADSTS") else [],
                            "trace_id": str(uuid.uuid4()), "correlation_id": str(uuid.uuid4())})
 
+    def do_GET(self):
+        # OpenID Connect discovery, as Entra ID serves it: MSAL (so azure-identity) reads the
+        # token endpoint from this document before its first token request.
+        parts = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
+        if len(parts) != 4 or parts[1:] != ["v2.0", ".well-known", "openid-configuration"]:
+            return self.err(404, "invalid_request", "AADSTS900561: The endpoint only accepts "
+                            "POST requests to /{tenant}/oauth2/v2.0/token.")
+        if parts[0] != CONF["tenant"]:
+            return self.err(400, "invalid_tenant", "AADSTS90002: Tenant '%s' not found." % parts[0])
+        base = "https://127.0.0.1:%d/%s" % (ARGS.login_port, CONF["tenant"])
+        self.send(200, {"token_endpoint": base + "/oauth2/v2.0/token",
+                        "token_endpoint_auth_methods_supported": [
+                            "client_secret_post", "private_key_jwt", "client_secret_basic"],
+                        "jwks_uri": base + "/discovery/v2.0/keys",
+                        "authorization_endpoint": base + "/oauth2/v2.0/authorize",
+                        "issuer": base + "/v2.0",
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                        "response_types_supported": ["code", "id_token", "code id_token",
+                                                     "id_token token"],
+                        "subject_types_supported": ["pairwise"],
+                        "scopes_supported": ["openid", "profile", "email", "offline_access"]})
+
     def do_POST(self):
         parts = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
         form = dict(urllib.parse.parse_qsl(self.body().decode(), keep_blank_values=True))
@@ -187,7 +210,8 @@ class Login(Handler):
             return "AADSTS700027: The certificate with identifier used to sign the client " \
                    "assertion is not registered on application."
         x5t = b64u(cert.fingerprint(hashes.SHA1()))
-        if header.get("alg") != "RS256" or header.get("x5t") != x5t:
+        # MSAL pads its x5t with '=' (RFC 7515 base64url has none); Entra ID takes both.
+        if header.get("alg") != "RS256" or str(header.get("x5t")).rstrip("=") != x5t:
             return "AADSTS700027: The certificate with identifier used to sign the client " \
                    "assertion is not registered on application. [Reason - The key was not " \
                    "found., Thumbprint of key used by client: '%s']" % header.get("x5t")
@@ -202,14 +226,15 @@ class Login(Handler):
         if claims.get("iss") != app["client_id"] or claims.get("sub") != app["client_id"]:
             return "AADSTS700021: Client assertion application identifier doesn't match " \
                    "'client_id' parameter."
-        if not isinstance(claims.get("exp"), int) or claims["exp"] < now - 300:
+        # exp and nbf are NumericDates (RFC 7519: non-integer values allowed; MSAL sends them).
+        num = (int, float)
+        if not isinstance(claims.get("exp"), num) or isinstance(claims["exp"], bool) or \
+                claims["exp"] < now - 300:
             return "AADSTS700024: Client assertion is not within its valid time range."
-        if isinstance(claims.get("nbf"), int) and claims["nbf"] > now + 300:
+        if isinstance(claims.get("nbf"), num) and claims["nbf"] > now + 300:
             return "AADSTS700024: Client assertion is not within its valid time range."
-        with LOCK:
-            if not claims.get("jti") or claims["jti"] in SEEN_JTI:
-                return "AADSTS700005: Provided client assertion has already been used."
-            SEEN_JTI.add(claims["jti"])
+        if not claims.get("jti"):
+            return "AADSTS50027: JWT token is invalid or malformed: the 'jti' claim is missing."
         return None
 
 
@@ -286,6 +311,9 @@ class Vault(Handler):
 
     def route(self):
         u = urllib.parse.urlsplit(self.path)
+        # Read the body before any answer: an error sent with it unread would leave it on a
+        # kept-alive connection, to be parsed as the client's next request.
+        body = self.body()
         if u.path == "/_stats":
             with LOG_LOCK:
                 stats = dict(STATS)
@@ -335,7 +363,6 @@ class Vault(Handler):
                               "'Microsoft.KeyVault/vaults/%s' Resource: '/keys/%s'"
                               % (claims.get("appid"), claims.get("oid"), action, name),
                               "ForbiddenByRbac")
-        body = self.body()
         try:
             req = json.loads(body) if body else {}
         except ValueError:
