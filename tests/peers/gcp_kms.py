@@ -175,11 +175,14 @@ class Kms(BaseHTTPRequestHandler):
                 if v is None:
                     return self.error(404, "NOT_FOUND", "CryptoKeyVersion %s not found." % vname)
                 if self.command == "PATCH" and q.get("updateMask") == "state":
-                    if body.get("state") not in ("ENABLED", "DISABLED") or \
+                    # proto3 JSON takes an enum by name or by number; the official REST clients
+                    # send numbers (CryptoKeyVersionState ENABLED = 1, DISABLED = 2).
+                    state = {1: "ENABLED", 2: "DISABLED"}.get(body.get("state"), body.get("state"))
+                    if state not in ("ENABLED", "DISABLED") or \
                             v["state"] not in ("ENABLED", "DISABLED"):
                         return self.error(400, "FAILED_PRECONDITION", "%s is not in a state that "
-                                          "can be changed to %s." % (vname, body.get("state")))
-                    v["state"] = body["state"]
+                                          "can be changed to %s." % (vname, state))
+                    v["state"] = state
                 elif verb == "destroy":
                     v["state"] = "DESTROY_SCHEDULED"
                 elif verb == "restore":

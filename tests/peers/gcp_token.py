@@ -5,7 +5,8 @@ POST /token (HTTPS) takes the JWT bearer grant of a service-account key (RFC 752
 oauth2.googleapis.com does: grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT.
 The assertion is checked the way Google checks it, with Google's error answers:
   - header alg RS256; kid, when present, names one of the account's registered keys;
-  - claims: iss is a registered service account (not disabled), aud is this endpoint's URL, scope
+  - claims: iss is a registered service account (not disabled), aud is Google's token URL
+    (https://oauth2.googleapis.com/token, as documented) or this endpoint's own URL, scope
     includes https://www.googleapis.com/auth/cloudkms (or cloud-platform), iat not in the future
     and exp after now, exp - iat at most one hour;
   - the signature verifies with the public key the test registered for the account.
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 SCOPES_OK = ("https://www.googleapis.com/auth/cloudkms",
              "https://www.googleapis.com/auth/cloud-platform")
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 LOG_LOCK = threading.Lock()
 ARGS = None
@@ -128,9 +130,12 @@ class Token(Handler):
         if not ok:
             return self.grant_error("Invalid JWT Signature.")
         me = "https://127.0.0.1:%d/token" % ARGS.port
-        if claims.get("aud") != me:
+        # Google documents aud as always https://oauth2.googleapis.com/token, and google-auth
+        # sends exactly that even when token_uri points elsewhere; this endpoint's own URL
+        # stands for that address here (the value a client that uses token_uri sends).
+        if claims.get("aud") not in (me, GOOGLE_TOKEN_URI):
             return self.grant_error("Invalid JWT: Failed audience check. The expected audience "
-                                    "is %s." % me)
+                                    "is %s." % GOOGLE_TOKEN_URI)
         now = time.time()
         iat, exp = claims.get("iat"), claims.get("exp")
         if not isinstance(iat, int) or not isinstance(exp, int) or iat > now + 60 or \
