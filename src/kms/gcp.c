@@ -151,7 +151,11 @@ gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
         bson_init(&claims);
         BSON_APPEND_UTF8(&claims, "iss", email);
         BSON_APPEND_UTF8(&claims, "scope", GCP_SCOPE);
-        BSON_APPEND_UTF8(&claims, "aud", turi_buf);
+        /*
+         * The audience is Google's token URL even when the grant goes to another token_uri (a
+         * private endpoint): Google documents it so, and google-auth sends exactly that.
+         */
+        BSON_APPEND_UTF8(&claims, "aud", GCP_DEFAULT_TOKEN_URI);
         BSON_APPEND_INT64(&claims, "iat", now);
         BSON_APPEND_INT64(&claims, "exp", now + 3600);
         ret = wtkms_jwt_rs256(pkey, &hdr, &claims, &jwt, err);

@@ -129,11 +129,9 @@ class Token(Handler):
                 pass
         if not ok:
             return self.grant_error("Invalid JWT Signature.")
-        me = "https://127.0.0.1:%d/token" % ARGS.port
         # Google documents aud as always https://oauth2.googleapis.com/token, and google-auth
-        # sends exactly that even when token_uri points elsewhere; this endpoint's own URL
-        # stands for that address here (the value a client that uses token_uri sends).
-        if claims.get("aud") not in (me, GOOGLE_TOKEN_URI):
+        # sends exactly that even when token_uri points elsewhere (a private endpoint, this peer).
+        if claims.get("aud") != GOOGLE_TOKEN_URI:
             return self.grant_error("Invalid JWT: Failed audience check. The expected audience "
                                     "is %s." % GOOGLE_TOKEN_URI)
         now = time.time()

@@ -59,9 +59,11 @@ class Account:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
     def grant(self, token_uri):
+        # aud is Google's token URL whatever token_uri the grant is sent to, as google-auth does.
+        del token_uri
         now = int(time.time())
         h = b64u(json.dumps({"alg": "RS256", "typ": "JWT", "kid": self.kid}).encode())
-        c = b64u(json.dumps({"iss": self.email, "aud": token_uri, "iat": now, "exp": now + 600,
+        c = b64u(json.dumps({"iss": self.email, "aud": "https://oauth2.googleapis.com/token", "iat": now, "exp": now + 600,
                              "scope": "https://www.googleapis.com/auth/cloudkms"}).encode())
         s = self.key.sign((h + "." + c).encode(), padding.PKCS1v15(), hashes.SHA256())
         return h + "." + c + "." + b64u(s)
