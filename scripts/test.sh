@@ -35,6 +35,9 @@ WTKMS_SANITIZE=1 WTKMS_LINES=${WTKMS_SANITIZE_LINES:-3.2,11.3} \
 WTKMS_SANITIZE=1 WTKMS_LINES=3.2 \
     "$py" -m pytest -q -ra tests/keys tests/providers tests/oplog -m "not nosanitize" "$@"
 
+stage "jstests (a real mongod with the extension: runs where mongod is on PATH)"
+jstests/run.sh
+
 stage "demo"
 scripts/demo.sh >/dev/null
 
