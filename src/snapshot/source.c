@@ -40,9 +40,13 @@ static int
 on_error(WT_EVENT_HANDLER *handler, WT_SESSION *session, int error, const char *message)
 {
     capture_handler *h = (capture_handler *)handler;
+    const char *p;
 
     (void)session;
     (void)error;
+    /* Drop WiredTiger's "[time][pid:thread], " prefix: our message names the home already. */
+    if (message[0] == '[' && (p = strstr(message, "], ")) != NULL)
+        message = p + 3;
     (void)snprintf(h->last_error, sizeof(h->last_error), "%s", message);
     return (0);
 }
@@ -326,6 +330,15 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
           "home %s is in use by another process (WiredTiger says: %s): stop it, or for mongod run "
           "db.fsyncLock() and pass --fsync-locked",
           o->home, wt->h.last_error[0] ? wt->h.last_error : wiredtiger_strerror(ret)));
+    if (ret != 0 && src->has_keystore && ext[0] != '\0' &&
+        (o->ext_config == NULL || o->ext_config[0] == '\0')) {
+        wt->conn = NULL;
+        return (wtkms_errf(err, EINVAL,
+          "home %s has a wtkms keystore, and the extension that opens it was given no provider "
+          "settings: give them (--config FILE, or --key-file PATH, --provider ...), or "
+          "--home-config FILE (WiredTiger says: %s)",
+          o->home, wt->h.last_error[0] ? wt->h.last_error : wiredtiger_strerror(ret)));
+    }
     if (ret != 0) {
         wt->conn = NULL;
         return (wtkms_errf(err, ret == ENOENT ? ENOENT : EIO,

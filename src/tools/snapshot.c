@@ -286,6 +286,7 @@ cmd_create(wtkms_cli *cli)
     const char *url, *home_cfg, *v;
     unsigned long t, i;
     int ret, n;
+    bool any;
 
     wtkms_err_clear(&err);
     memset(&o, 0, sizeof(o));
@@ -322,8 +323,20 @@ cmd_create(wtkms_cli *cli)
     if ((ret = settings(cli, &cfg, o.no_encryption, &err)) != 0 ||
         (ret = wtkms_store_open(url, &cfg, &store, &err)) != 0)
         goto err;
-    if (!o.no_encryption && (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0)
-        goto err;
+    if (!o.no_encryption) {
+        for (any = false, n = 0; n < cfg.n; n++)
+            if (!cfg.items[n].used)
+                any = true;
+        if (!any && cli->config_file == NULL) {
+            ret = wtkms_errf(&err, EINVAL,
+              "snapshot create: an encrypted snapshot needs a master key: give --config FILE or "
+              "provider flags (--key-file PATH for a local key, --provider aws --key-id ... for "
+              "AWS KMS), or pass --no-encryption");
+            goto err;
+        }
+        if ((ret = wtkms_kms_open(&cfg, &kms, &err)) != 0)
+            goto err;
+    }
     if (o.no_encryption)
         for (n = 0; n < cfg.n; n++)
             cfg.items[n].used = true;
