@@ -24,6 +24,7 @@ dir=${WTKMS_BENCH_DIR:-$top/.cache/bench/snapshot}
 sizes=${WTKMS_BENCH_SIZES:-1024}
 wtkms=$build/wtkms
 gen=$build/bench/snap_gen
+[ -x /usr/bin/time ] || { echo "snapshot_bench: needs GNU time (apt-get install time)" >&2; exit 2; }
 for f in "$wtkms" "$gen" "$build/libwtkms.so"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "snapshot_bench: $f is missing: build first" >&2; exit 2; }
 done
