@@ -7,6 +7,7 @@
 #ifndef WTKMS_CRYPTO_H
 #define WTKMS_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,12 @@ int wtkms_gcm_seal(wtkms_gcm *g, const uint8_t nonce[WTKMS_GCM_NONCE_LEN], const
 int wtkms_gcm_open(wtkms_gcm *g, const uint8_t nonce[WTKMS_GCM_NONCE_LEN], const uint8_t *aad,
   size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
   const uint8_t tag[WTKMS_GCM_TAG_LEN]);
+
+/*
+ * Whether contexts encrypt with the cheaper OpenSSL calls for nonce and tag, which a self-test at
+ * the first wtkms_gcm_new found to match the usual calls byte for byte (crypto.c).
+ */
+bool wtkms_gcm_fast_seal(void);
 
 /* One-shot seal/open with a random nonce: nonce || ciphertext || tag (len + 28 bytes). */
 #define WTKMS_SEAL_OVERHEAD (WTKMS_GCM_NONCE_LEN + WTKMS_GCM_TAG_LEN)
