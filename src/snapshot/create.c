@@ -293,8 +293,8 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     m->format_version = WTKMS_SNAP_FORMAT_VERSION;
     m->chunk_size = o->chunk_size != 0 ? o->chunk_size : WTKMS_SNAP_CHUNK_DEFAULT;
-    if (m->chunk_size < 4096 || m->chunk_size > 64 * 1024 * 1024) {
-        ret = wtkms_errf(err, EINVAL, "chunk size %u is outside 4 KiB .. 64 MiB", m->chunk_size);
+    if (m->chunk_size < WTKMS_SNAP_CHUNK_MIN || m->chunk_size > WTKMS_SNAP_CHUNK_MAX) {
+        ret = wtkms_errf(err, EINVAL, "chunk size %u is outside 4 KiB .. 4 MiB", m->chunk_size);
         goto err;
     }
     if (!o->no_encryption && o->kms == NULL) {

@@ -412,7 +412,8 @@ decode_body(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
         return (ret);
     if ((ret = get_str(d, body, "wiredtiger_version", m->wt_version, sizeof(m->wt_version))) != 0)
         return (ret);
-    if ((ret = get_i64(d, body, "chunk_size", 4096, 64 * 1024 * 1024, &v)) != 0)
+    /* Bounded: restore and verify hold eight chunks in memory. */
+    if ((ret = get_i64(d, body, "chunk_size", 4096, 4 * 1024 * 1024, &v)) != 0)
         return (ret);
     m->chunk_size = (uint32_t)v;
     if ((ret = get_i64(d, body, "size", 0, INT64_MAX / 2, &m->size)) != 0 ||
@@ -420,6 +421,9 @@ decode_body(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
         return (ret);
     if ((ret = get_i64(d, body, "file_count", 0, MAX_FILES, &v)) != 0)
         return (ret);
+    /* Each entry takes well over 64 bytes: a count the body cannot hold allocates nothing. */
+    if ((uint64_t)v > m->body_len / 64)
+        return (bad(d, "file_count is larger than the manifest can hold"));
     m->nfiles = (uint32_t)v;
 
     if ((ret = get_doc(d, body, "encryption", false, &sub)) != 0)

@@ -18,6 +18,9 @@
 #include "store.h"
 
 #define WTKMS_SNAP_CHUNK_DEFAULT (1024 * 1024)
+/* Eight chunk buffers are in flight: 4 MiB chunks keep that at 32 MiB. */
+#define WTKMS_SNAP_CHUNK_MIN 4096
+#define WTKMS_SNAP_CHUNK_MAX (4 * 1024 * 1024)
 
 typedef struct {
     const char *home;

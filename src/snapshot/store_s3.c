@@ -16,7 +16,8 @@
  * Settings (flags --s3-...): s3_endpoint (default https://s3.REGION.amazonaws.com), s3_region
  * (default AWS_REGION, AWS_DEFAULT_REGION, us-east-1), s3_addressing=path|virtual (default path
  * with an endpoint, virtual without), s3_credentials_file, s3_profile, s3_role_arn,
- * s3_external_id, s3_sts_endpoint, s3_ca_file, s3_proxy, s3_part_size (MiB, 5..512).
+ * s3_external_id, s3_sts_endpoint, s3_ca_file, s3_proxy, s3_part_size (MiB, 5..64: one part is
+ * held in memory, and one ranged read).
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -1097,8 +1098,7 @@ wtkms_store_s3_open(const char *url, wtkms_config *cfg, wtkms_store **sp, wtkms_
         goto err;
     }
     part = S3_PART_DEFAULT / (1024 * 1024);
-    if (cfg != NULL &&
-        (ret = wtkms_config_uint(cfg, "s3_part_size", part, 5, 512, &part, err)) != 0)
+    if (cfg != NULL && (ret = wtkms_config_uint(cfg, "s3_part_size", part, 5, 64, &part, err)) != 0)
         goto err;
     s->part_size = part * 1024 * 1024;
 

@@ -315,8 +315,9 @@ cmd_create(wtkms_cli *cli)
         o.oplog_i = (uint32_t)i;
     }
     if ((v = wtkms_cli_opt_get(cli, "chunk-size")) != NULL &&
-        parse_u32(v, 64 * 1024 * 1024, &o.chunk_size) != 0) {
-        ret = wtkms_errf(&err, EINVAL, "--chunk-size %s: expected bytes (K and M suffixes)", v);
+        parse_u32(v, WTKMS_SNAP_CHUNK_MAX, &o.chunk_size) != 0) {
+        ret = wtkms_errf(
+          &err, EINVAL, "--chunk-size %s: expected 4K .. 4M bytes (K and M suffixes)", v);
         goto err;
     }
     wtkms_config_free(&cfg);
