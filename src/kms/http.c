@@ -15,52 +15,9 @@
 
 #include "crypto.h"
 #include "secure.h"
-#include "tls.h"
+#include "net.h"
 
 #define HTTP_MAX_HEADERS (64 * 1024)
-
-static pthread_once_t http_once = PTHREAD_ONCE_INIT;
-static CURLcode http_init_ret = CURLE_OK;
-
-/*
- * http_global_init --
- *     libcurl's process-wide setup, once. Never cleaned up: the extension stays loaded.
- */
-static void
-http_global_init(void)
-{
-    http_init_ret = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/*
- * http_now_ms --
- *     Monotonic milliseconds.
- */
-static int64_t
-http_now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/*
- * http_sleep_ms --
- *     Sleep, resuming after signals.
- */
-static void
-http_sleep_ms(long ms)
-{
-    struct timespec ts;
-
-    if (ms <= 0)
-        return;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /*
  * wtkms_http_opts_default --
@@ -387,27 +344,6 @@ http_classify_curl(CURLcode cc, bool overflow)
 }
 
 /*
- * http_backoff_ms --
- *     Full jitter: a random time in [0, min(cap, base * 2^retry)].
- */
-static long
-http_backoff_ms(const wtkms_http_opts *opts, int retry)
-{
-    uint32_t r;
-    long ceiling;
-    int i;
-
-    ceiling = opts->backoff_base_ms;
-    for (i = 0; i < retry && ceiling < opts->backoff_cap_ms; i++)
-        ceiling *= 2;
-    if (ceiling > opts->backoff_cap_ms)
-        ceiling = opts->backoff_cap_ms;
-    if (ceiling <= 0 || wtkms_random(&r, sizeof(r)) != 0)
-        return (ceiling > 0 ? ceiling : 0);
-    return ((long)(r % (uint32_t)(ceiling + 1)));
-}
-
-/*
  * http_setup --
  *     Options that stay the same across attempts.
  */
@@ -499,10 +435,9 @@ wtkms_http_request(
           "%s: the URL must start with https:// (or http:// for an emulator or instance "
           "metadata): check the endpoint setting",
           req->what != NULL ? req->what : "HTTP request"));
-    (void)pthread_once(&http_once, http_global_init);
-    if (http_init_ret != CURLE_OK)
-        return (wtkms_errf(err, EIO, "%s: libcurl cannot initialise: %s", req->what,
-          curl_easy_strerror(http_init_ret)));
+    if ((cc = wtkms_net_init()) != CURLE_OK)
+        return (wtkms_errf(
+          err, EIO, "%s: libcurl cannot initialise: %s", req->what, curl_easy_strerror(cc)));
 
     body.max = req->max_body != 0 ? req->max_body : WTKMS_HTTP_MAX_BODY_DEFAULT;
     hdrs.max = HTTP_MAX_HEADERS;
@@ -538,14 +473,14 @@ wtkms_http_request(
     (void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     wtkms_tls_watch(h);
 
-    start = http_now_ms();
+    start = wtkms_net_now_ms();
     fail.code = 0;
     fail.retry = false;
     fail.why = "";
     cc = CURLE_OK;
     last_was_answer = 0;
     for (attempt = 1;; attempt++) {
-        elapsed = http_now_ms() - start;
+        elapsed = wtkms_net_now_ms() - start;
         remaining = opts->deadline_ms - elapsed;
         if (remaining <= 0) {
             /* Out of time before this attempt: report what the last attempt saw. */
@@ -596,10 +531,10 @@ wtkms_http_request(
         }
         if (attempt >= opts->max_attempts)
             break;
-        sleep_ms = http_backoff_ms(opts, attempt - 1);
-        if (sleep_ms >= opts->deadline_ms - (http_now_ms() - start))
+        sleep_ms = wtkms_net_backoff_ms(opts, attempt - 1);
+        if (sleep_ms >= opts->deadline_ms - (wtkms_net_now_ms() - start))
             break;
-        http_sleep_ms(sleep_ms);
+        wtkms_net_sleep_ms(sleep_ms);
     }
 
     if (last_was_answer) {
@@ -615,7 +550,7 @@ wtkms_http_request(
         ret = 0;
         goto done;
     }
-    elapsed = http_now_ms() - start;
+    elapsed = wtkms_net_now_ms() - start;
     ret = wtkms_errf(err, fail.code, "%s to %s failed after %d attempt%s in %.1f s: %s%s%s%s",
       req->what, host, resp->attempts, resp->attempts == 1 ? "" : "s", (double)elapsed / 1000.0,
       cc != CURLE_OK ? (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc)) : "",

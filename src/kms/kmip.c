@@ -36,7 +36,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "kmip_ttlv.h"
-#include "tls.h"
+#include "net.h"
 #include "kms.h"
 
 #define KMIP_DEFAULT_PORT 5696
@@ -58,50 +58,6 @@ typedef struct {
     char cert_file[1024], key_file[1024];
     wtkms_http_opts opts;
 } kmip_kms;
-
-static pthread_once_t kmip_once = PTHREAD_ONCE_INIT;
-static CURLcode kmip_init_ret = CURLE_OK;
-
-/*
- * kmip_global_init --
- *     libcurl's process-wide setup, once (reference counted by libcurl, so sharing it with the
- *     HTTP transport is fine).
- */
-static void
-kmip_global_init(void)
-{
-    kmip_init_ret = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/*
- * now_ms --
- *     Monotonic milliseconds.
- */
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/*
- * sleep_ms --
- *     Sleep, resuming after signals.
- */
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts;
-
-    if (ms <= 0)
-        return;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /*
  * printable --
@@ -210,7 +166,7 @@ wait_socket(CURL *h, bool for_read, int64_t deadline)
     if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
         return (CURLE_RECV_ERROR);
     for (;;) {
-        if ((left = deadline - now_ms()) <= 0)
+        if ((left = deadline - wtkms_net_now_ms()) <= 0)
             return (CURLE_OPERATION_TIMEDOUT);
         pfd.fd = fd;
         pfd.events = for_read ? POLLIN : POLLOUT;
@@ -365,18 +321,16 @@ kmip_roundtrip(kmip_kms *kk, const char *what, const uint8_t *req, size_t req_le
     CURLcode cc;
     char errbuf[CURL_ERROR_SIZE];
     int64_t start, deadline, attempt_deadline;
-    uint64_t r;
-    long cap, sleep;
+    long sleep;
     int attempt;
     bool bad_frame;
 
-    (void)pthread_once(&kmip_once, kmip_global_init);
-    if (kmip_init_ret != CURLE_OK)
+    if (wtkms_net_init() != CURLE_OK)
         return (wtkms_errf(err, EIO, "KMIP %s: libcurl cannot initialize", what));
-    start = now_ms();
+    start = wtkms_net_now_ms();
     deadline = start + kk->opts.deadline_ms;
     for (attempt = 1;; attempt++) {
-        attempt_deadline = now_ms() + kk->opts.timeout_ms;
+        attempt_deadline = wtkms_net_now_ms() + kk->opts.timeout_ms;
         if (attempt_deadline > deadline)
             attempt_deadline = deadline;
         cc = kmip_attempt(kk, req, req_len, resp, lenp, attempt_deadline, errbuf, &bad_frame);
@@ -390,22 +344,14 @@ kmip_roundtrip(kmip_kms *kk, const char *what, const uint8_t *req, size_t req_le
         f = classify_curl(cc);
         if (!f.retry || attempt >= kk->opts.max_attempts)
             break;
-        /* Full jitter: a random sleep in [0, min(cap, base * 2^(attempt-1))]. */
-        cap = kk->opts.backoff_base_ms;
-        for (int i = 1; i < attempt && cap < kk->opts.backoff_cap_ms; i++)
-            cap *= 2;
-        if (cap > kk->opts.backoff_cap_ms)
-            cap = kk->opts.backoff_cap_ms;
-        r = 0;
-        (void)wtkms_random(&r, sizeof(r));
-        sleep = (long)(r % (uint64_t)(cap + 1));
-        if (now_ms() + sleep >= deadline)
+        sleep = wtkms_net_backoff_ms(&kk->opts, attempt - 1);
+        if (wtkms_net_now_ms() + sleep >= deadline)
             break;
-        sleep_ms(sleep);
+        wtkms_net_sleep_ms(sleep);
     }
     return (wtkms_errf(err, f.code,
       "KMIP %s of key %s at %s failed after %d attempt%s in %lld ms: %s: %s", what, kk->key_id,
-      kk->endpoint, attempt, attempt == 1 ? "" : "s", (long long)(now_ms() - start),
+      kk->endpoint, attempt, attempt == 1 ? "" : "s", (long long)(wtkms_net_now_ms() - start),
       errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc), f.why));
 }
 

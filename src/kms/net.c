@@ -1,0 +1,151 @@
+/*
+ * net.c -- libcurl plumbing shared by the transports, and certificate failures behind libcurl.
+ *
+ * Debian's libcurl is built on OpenSSL, so CURLOPT_SSL_CTX_FUNCTION hands us its SSL_CTX. The
+ * callback keeps OpenSSL's verdict unchanged; it only remembers the first failure, per thread
+ * (a handle is used by one thread at a time, and providers may run in several).
+ */
+#include "net.h"
+
+#include <errno.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "crypto.h"
+
+static pthread_once_t net_once = PTHREAD_ONCE_INIT;
+static CURLcode net_init_ret = CURLE_OK;
+
+static _Thread_local long verify_error;
+
+/*
+ * net_global_init --
+ *     libcurl's process-wide setup.
+ */
+static void
+net_global_init(void)
+{
+    net_init_ret = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/*
+ * wtkms_net_init --
+ *     Run libcurl's setup once; its result.
+ */
+CURLcode
+wtkms_net_init(void)
+{
+    (void)pthread_once(&net_once, net_global_init);
+    return (net_init_ret);
+}
+
+/*
+ * wtkms_net_now_ms --
+ *     Monotonic milliseconds.
+ */
+int64_t
+wtkms_net_now_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * wtkms_net_sleep_ms --
+ *     Sleep, resuming after signals.
+ */
+void
+wtkms_net_sleep_ms(long ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/*
+ * wtkms_net_backoff_ms --
+ *     Full jitter: a random time in [0, min(cap, base * 2^retry)].
+ */
+long
+wtkms_net_backoff_ms(const wtkms_http_opts *opts, int retry)
+{
+    uint32_t r;
+    long ceiling;
+    int i;
+
+    ceiling = opts->backoff_base_ms;
+    for (i = 0; i < retry && ceiling < opts->backoff_cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > opts->backoff_cap_ms)
+        ceiling = opts->backoff_cap_ms;
+    if (ceiling <= 0 || wtkms_random(&r, sizeof(r)) != 0)
+        return (ceiling > 0 ? ceiling : 0);
+    return ((long)(r % (uint32_t)(ceiling + 1)));
+}
+
+/*
+ * verify_cb --
+ *     OpenSSL's certificate verification, unchanged, remembering why it failed.
+ */
+static int
+verify_cb(int ok, X509_STORE_CTX *store)
+{
+    if (!ok && verify_error == 0)
+        verify_error = X509_STORE_CTX_get_error(store);
+    return (ok);
+}
+
+/*
+ * ssl_ctx_cb --
+ *     libcurl's hook into the OpenSSL context: keep its verification mode, add the callback.
+ */
+static CURLcode
+ssl_ctx_cb(CURL *h, void *ssl_ctx, void *arg)
+{
+    SSL_CTX *ctx = ssl_ctx;
+
+    (void)h;
+    (void)arg;
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_cb);
+    return (CURLE_OK);
+}
+
+/*
+ * wtkms_tls_watch --
+ *     Hook the recorder into a handle.
+ */
+void
+wtkms_tls_watch(CURL *h)
+{
+    verify_error = 0;
+    (void)curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+}
+
+/*
+ * wtkms_tls_verify_error --
+ *     The recorded failure, or 0.
+ */
+long
+wtkms_tls_verify_error(void)
+{
+    return (verify_error);
+}
+
+/*
+ * wtkms_tls_verify_string --
+ *     OpenSSL's words for a verification error.
+ */
+const char *
+wtkms_tls_verify_string(long code)
+{
+    return (X509_verify_cert_error_string(code));
+}
