@@ -29,11 +29,16 @@ stage "integration tests, every WiredTiger line"
 stage "integration tests under ASan/UBSan"
 # Our code is the same C on every line; what differs per line is how WiredTiger drives the
 # encryptor. So: the suites about the encryptor, snapshots and lines on 3.2 and 11.3; the
-# providers, keys and the oplog tool (line-independent paths) on 3.2.
-WTKMS_SANITIZE=1 WTKMS_LINES=${WTKMS_SANITIZE_LINES:-3.2,11.3} \
-    "$py" -m pytest -q -ra tests/foundation tests/lines tests/snapshot -m "not nosanitize" "$@"
-WTKMS_SANITIZE=1 WTKMS_LINES=3.2 \
-    "$py" -m pytest -q -ra tests/keys tests/providers tests/oplog -m "not nosanitize" "$@"
+# providers, keys and the oplog tool (line-independent paths) on 3.2. One pytest run per
+# directory: test modules import helpers from their own directory's conftest.py, which a run
+# given several directories at once would shadow.
+for d in tests/foundation tests/lines tests/snapshot; do
+    WTKMS_SANITIZE=1 WTKMS_LINES=${WTKMS_SANITIZE_LINES:-3.2,11.3} \
+        "$py" -m pytest -q -ra "$d" -m "not nosanitize" "$@"
+done
+for d in tests/keys tests/providers tests/oplog; do
+    WTKMS_SANITIZE=1 WTKMS_LINES=3.2 "$py" -m pytest -q -ra "$d" -m "not nosanitize" "$@"
+done
 
 stage "jstests (a real mongod with the extension: runs where mongod is on PATH)"
 jstests/run.sh
