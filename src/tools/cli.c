@@ -69,6 +69,48 @@ wtkms_cli_home(wtkms_cli *cli, const char **homep, wtkms_err *err)
 }
 
 /*
+ * wtkms_cli_settings --
+ *     --config FILE plus the flags nobody took, as settings.
+ */
+int
+wtkms_cli_settings(
+  wtkms_cli *cli, const char *prefix, bool file_used, wtkms_config *cfg, wtkms_err *err)
+{
+    char key[128];
+    size_t plen, i;
+    int n, ret;
+
+    plen = strlen(prefix);
+    wtkms_config_init(cfg, plen > 0 ? "new provider flags" : "command-line flags");
+    /* A rotation's new provider takes no settings from the current provider's config file. */
+    if (plen == 0 && cli->config_file != NULL) {
+        if ((ret = wtkms_config_parse_file(cfg, cli->config_file, err)) != 0)
+            return (ret);
+        if (file_used)
+            for (n = 0; n < cfg->n; n++)
+                cfg->items[n].used = true;
+    }
+    for (n = 0; n < cli->nopts; n++) {
+        wtkms_cli_opt *o = &cli->opts[n];
+        if (o->used || strncmp(o->name, prefix, plen) != 0)
+            continue;
+        if (plen == 0 && strncmp(o->name, "new-", 4) == 0)
+            continue;
+        if (strlen(o->name + plen) >= sizeof(key))
+            return (wtkms_errf(err, EINVAL, "flag --%s is too long", o->name));
+        for (i = 0; o->name[plen + i] != '\0'; i++)
+            key[i] = o->name[plen + i] == '-' ? '_' : o->name[plen + i];
+        key[i] = '\0';
+        o->used = true;
+        if ((ret = wtkms_config_set(cfg, key, o->value, err)) != 0)
+            return (ret);
+    }
+    /* The extension-only setting "create" has no meaning here; accept it from shared files. */
+    (void)wtkms_config_get(cfg, "create");
+    return (0);
+}
+
+/*
  * wtkms_cli_kms --
  *     The provider from --config FILE plus provider flags.
  */
@@ -76,36 +118,11 @@ int
 wtkms_cli_kms(wtkms_cli *cli, const char *prefix, wtkms_kms **kmsp, wtkms_err *err)
 {
     wtkms_config cfg;
-    char key[128];
-    size_t plen, i;
-    int n, ret;
+    int ret;
 
     *kmsp = NULL;
-    plen = strlen(prefix);
-    wtkms_config_init(&cfg, plen > 0 ? "new provider flags" : "command-line flags");
-    /* A rotation's new provider takes no settings from the current provider's config file. */
-    if (plen == 0 && cli->config_file != NULL &&
-        (ret = wtkms_config_parse_file(&cfg, cli->config_file, err)) != 0)
+    if ((ret = wtkms_cli_settings(cli, prefix, false, &cfg, err)) != 0)
         goto done;
-    for (n = 0; n < cli->nopts; n++) {
-        wtkms_cli_opt *o = &cli->opts[n];
-        if (o->used || strncmp(o->name, prefix, plen) != 0)
-            continue;
-        if (plen == 0 && strncmp(o->name, "new-", 4) == 0)
-            continue;
-        if (strlen(o->name + plen) >= sizeof(key)) {
-            ret = wtkms_errf(err, EINVAL, "flag --%s is too long", o->name);
-            goto done;
-        }
-        for (i = 0; o->name[plen + i] != '\0'; i++)
-            key[i] = o->name[plen + i] == '-' ? '_' : o->name[plen + i];
-        key[i] = '\0';
-        o->used = true;
-        if ((ret = wtkms_config_set(&cfg, key, o->value, err)) != 0)
-            goto done;
-    }
-    /* The extension-only setting "create" has no meaning here; accept it from shared files. */
-    (void)wtkms_config_get(&cfg, "create");
     if ((ret = wtkms_kms_open(&cfg, kmsp, err)) != 0)
         goto done;
     if ((ret = wtkms_config_check_unused(&cfg, err)) != 0) {

@@ -57,6 +57,15 @@ const char *wtkms_cli_opt_get(wtkms_cli *cli, const char *name);
 bool wtkms_cli_flag(wtkms_cli *cli, const char *name);
 
 /*
+ * Settings from --config FILE (prefix "" only) and every flag not yet taken whose name starts
+ * with prefix ("new-" flags belong to a rotation's new provider and are left for it when prefix is
+ * ""), dashes turned into underscores. With file_used, the file's settings count as used (for a
+ * command that consumes only some of them). The caller frees cfg.
+ */
+int wtkms_cli_settings(
+  wtkms_cli *cli, const char *prefix, bool file_used, wtkms_config *cfg, wtkms_err *err);
+
+/*
  * Build the provider from --config FILE and the remaining flags (prefix "" for the current
  * provider, "new-" for the new one in a rotation). Call after taking the command's own flags.
  */

@@ -49,34 +49,7 @@ is_store_setting(const char *key)
 static int
 settings(wtkms_cli *cli, wtkms_config *cfg, bool file_is_used, wtkms_err *err)
 {
-    char key[128];
-    size_t i;
-    int n, ret;
-
-    wtkms_config_init(cfg, "command-line flags");
-    if (cli->config_file != NULL) {
-        if ((ret = wtkms_config_parse_file(cfg, cli->config_file, err)) != 0)
-            return (ret);
-        if (file_is_used)
-            for (n = 0; n < cfg->n; n++)
-                cfg->items[n].used = true;
-    }
-    for (n = 0; n < cli->nopts; n++) {
-        wtkms_cli_opt *o = &cli->opts[n];
-        if (o->used)
-            continue;
-        if (strlen(o->name) >= sizeof(key))
-            return (wtkms_errf(err, EINVAL, "flag --%s is too long", o->name));
-        for (i = 0; o->name[i] != '\0'; i++)
-            key[i] = o->name[i] == '-' ? '_' : o->name[i];
-        key[i] = '\0';
-        o->used = true;
-        if ((ret = wtkms_config_set(cfg, key, o->value, err)) != 0)
-            return (ret);
-    }
-    /* The extension-only setting "create" has no meaning here; accept it from shared files. */
-    (void)wtkms_config_get(cfg, "create");
-    return (0);
+    return (wtkms_cli_settings(cli, "", file_is_used, cfg, err));
 }
 
 /*
