@@ -15,10 +15,12 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <libgen.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *method = "unknown";
 
@@ -80,6 +82,36 @@ scan_object(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /*
+ * sibling_build --
+ *     The build for WiredTiger major.minor beside this library, if there is one: "scons install"
+ *     puts each line's build in lib/wtkms/wt-X.Y/ (lib/wtkms/libwtkms.so links the system line's),
+ *     scons builds them in build/ (system line) and build/wt-X.Y/. Looks in this library's
+ *     directory and its parent.
+ */
+static int
+sibling_build(int major, int minor, char *out, size_t outlen)
+{
+    Dl_info info;
+    struct stat sb;
+    char self[4096], dir[4096];
+    int i;
+
+    if (dladdr((void *)sibling_build, &info) == 0 || info.dli_fname == NULL ||
+        strlen(info.dli_fname) >= sizeof(self))
+        return (-1);
+    (void)snprintf(self, sizeof(self), "%s", info.dli_fname);
+    (void)snprintf(dir, sizeof(dir), "%s", dirname(self));
+    for (i = 0; i < 2; i++) {
+        if ((size_t)snprintf(out, outlen, "%s/wt-%d.%d/libwtkms.so", dir, major, minor) < outlen &&
+            stat(out, &sb) == 0 && S_ISREG(sb.st_mode))
+            return (0);
+        (void)snprintf(self, sizeof(self), "%s", dir);
+        (void)snprintf(dir, sizeof(dir), "%s", dirname(self));
+    }
+    return (-1);
+}
+
+/*
  * wtkms_version_guard --
  *     Compare the running WiredTiger's line with the one this build is for.
  */
@@ -88,6 +120,7 @@ wtkms_version_guard(wtkms_err *err)
 {
     struct scan s;
     version_fn fn;
+    char other[4096];
 
     memset(&s, 0, sizeof(s));
     if ((fn = (version_fn)dlsym(RTLD_DEFAULT, "wiredtiger_version")) != NULL) {
@@ -105,14 +138,20 @@ wtkms_version_guard(wtkms_err *err)
           WTKMS_WT_MAJOR, WTKMS_WT_MINOR);
         return (0);
     }
-    if (s.major != WTKMS_WT_MAJOR || s.minor != WTKMS_WT_MINOR)
+    if (s.major == WTKMS_WT_MAJOR && s.minor == WTKMS_WT_MINOR)
+        return (0);
+    if (sibling_build(s.major, s.minor, other, sizeof(other)) == 0)
         return (wtkms_errf(err, ENOTSUP,
           "this libwtkms.so was built for WiredTiger %d.%d, but the running WiredTiger is "
-          "%d.%d.%d: load the wtkms build for WiredTiger %d.%d (scons --wiredtiger=DIR builds "
-          "build/wt-%d.%d/libwtkms.so)",
-          WTKMS_WT_MAJOR, WTKMS_WT_MINOR, s.major, s.minor, s.patch, s.major, s.minor, s.major,
-          s.minor));
-    return (0);
+          "%d.%d.%d: load %s, the wtkms build for WiredTiger %d.%d, instead",
+          WTKMS_WT_MAJOR, WTKMS_WT_MINOR, s.major, s.minor, s.patch, other, s.major, s.minor));
+    return (wtkms_errf(err, ENOTSUP,
+      "this libwtkms.so was built for WiredTiger %d.%d, but the running WiredTiger is %d.%d.%d: "
+      "load the wtkms build for WiredTiger %d.%d (scons --wiredtiger=DIR builds "
+      "build/wt-%d.%d/libwtkms.so; scons install --wiredtiger=DIR installs it as "
+      "lib/wtkms/wt-%d.%d/libwtkms.so)",
+      WTKMS_WT_MAJOR, WTKMS_WT_MINOR, s.major, s.minor, s.patch, s.major, s.minor, s.major, s.minor,
+      s.major, s.minor));
 }
 
 /*

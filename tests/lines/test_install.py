@@ -110,6 +110,18 @@ def test_install_load_uninstall(tmp_path, local_key):
                     "key_format=S,value_format=S,encryption=(name=wtkms,keyid=k1)", "table:t")
             assert (home / "wtkms.keystore").exists()
 
+    # An installed build loaded into another line's wt names the installed build to use.
+    for build, running in ((lineutil.ORDER[0], lineutil.ORDER[-1]),
+                           (lineutil.ORDER[-1], lineutil.ORDER[0])):
+        home = tmp_path / ("home-wrong-%s-in-%s" % (build, running))
+        home.mkdir()
+        p = lineutil.line(running).wtcmd(
+            home, lineutil.open_cfg(ext_dir / ("wt-%s" % build) / "libwtkms.so", local_key),
+            "list", check=False)
+        want = "load %s, the wtkms build for WiredTiger %s" % (
+            ext_dir / ("wt-%s" % running) / "libwtkms.so", running)
+        assert p.returncode > 0 and want in p.stderr, p.stderr
+
     # The installed command runs and reads what the installed extension wrote.
     cmd = prefix / "bin" / "wtkms"
     p = subprocess.run([cmd, "--help"], capture_output=True, text=True)
