@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AWS_REGION, assert_no_secret, make_cert, write_private
+from conftest import AWS_REGION, assert_no_secret, free_port, make_cert, write_private
 
 ENC = "TrentService.Encrypt"
 DEC = "TrentService.Decrypt"
@@ -535,7 +535,6 @@ def test_fault_transient_then_success(wtline, tmp_path, aws_env, aws_mock, fault
 
 
 def test_unreachable_endpoint(line32, tmp_path, aws_env, moto, leaks):
-    from conftest import free_port
     key, _ = kms_key(moto)
     creds = moto.credentials_file(tmp_path / "c")
     leaks.secret(moto.secret)

@@ -73,6 +73,12 @@ def scan_file(path, ks):
         off = m.start()
         if off < 4:
             continue
+        # In a data file a block starts on an allocation unit and our header follows WiredTiger's
+        # 40 clear bytes and its 4-byte length. Elsewhere a match is chance: e.g. a block checksum
+        # ending in 0x01 followed by the block flags 0x01 and zero padding spells our prefix at
+        # unit offset 35, about one block in 256.
+        if not is_log and off % ALLOC != 44:
+            continue
         length = struct.unpack_from("<I", data, off - 4)[0] - (20 if is_log else 44)
         if length < HDR_LEN + TAG_LEN or off + length > len(data):
             continue
