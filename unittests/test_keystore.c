@@ -130,11 +130,11 @@ test_good_keystore(void **state)
     assert_string_equal(ks->roots[0].keyid, "k1");
     assert_string_equal(ks->roots[1].keyid, "k2");
     assert_non_null(ks->roots[0].key);
-    assert_string_equal(ks->cmk.provider, "local");
+    assert_string_equal(ks->wraps[0].cmk.provider, "local");
     assert_memory_not_equal(ks->opens[0].salt, ks->opens[1].salt, WTKMS_SALT_LEN);
-    /* The documented envelope: magic, version 1, body length, BSON, 32-byte MAC. */
+    /* The documented envelope: magic, version 2, body length, BSON, 32-byte MAC. */
     assert_memory_equal(f.img, "WTKMSKS\n", 8);
-    assert_int_equal(f.img[8], 1);
+    assert_int_equal(f.img[8], 2);
     assert_int_equal((size_t)f.img[12] | (size_t)f.img[13] << 8 | (size_t)f.img[14] << 16 |
                        (size_t)f.img[15] << 24,
       f.len - 16 - 32);
@@ -240,9 +240,9 @@ test_bad_envelopes(void **state)
     expect_refused(&f, f.key_file, "wrong magic", 0, "not a wtkms keystore");
 
     memcpy(bad, f.img, f.len);
-    bad[8] = 2;
+    bad[8] = 3;
     put(&f, bad, f.len);
-    expect_refused(&f, f.key_file, "future version", 2, "format version 2");
+    expect_refused(&f, f.key_file, "future version", 3, "format version 3");
 
     for (n = 1; n <= 4096; n *= 4) {
         memcpy(bad, f.img, f.len);
@@ -325,7 +325,7 @@ test_create_never_overwrites(void **state)
     now = t_read_file(f.ks_path, &len);
     assert_int_equal(len, f.len);
     assert_memory_equal(now, f.img, len);
-    assert_int_equal(t_count_entries(f.dir), 2);
+    assert_int_equal(t_count_entries(f.dir), 3); /* key file, keystore, its lock file */
     free(now);
     wtkms_kms_close(kms);
     fixture_free(&f);
@@ -360,7 +360,8 @@ test_durable_writes(void **state)
     t_io_reset();
     assert_int_equal(wtkms_keystore_save(ks, &err), 0);
     t_assert_durable_write(dir);
-    assert_int_equal(t_count_entries(dir), 2); /* key file and keystore: no temporary left */
+    /* Key file, keystore and its lock file: no temporary left. */
+    assert_int_equal(t_count_entries(dir), 3);
 
     assert_int_equal(wtkms_keystore_load(dir, &back, &err), 0);
     assert_int_equal(wtkms_keystore_unlock(back, kms, &err), 0);
@@ -397,7 +398,7 @@ test_rewrap(void **state)
     memcpy(keys[1], ks->roots[1].key->b, WTKMS_KEY_LEN);
     newkms = t_local_kms(newkf);
     t_io_reset();
-    assert_int_equal(wtkms_keystore_rewrap(ks, newkms, &err), 0);
+    assert_int_equal(wtkms_keystore_rewrap(ks, 0, newkms, &err), 0);
     t_assert_durable_write(f.dir);
     wtkms_keystore_free(ks);
     wtkms_kms_close(newkms);

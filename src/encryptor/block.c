@@ -365,57 +365,85 @@ derive_locked(wtkms_keyed *kd, key_ident id, const uint8_t **keyp, wtkms_err *er
     return (0);
 }
 
+/* What the first write of a keyid in this open needs recorded in the keystore. */
+typedef struct {
+    const char *keyid;
+    bool need_open;
+    uint32_t open_n, root_n;
+    uint8_t open_salt[WTKMS_SALT_LEN];
+} write_records;
+
+/*
+ * add_write_records --
+ *     Inside a keystore update (lock held, file merged): add this open's record and the keyid's
+ *     data key if the keystore does not hold them yet. Numbers come from the merged file, so
+ *     another process's records are never overwritten or renumbered.
+ */
+static int
+add_write_records(wtkms_keystore *ks, void *arg, wtkms_err *err)
+{
+    write_records *w = arg;
+    wtkms_ks_root *root;
+    wtkms_ks_open *open;
+    int ret;
+    bool added;
+
+    added = false;
+    if (w->need_open) {
+        if ((ret = wtkms_keystore_add_open(ks, &open, err)) != 0)
+            return (ret);
+        w->open_n = open->n;
+        memcpy(w->open_salt, open->salt, WTKMS_SALT_LEN);
+        added = true;
+    }
+    if ((root = wtkms_keystore_current_root(ks, w->keyid)) == NULL) {
+        if ((ret = wtkms_keystore_add_root(ks, w->keyid, &root, err)) != 0) {
+            if (added) /* leave memory as it was: the update re-reads the file too */
+                ks->nopens--;
+            return (ret);
+        }
+        added = true;
+    }
+    w->root_n = root->n;
+    return (added ? 0 : WTKMS_KS_NOCHANGE);
+}
+
 /*
  * prepare_write --
  *     Before the first block of this keyid in this open: make sure the open record and the
- *     keyid's data key are durable in the keystore.
+ *     keyid's data key are durable in the keystore (one locked read-modify-write, one fsync).
  */
 static int
 prepare_write(wtkms_keyed *kd, wtkms_err *err)
 {
     wtkms_engine *e = kd->engine;
-    wtkms_keystore *ks = e->ks;
     wtkms_ks_root *root;
-    wtkms_ks_open *open;
-    uint32_t saved_roots, saved_opens;
+    write_records w;
     int ret;
 
     ret = 0;
     (void)pthread_mutex_lock(&e->lock);
     if (atomic_load_explicit(&kd->write_ready, memory_order_acquire))
         goto done;
-    saved_roots = ks->nroots;
-    saved_opens = ks->nopens;
-    if (!e->open_ready && (ret = wtkms_keystore_add_open(ks, &open, err)) != 0)
+    memset(&w, 0, sizeof(w));
+    w.keyid = kd->keyid;
+    w.need_open = !e->open_ready;
+    if (!w.need_open && (root = wtkms_keystore_current_root(e->ks, kd->keyid)) != NULL)
+        /* Both on disk already: no other process adds data keys for this home's keyids. */
+        w.root_n = root->n;
+    else if ((ret = wtkms_keystore_update(e->ks, add_write_records, &w, err)) != 0) {
+        wtkms_err_prefix(err, "keyid %s: cannot record this open in the keystore", kd->keyid);
         goto done;
-    if ((root = wtkms_keystore_current_root(ks, kd->keyid)) == NULL &&
-        (ret = wtkms_keystore_add_root(ks, kd->keyid, &root, err)) != 0)
-        goto undo;
-    if (ks->nroots != saved_roots || ks->nopens != saved_opens) {
-        /* One fsync'd write before any block names the new records. */
-        if ((ret = wtkms_keystore_save(ks, err)) != 0) {
-            wtkms_err_prefix(err, "keyid %s: cannot record this open in the keystore", kd->keyid);
-            goto undo;
-        }
     }
-    if (!e->open_ready) {
-        open = &ks->opens[ks->nopens - 1];
-        e->open_n = open->n;
-        memcpy(e->open_salt, open->salt, WTKMS_SALT_LEN);
+    if (w.need_open) {
+        e->open_n = w.open_n;
+        memcpy(e->open_salt, w.open_salt, WTKMS_SALT_LEN);
         e->open_ready = true;
     }
-    kd->root_n = root->n;
+    wtkms_wipe(w.open_salt, sizeof(w.open_salt));
+    kd->root_n = w.root_n;
     kd->open_n = e->open_n;
     atomic_store_explicit(&kd->write_ready, 1, memory_order_release);
-    goto done;
-undo:
-    /* Forget what did not reach the disk, so numbers in memory match the file. */
-    while (ks->nroots > saved_roots) {
-        ks->nroots--;
-        wtkms_key_free(ks->roots[ks->nroots].key);
-        free(ks->roots[ks->nroots].wrapped);
-    }
-    ks->nopens = saved_opens;
 done:
     (void)pthread_mutex_unlock(&e->lock);
     return (ret);

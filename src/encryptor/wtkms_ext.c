@@ -22,16 +22,17 @@
 #include "fileio.h"
 #include "keystore.h"
 #include "kms.h"
+#include "rotation_alert.h"
 #include "secure.h"
 #include "version_guard.h"
 
 #define WTKMS_EXPORT __attribute__((visibility("default")))
-#define ROTATION_WARN_DAYS 365
 
 /* State shared by the base encryptor and every keyid's encryptor of one connection. */
 typedef struct {
     wtkms_engine *engine;
     wtkms_kms *kms;
+    wtkms_alert *alert;
 } wtkms_conn;
 
 typedef struct {
@@ -120,6 +121,7 @@ wtkms_terminate(WT_ENCRYPTOR *encryptor, WT_SESSION *session)
     if (we->kd != NULL)
         wtkms_keyed_free(we->kd);
     else {
+        wtkms_alert_stop(we->conn->alert);
         wtkms_engine_free(we->conn->engine);
         wtkms_kms_close(we->conn->kms);
         free(we->conn);
@@ -165,6 +167,18 @@ wtkms_customize(WT_ENCRYPTOR *encryptor, WT_SESSION *session, WT_CONFIG_ARG *enc
     }
     *customp = &we->iface;
     return (0);
+}
+
+/*
+ * say_msg --
+ *     Hand a warning to WiredTiger's message stream.
+ */
+static void
+say_msg(void *arg, const char *msg)
+{
+    WT_EXTENSION_API *wt_api = arg;
+
+    (void)wt_api->msg_printf(wt_api, NULL, "%s", msg);
 }
 
 /*
@@ -249,11 +263,9 @@ home_has_data(const char *home)
  *     Unlock the home's keystore, or create one in an empty home.
  */
 static int
-open_keystore(WT_EXTENSION_API *wt_api, const char *home, wtkms_kms *kms, bool create,
-  wtkms_keystore **ksp, wtkms_err *err)
+open_keystore(const char *home, wtkms_kms *kms, bool create, wtkms_keystore **ksp, wtkms_err *err)
 {
     wtkms_keystore *ks;
-    int64_t age_days;
     int ret;
 
     *ksp = NULL;
@@ -275,12 +287,6 @@ open_keystore(WT_EXTENSION_API *wt_api, const char *home, wtkms_kms *kms, bool c
         wtkms_keystore_free(ks);
         return (ret);
     }
-    age_days = (wtkms_now_ms() - ks->rotated) / (86400LL * 1000);
-    if (age_days > ROTATION_WARN_DAYS)
-        (void)wt_api->msg_printf(wt_api, NULL,
-          "wtkms: warning: the master key of %s was last rotated %lld days ago (more than %d): "
-          "rotate it with 'wtkms keys rotate --home %s'",
-          ks->path, (long long)age_days, ROTATION_WARN_DAYS, home);
     *ksp = ks;
     return (0);
 }
@@ -298,6 +304,7 @@ wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
     wtkms_config cfg;
     wtkms_err err;
     const char *home;
+    unsigned long alert_days, alert_repeat;
     bool create;
     int ret;
 
@@ -331,10 +338,15 @@ wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
         goto err;
     if ((ret = wtkms_kms_open(&cfg, &we->conn->kms, &err)) != 0)
         goto err;
+    if ((ret = wtkms_alert_settings(&cfg, &alert_days, &alert_repeat, &err)) != 0)
+        goto err;
     if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
         goto err;
     home = connection->get_home(connection);
-    if ((ret = open_keystore(wt_api, home, we->conn->kms, create, &ks, &err)) != 0)
+    if ((ret = open_keystore(home, we->conn->kms, create, &ks, &err)) != 0)
+        goto err;
+    if ((ret = wtkms_alert_start(
+           alert_days, alert_repeat, home, ks, say_msg, wt_api, &we->conn->alert, &err)) != 0)
         goto err;
     if ((ret = wtkms_engine_new(ks, &we->conn->engine, &err)) != 0)
         goto err;
@@ -355,6 +367,7 @@ err:
         (void)wt_api->err_printf(wt_api, NULL, "wtkms: %s", err.msg);
     wtkms_keystore_free(ks);
     if (we != NULL && we->conn != NULL) {
+        wtkms_alert_stop(we->conn->alert);
         wtkms_engine_free(we->conn->engine);
         wtkms_kms_close(we->conn->kms);
         free(we->conn);

@@ -1,45 +1,25 @@
 /*
- * keystore.c -- read, check, unlock and write the keystore.
- *
- * File: magic "WTKMSKS\n" | u32le format version | u32le body length | BSON body |
- *       HMAC-SHA256 over everything before it, keyed by HKDF(KSK, "wtkms keystore mac v1").
+ * keystore.c -- the key hierarchy of a keystore: create, unlock, data keys, open records and the
+ * master-key wrappings of the keystore key. The file format is ks_format.c; the locked
+ * read-modify-write that every change goes through is ks_update.c.
  */
 #define _GNU_SOURCE
 #include "keystore.h"
 
-#include <bson/bson.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "crypto.h"
 #include "fileio.h"
 
-#define KS_MAGIC "WTKMSKS\n"
-#define KS_MAGIC_LEN 8
-#define KS_HDR_LEN (KS_MAGIC_LEN + 8)
 #define KS_MAX_SIZE (64u << 20)
 
-static const char mac_info[] = "wtkms keystore mac v1";
 static const char rootwrap_info[] = "wtkms root wrap v1";
 static const char fp_info[] = "wtkms key fingerprint v1";
-
-/*
- * wtkms_now_ms --
- *     Wall-clock milliseconds.
- */
-int64_t
-wtkms_now_ms(void)
-{
-    struct timeval tv;
-
-    (void)gettimeofday(&tv, NULL);
-    return ((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
-}
 
 /*
  * wtkms_keystore_path --
@@ -67,14 +47,29 @@ wtkms_keystore_exists(const char *home)
 }
 
 /*
- * ks_derive --
- *     A subkey of the KSK.
+ * set_paths --
+ *     The keystore's and its lock file's paths in a home.
  */
 static int
-ks_derive(const wtkms_keystore *ks, const char *info, uint8_t out[WTKMS_KEY_LEN])
+set_paths(wtkms_keystore *ks, const char *home, wtkms_err *err)
+{
+    int ret;
+
+    if ((ret = wtkms_keystore_path(home, ks->path, sizeof(ks->path), err)) != 0)
+        return (ret);
+    return (
+      wtkms_path_join(ks->lock_path, sizeof(ks->lock_path), home, WTKMS_KEYSTORE_LOCK_FILE, err));
+}
+
+/*
+ * root_wrap_key --
+ *     The key that wraps data keys: a subkey of the KSK.
+ */
+static int
+root_wrap_key(const wtkms_keystore *ks, uint8_t out[WTKMS_KEY_LEN])
 {
     return (wtkms_hkdf(ks->ksk->b, WTKMS_KEY_LEN, ks->home_id, sizeof(ks->home_id),
-      (const uint8_t *)info, strlen(info), out, WTKMS_KEY_LEN));
+      (const uint8_t *)rootwrap_info, strlen(rootwrap_info), out, WTKMS_KEY_LEN));
 }
 
 /*
@@ -113,6 +108,29 @@ root_fingerprint(const wtkms_key *k, uint8_t fp[WTKMS_FP_LEN])
 }
 
 /*
+ * wtkms_ks_wrap_clear --
+ *     Free one wrapping's blob.
+ */
+void
+wtkms_ks_wrap_clear(wtkms_ks_wrap *w)
+{
+    free(w->ksk_wrapped);
+    memset(w, 0, sizeof(*w));
+}
+
+/*
+ * wtkms_ks_desc_equal --
+ *     Whether two descriptors name the same master key and key version.
+ */
+bool
+wtkms_ks_desc_equal(const wtkms_kms_desc *a, const wtkms_kms_desc *b)
+{
+    return (strcmp(a->provider, b->provider) == 0 && strcmp(a->key_id, b->key_id) == 0 &&
+            strcmp(a->key_version, b->key_version) == 0 && strcmp(a->endpoint, b->endpoint) == 0 &&
+            strcmp(a->region, b->region) == 0);
+}
+
+/*
  * wtkms_keystore_free --
  *     Wipe and free.
  */
@@ -129,122 +147,11 @@ wtkms_keystore_free(wtkms_keystore *ks)
     }
     free(ks->roots);
     free(ks->opens);
-    free(ks->ksk_wrapped);
+    for (i = 0; i < ks->nwraps; i++)
+        wtkms_ks_wrap_clear(&ks->wraps[i]);
     wtkms_key_free(ks->ksk);
     free(ks->loaded);
     free(ks);
-}
-
-/*
- * ks_serialize --
- *     Build the file image (header, BSON, MAC).
- */
-static int
-ks_serialize(wtkms_keystore *ks, uint8_t **imgp, size_t *lenp, wtkms_err *err)
-{
-    bson_t doc, cmk, arr, sub;
-    uint8_t *img, mackey[WTKMS_KEY_LEN];
-    char idx[16];
-    const char *k;
-    size_t len;
-    uint32_t i, blen;
-    int ret;
-
-    *imgp = NULL;
-    bson_init(&doc);
-    BSON_APPEND_INT32(&doc, "v", WTKMS_KEYSTORE_VERSION);
-    BSON_APPEND_BINARY(&doc, "home_id", BSON_SUBTYPE_BINARY, ks->home_id, sizeof(ks->home_id));
-    BSON_APPEND_DOCUMENT_BEGIN(&doc, "cmk", &cmk);
-    BSON_APPEND_UTF8(&cmk, "provider", ks->cmk.provider);
-    BSON_APPEND_UTF8(&cmk, "key_id", ks->cmk.key_id);
-    BSON_APPEND_UTF8(&cmk, "key_version", ks->cmk.key_version);
-    BSON_APPEND_UTF8(&cmk, "endpoint", ks->cmk.endpoint);
-    BSON_APPEND_UTF8(&cmk, "region", ks->cmk.region);
-    bson_append_document_end(&doc, &cmk);
-    BSON_APPEND_BINARY(
-      &doc, "ksk", BSON_SUBTYPE_BINARY, ks->ksk_wrapped, (uint32_t)ks->ksk_wrapped_len);
-    BSON_APPEND_DATE_TIME(&doc, "created", ks->created);
-    BSON_APPEND_DATE_TIME(&doc, "rotated", ks->rotated);
-    BSON_APPEND_ARRAY_BEGIN(&doc, "roots", &arr);
-    for (i = 0; i < ks->nroots; i++) {
-        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
-        BSON_APPEND_INT64(&sub, "n", ks->roots[i].n);
-        BSON_APPEND_UTF8(&sub, "keyid", ks->roots[i].keyid);
-        BSON_APPEND_DATE_TIME(&sub, "created", ks->roots[i].created);
-        BSON_APPEND_BINARY(&sub, "fp", BSON_SUBTYPE_BINARY, ks->roots[i].fp, WTKMS_FP_LEN);
-        BSON_APPEND_BINARY(&sub, "wrapped", BSON_SUBTYPE_BINARY, ks->roots[i].wrapped,
-          (uint32_t)ks->roots[i].wrapped_len);
-        bson_append_document_end(&arr, &sub);
-    }
-    bson_append_array_end(&doc, &arr);
-    BSON_APPEND_ARRAY_BEGIN(&doc, "opens", &arr);
-    for (i = 0; i < ks->nopens; i++) {
-        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
-        BSON_APPEND_INT64(&sub, "n", ks->opens[i].n);
-        BSON_APPEND_DATE_TIME(&sub, "created", ks->opens[i].created);
-        BSON_APPEND_BINARY(&sub, "salt", BSON_SUBTYPE_BINARY, ks->opens[i].salt, WTKMS_SALT_LEN);
-        BSON_APPEND_UTF8(&sub, "host", ks->opens[i].host);
-        BSON_APPEND_INT64(&sub, "pid", ks->opens[i].pid);
-        bson_append_document_end(&arr, &sub);
-    }
-    bson_append_array_end(&doc, &arr);
-
-    blen = doc.len;
-    len = KS_HDR_LEN + blen + WTKMS_SHA256_LEN;
-    if ((img = malloc(len)) == NULL) {
-        bson_destroy(&doc);
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    }
-    memcpy(img, KS_MAGIC, KS_MAGIC_LEN);
-    img[8] = WTKMS_KEYSTORE_VERSION;
-    img[9] = img[10] = img[11] = 0;
-    img[12] = (uint8_t)blen;
-    img[13] = (uint8_t)(blen >> 8);
-    img[14] = (uint8_t)(blen >> 16);
-    img[15] = (uint8_t)(blen >> 24);
-    memcpy(img + KS_HDR_LEN, bson_get_data(&doc), blen);
-    bson_destroy(&doc);
-    if ((ret = ks_derive(ks, mac_info, mackey)) == 0)
-        ret =
-          wtkms_hmac_sha256(mackey, WTKMS_KEY_LEN, img, KS_HDR_LEN + blen, img + KS_HDR_LEN + blen);
-    wtkms_wipe(mackey, sizeof(mackey));
-    if (ret != 0) {
-        free(img);
-        return (wtkms_errf(err, ret, "keystore %s: cannot compute its MAC", ks->path));
-    }
-    *imgp = img;
-    *lenp = len;
-    return (0);
-}
-
-/*
- * ks_write --
- *     Serialize and write atomically.
- */
-static int
-ks_write(wtkms_keystore *ks, int exclusive, wtkms_err *err)
-{
-    uint8_t *img;
-    size_t len;
-    int ret;
-
-    if ((ret = ks_serialize(ks, &img, &len, err)) != 0)
-        return (ret);
-    ret = wtkms_write_file_atomic(ks->path, img, len, 0600, exclusive, err);
-    free(img);
-    return (ret);
-}
-
-/*
- * wtkms_keystore_save --
- *     Replace the keystore file.
- */
-int
-wtkms_keystore_save(wtkms_keystore *ks, wtkms_err *err)
-{
-    return (ks_write(ks, 0, err));
 }
 
 /*
@@ -255,12 +162,14 @@ int
 wtkms_keystore_create(const char *home, wtkms_kms *kms, wtkms_keystore **ksp, wtkms_err *err)
 {
     wtkms_keystore *ks;
+    uint8_t *img;
+    size_t len;
     int ret;
 
     *ksp = NULL;
     if ((ks = calloc(1, sizeof(*ks))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
-    if ((ret = wtkms_keystore_path(home, ks->path, sizeof(ks->path), err)) != 0)
+    if ((ret = set_paths(ks, home, err)) != 0)
         goto err;
     if ((ks->ksk = wtkms_key_new()) == NULL) {
         ret = wtkms_errf(err, ENOMEM, "out of memory");
@@ -271,191 +180,30 @@ wtkms_keystore_create(const char *home, wtkms_kms *kms, wtkms_keystore **ksp, wt
         ret = wtkms_errf(err, ret, "keystore %s: no random bytes from OpenSSL", ks->path);
         goto err;
     }
-    if ((ret = kms->wrap(kms, ks->ksk->b, &ks->ksk_wrapped, &ks->ksk_wrapped_len, &ks->cmk, err)) !=
-        0) {
+    if ((ret = kms->wrap(kms, ks->ksk->b, &ks->wraps[0].ksk_wrapped, &ks->wraps[0].ksk_wrapped_len,
+           &ks->wraps[0].cmk, err)) != 0) {
         wtkms_err_prefix(err, "creating keystore %s", ks->path);
         goto err;
     }
-    ks->created = ks->rotated = wtkms_now_ms();
-    if ((ret = ks_write(ks, 1, err)) != 0)
+    ks->nwraps = 1;
+    ks->created = ks->wraps[0].since = ks->wraps[0].wrapped = wtkms_now_ms();
+    ks->gen = 1;
+    ks->file_version = WTKMS_KEYSTORE_VERSION;
+    /* Created exclusively (never replacing a file): no lock is needed for a first write. */
+    if ((ret = wtkms_ks_serialize(ks, &img, &len, err)) != 0)
         goto err;
+    ret = wtkms_write_file_atomic(ks->path, img, len, 0600, 1, err);
+    if (ret != 0) {
+        free(img);
+        goto err;
+    }
+    ks->loaded = img;
+    ks->loaded_len = len;
     *ksp = ks;
     return (0);
 err:
     wtkms_keystore_free(ks);
     return (ret);
-}
-
-/*
- * bad --
- *     The message for a keystore that does not parse.
- */
-static int
-bad(wtkms_err *err, const char *path, const char *what)
-{
-    return (wtkms_errf(err, EBADMSG,
-      "keystore %s is damaged (%s): restore it from a backup of this home; wtkms never rewrites a "
-      "damaged keystore",
-      path, what));
-}
-
-/*
- * get_utf8 --
- *     Copy a string field, which must exist and fit.
- */
-static bool
-get_utf8(const bson_t *doc, const char *key, char *out, size_t outlen)
-{
-    bson_iter_t it;
-    const char *s;
-    uint32_t len;
-
-    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
-        return (false);
-    s = bson_iter_utf8(&it, &len);
-    if (len >= outlen || strlen(s) != len)
-        return (false);
-    memcpy(out, s, len + 1);
-    return (true);
-}
-
-/*
- * get_binary --
- *     Find a binary field; optionally of an exact length.
- */
-static bool
-get_binary(bson_iter_t *parent, const char *key, const uint8_t **data, uint32_t *len)
-{
-    bson_iter_t it;
-    bson_subtype_t st;
-
-    if (!bson_iter_find_descendant(parent, key, &it) || !BSON_ITER_HOLDS_BINARY(&it))
-        return (false);
-    bson_iter_binary(&it, &st, len, data);
-    return (true);
-}
-
-/*
- * get_int --
- *     An integer or date field as int64.
- */
-static bool
-get_int(const bson_iter_t *base, const char *key, int64_t *v)
-{
-    bson_iter_t it = *base;
-
-    if (!bson_iter_find(&it, key))
-        return (false);
-    if (BSON_ITER_HOLDS_INT64(&it))
-        *v = bson_iter_int64(&it);
-    else if (BSON_ITER_HOLDS_INT32(&it))
-        *v = bson_iter_int32(&it);
-    else if (BSON_ITER_HOLDS_DATE_TIME(&it))
-        *v = bson_iter_date_time(&it);
-    else
-        return (false);
-    return (true);
-}
-
-/*
- * parse_roots --
- *     The data-key records.
- */
-static int
-parse_roots(wtkms_keystore *ks, const bson_t *doc, wtkms_err *err)
-{
-    bson_iter_t it, arr, rec, f;
-    const uint8_t *data;
-    uint32_t len, count, i;
-    int64_t v;
-    wtkms_ks_root *r;
-
-    if (!bson_iter_init_find(&it, doc, "roots") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-        !bson_iter_recurse(&it, &arr))
-        return (bad(err, ks->path, "no data-key list"));
-    for (count = 0; bson_iter_next(&arr); count++)
-        ;
-    if (count > 0 && (ks->roots = calloc(count, sizeof(*ks->roots))) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    (void)bson_iter_recurse(&it, &arr);
-    for (i = 0; bson_iter_next(&arr); i++) {
-        r = &ks->roots[i];
-        ks->nroots = i + 1;
-        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &rec))
-            return (bad(err, ks->path, "a data-key record is not a document"));
-        if (!get_int(&rec, "n", &v) || v < 1 || v > UINT32_MAX)
-            return (bad(err, ks->path, "a data-key record has no valid number"));
-        r->n = (uint32_t)v;
-        if (!get_int(&rec, "created", &r->created))
-            return (bad(err, ks->path, "a data-key record has no creation time"));
-        f = rec;
-        if (!bson_iter_find(&f, "keyid") || !BSON_ITER_HOLDS_UTF8(&f))
-            return (bad(err, ks->path, "a data-key record has no keyid"));
-        {
-            const char *s = bson_iter_utf8(&f, &len);
-            if (len == 0 || len >= sizeof(r->keyid) || strlen(s) != len)
-                return (bad(err, ks->path, "a data-key record has a bad keyid"));
-            memcpy(r->keyid, s, len + 1);
-        }
-        f = rec;
-        if (!get_binary(&f, "fp", &data, &len) || len != WTKMS_FP_LEN)
-            return (bad(err, ks->path, "a data-key record has no fingerprint"));
-        memcpy(r->fp, data, WTKMS_FP_LEN);
-        f = rec;
-        if (!get_binary(&f, "wrapped", &data, &len) || len != WTKMS_SEAL_OVERHEAD + WTKMS_KEY_LEN)
-            return (bad(err, ks->path, "a data-key record has no wrapped key"));
-        if ((r->wrapped = malloc(len)) == NULL)
-            return (wtkms_errf(err, ENOMEM, "out of memory"));
-        memcpy(r->wrapped, data, len);
-        r->wrapped_len = len;
-        if (i > 0 && r->n <= ks->roots[i - 1].n)
-            return (bad(err, ks->path, "data-key numbers are not increasing"));
-    }
-    return (0);
-}
-
-/*
- * parse_opens --
- *     The writing-open records.
- */
-static int
-parse_opens(wtkms_keystore *ks, const bson_t *doc, wtkms_err *err)
-{
-    bson_iter_t it, arr, rec, f;
-    const uint8_t *data;
-    uint32_t len, count, i;
-    int64_t v;
-    wtkms_ks_open *o;
-
-    if (!bson_iter_init_find(&it, doc, "opens") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-        !bson_iter_recurse(&it, &arr))
-        return (bad(err, ks->path, "no open list"));
-    for (count = 0; bson_iter_next(&arr); count++)
-        ;
-    if (count > 0 && (ks->opens = calloc(count, sizeof(*ks->opens))) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    (void)bson_iter_recurse(&it, &arr);
-    for (i = 0; bson_iter_next(&arr); i++) {
-        o = &ks->opens[i];
-        ks->nopens = i + 1;
-        if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &rec))
-            return (bad(err, ks->path, "an open record is not a document"));
-        if (!get_int(&rec, "n", &v) || v != (int64_t)i + 1)
-            return (bad(err, ks->path, "open records are not numbered 1, 2, 3, ..."));
-        o->n = (uint32_t)v;
-        if (!get_int(&rec, "created", &o->created))
-            return (bad(err, ks->path, "an open record has no creation time"));
-        if (get_int(&rec, "pid", &v))
-            o->pid = v;
-        f = rec;
-        if (!get_binary(&f, "salt", &data, &len) || len != WTKMS_SALT_LEN)
-            return (bad(err, ks->path, "an open record has no salt"));
-        memcpy(o->salt, data, WTKMS_SALT_LEN);
-        f = rec;
-        if (bson_iter_find(&f, "host") && BSON_ITER_HOLDS_UTF8(&f))
-            (void)snprintf(o->host, sizeof(o->host), "%s", bson_iter_utf8(&f, NULL));
-    }
-    return (0);
 }
 
 /*
@@ -465,187 +213,136 @@ parse_opens(wtkms_keystore *ks, const bson_t *doc, wtkms_err *err)
 int
 wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err)
 {
-    wtkms_keystore *ks;
-    bson_t doc, cmk;
-    bson_iter_t it;
-    const uint8_t *data;
-    char *img;
+    char path[4096], *img;
     size_t len;
-    uint32_t blen, dlen;
-    int64_t v;
     int ret;
-    bool have_doc;
 
     *ksp = NULL;
-    img = NULL;
-    have_doc = false;
-    if ((ks = calloc(1, sizeof(*ks))) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    if ((ret = wtkms_keystore_path(home, ks->path, sizeof(ks->path), err)) != 0)
-        goto err;
-    if ((ret = wtkms_read_file(ks->path, KS_MAX_SIZE, &img, &len, err)) != 0) {
+    if ((ret = wtkms_keystore_path(home, path, sizeof(path), err)) != 0)
+        return (ret);
+    if ((ret = wtkms_read_file(path, KS_MAX_SIZE, &img, &len, err)) != 0) {
         if (ret == ENOENT)
             wtkms_errf(err, ENOENT,
               "keystore %s is missing: this home's data keys are in it; restore it from a backup "
               "(a new keystore is only ever created for an empty home)",
-              ks->path);
-        goto err;
+              path);
+        return (ret);
     }
-    if (len < KS_HDR_LEN || memcmp(img, KS_MAGIC, KS_MAGIC_LEN) != 0) {
-        ret = wtkms_errf(err, EBADMSG,
-          "%s is not a wtkms keystore (%zu bytes, no keystore header): restore the keystore from "
-          "a backup of this home",
-          ks->path, len);
-        goto err;
+    if ((ret = wtkms_ks_parse(path, (uint8_t *)img, len, ksp, err)) != 0)
+        return (ret);
+    if ((ret = set_paths(*ksp, home, err)) != 0) {
+        wtkms_keystore_free(*ksp);
+        *ksp = NULL;
     }
-    if (img[8] != WTKMS_KEYSTORE_VERSION || img[9] || img[10] || img[11]) {
-        ret = wtkms_errf(err, EPROTO,
-          "keystore %s has format version %u, this wtkms reads version %d: use a newer wtkms",
-          ks->path, (unsigned)(uint8_t)img[8], WTKMS_KEYSTORE_VERSION);
-        goto err;
-    }
-    blen = (uint32_t)(uint8_t)img[12] | (uint32_t)(uint8_t)img[13] << 8 |
-           (uint32_t)(uint8_t)img[14] << 16 | (uint32_t)(uint8_t)img[15] << 24;
-    if ((size_t)blen + KS_HDR_LEN + WTKMS_SHA256_LEN != len) {
-        ret = wtkms_errf(err, EBADMSG,
-          "keystore %s is truncated or has bytes appended (%zu bytes, its header says %zu): "
-          "restore it from a backup of this home",
-          ks->path, len, (size_t)blen + KS_HDR_LEN + WTKMS_SHA256_LEN);
-        goto err;
-    }
-    if (!bson_init_static(&doc, (const uint8_t *)img + KS_HDR_LEN, blen) ||
-        !bson_validate(&doc, BSON_VALIDATE_UTF8 | BSON_VALIDATE_EMPTY_KEYS, NULL)) {
-        ret = bad(err, ks->path, "its body is not valid BSON");
-        goto err;
-    }
-    have_doc = true;
-    if (!bson_iter_init(&it, &doc) || !get_int(&it, "v", &v) || v != WTKMS_KEYSTORE_VERSION) {
-        ret = bad(err, ks->path, "body version");
-        goto err;
-    }
-    (void)bson_iter_init(&it, &doc);
-    if (!get_binary(&it, "home_id", &data, &dlen) || dlen != sizeof(ks->home_id)) {
-        ret = bad(err, ks->path, "no home id");
-        goto err;
-    }
-    memcpy(ks->home_id, data, dlen);
-    (void)bson_iter_init(&it, &doc);
-    if (!bson_iter_find(&it, "cmk") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
-        ret = bad(err, ks->path, "no master-key descriptor");
-        goto err;
-    }
-    bson_iter_document(&it, &dlen, &data);
-    if (!bson_init_static(&cmk, data, dlen) ||
-        !get_utf8(&cmk, "provider", ks->cmk.provider, sizeof(ks->cmk.provider)) ||
-        !get_utf8(&cmk, "key_id", ks->cmk.key_id, sizeof(ks->cmk.key_id)) ||
-        !get_utf8(&cmk, "key_version", ks->cmk.key_version, sizeof(ks->cmk.key_version)) ||
-        !get_utf8(&cmk, "endpoint", ks->cmk.endpoint, sizeof(ks->cmk.endpoint)) ||
-        !get_utf8(&cmk, "region", ks->cmk.region, sizeof(ks->cmk.region))) {
-        ret = bad(err, ks->path, "master-key descriptor incomplete");
-        goto err;
-    }
-    (void)bson_iter_init(&it, &doc);
-    if (!get_binary(&it, "ksk", &data, &dlen) || dlen == 0 || dlen > 65536) {
-        ret = bad(err, ks->path, "no wrapped keystore key");
-        goto err;
-    }
-    if ((ks->ksk_wrapped = malloc(dlen)) == NULL) {
-        ret = wtkms_errf(err, ENOMEM, "out of memory");
-        goto err;
-    }
-    memcpy(ks->ksk_wrapped, data, dlen);
-    ks->ksk_wrapped_len = dlen;
-    (void)bson_iter_init(&it, &doc);
-    if (!get_int(&it, "created", &ks->created) || !get_int(&it, "rotated", &ks->rotated)) {
-        ret = bad(err, ks->path, "no creation or rotation time");
-        goto err;
-    }
-    if ((ret = parse_roots(ks, &doc, err)) != 0 || (ret = parse_opens(ks, &doc, err)) != 0)
-        goto err;
-    /* Keep the bytes parsed: unlock authenticates exactly these, not a second read. */
-    ks->loaded = (uint8_t *)img;
-    ks->loaded_len = len;
-    *ksp = ks;
-    return (0);
-err:
-    (void)have_doc;
-    free(img);
-    wtkms_keystore_free(ks);
     return (ret);
 }
 
 /*
- * verify_mac --
- *     Recompute the MAC of the image load parsed. Not of a second read of the file: a file
- *     changed between load and unlock would have its MAC checked while the records in memory came
- *     from the bytes before, which nothing authenticated.
- */
-static int
-verify_mac(wtkms_keystore *ks, wtkms_err *err)
-{
-    uint8_t mackey[WTKMS_KEY_LEN], mac[WTKMS_SHA256_LEN];
-    const uint8_t *img = ks->loaded;
-    size_t len = ks->loaded_len;
-    int ret;
-
-    if (img == NULL || len < KS_HDR_LEN + WTKMS_SHA256_LEN)
-        return (bad(err, ks->path, "unlocked without being loaded"));
-    if ((ret = ks_derive(ks, mac_info, mackey)) == 0 &&
-        (ret = wtkms_hmac_sha256(mackey, WTKMS_KEY_LEN, img, len - WTKMS_SHA256_LEN, mac)) == 0 &&
-        wtkms_ct_memcmp(mac, img + len - WTKMS_SHA256_LEN, WTKMS_SHA256_LEN) != 0)
-        ret = wtkms_errf(err, EBADMSG,
-          "keystore %s fails its integrity check: it was altered or damaged after wtkms wrote it; "
-          "restore it from a backup of this home",
-          ks->path);
-    wtkms_wipe(mackey, sizeof(mackey));
-    return (ret);
-}
-
-/*
- * wtkms_keystore_unlock --
- *     One KMS unwrap, then everything locally.
+ * wtkms_ks_unwrap_root --
+ *     Unwrap one data key with the KSK and check its fingerprint.
  */
 int
-wtkms_keystore_unlock(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err)
+wtkms_ks_unwrap_root(const wtkms_keystore *ks, wtkms_ks_root *r, wtkms_err *err)
 {
     uint8_t wkey[WTKMS_KEY_LEN], aad[16 + 4 + WTKMS_KEYID_MAX], fp[WTKMS_FP_LEN];
     size_t aadlen;
-    uint32_t i;
     int ret;
 
-    /* The configuration decides where keys live: compare before any credential is used. */
-    if ((ret = wtkms_kms_check_match(kms, &ks->cmk, err)) != 0)
-        return (wtkms_err_prefix(err, "keystore %s", ks->path));
-    if ((ret = kms->unwrap(kms, ks->ksk_wrapped, ks->ksk_wrapped_len, &ks->cmk, &ks->ksk, err)) !=
-        0)
-        return (wtkms_err_prefix(err, "keystore %s", ks->path));
-    if ((ret = verify_mac(ks, err)) != 0)
-        return (ret);
-    if ((ret = ks_derive(ks, rootwrap_info, wkey)) != 0)
-        return (wtkms_errf(err, ret, "keystore %s: key derivation failed", ks->path));
-    for (i = 0; i < ks->nroots; i++) {
-        wtkms_ks_root *r = &ks->roots[i];
-        aadlen = root_aad(ks, r, aad, sizeof(aad));
-        if ((r->key = wtkms_key_new()) == NULL) {
-            ret = wtkms_errf(err, ENOMEM, "out of memory");
-            break;
-        }
-        if (wtkms_open_random(wkey, aad, aadlen, r->wrapped, r->wrapped_len, r->key->b) != 0 ||
-            root_fingerprint(r->key, fp) != 0 || wtkms_ct_memcmp(fp, r->fp, WTKMS_FP_LEN) != 0) {
-            ret = wtkms_errf(err, EBADMSG,
-              "keystore %s: data key %u (keyid %s) does not unwrap: the keystore was altered; "
-              "restore it from a backup",
-              ks->path, r->n, r->keyid);
-            break;
-        }
+    if (r->key == NULL && (r->key = wtkms_key_new()) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    aadlen = root_aad(ks, r, aad, sizeof(aad));
+    ret = 0;
+    if (root_wrap_key(ks, wkey) != 0 ||
+        wtkms_open_random(wkey, aad, aadlen, r->wrapped, r->wrapped_len, r->key->b) != 0 ||
+        root_fingerprint(r->key, fp) != 0 || wtkms_ct_memcmp(fp, r->fp, WTKMS_FP_LEN) != 0) {
+        wtkms_key_free(r->key);
+        r->key = NULL;
+        ret = wtkms_errf(err, EBADMSG,
+          "keystore %s: data key %u (keyid %s) does not unwrap: the keystore was altered; "
+          "restore it from a backup",
+          ks->path, r->n, r->keyid);
     }
     wtkms_wipe(wkey, sizeof(wkey));
     return (ret);
 }
 
 /*
+ * find_wrap --
+ *     The wrapping whose master key the configuration names.
+ */
+static int
+find_wrap(wtkms_keystore *ks, wtkms_kms *kms, uint32_t *wrapp, wtkms_err *err)
+{
+    wtkms_err ignore;
+    wtkms_kms_desc cur;
+    char names[2048], one[1200];
+    size_t off;
+    uint32_t i;
+
+    /* One master key: its own mismatch message says exactly what differs. */
+    if (ks->nwraps == 1) {
+        *wrapp = 0;
+        return (wtkms_kms_check_match(kms, &ks->wraps[0].cmk, err));
+    }
+    for (i = 0; i < ks->nwraps; i++)
+        if (wtkms_kms_check_match(kms, &ks->wraps[i].cmk, &ignore) == 0) {
+            *wrapp = i;
+            return (0);
+        }
+    kms->describe(kms, &cur);
+    for (names[0] = '\0', off = 0, i = 0; i < ks->nwraps; i++) {
+        wtkms_kms_desc_name(&ks->wraps[i].cmk, one, sizeof(one));
+        off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "", one);
+        if (off >= sizeof(names))
+            break;
+    }
+    wtkms_kms_desc_name(&cur, one, sizeof(one));
+    return (wtkms_errf(err, EKEYREJECTED,
+      "the configured master key (%s) is none of the %u this keystore is wrapped under (%s): "
+      "configure one of them",
+      one, ks->nwraps, names));
+}
+
+/*
+ * wtkms_keystore_unlock_wrap --
+ *     One KMS unwrap, then everything locally.
+ */
+int
+wtkms_keystore_unlock_wrap(wtkms_keystore *ks, wtkms_kms *kms, uint32_t *wrapp, wtkms_err *err)
+{
+    wtkms_ks_wrap *w;
+    uint32_t i, wrap;
+    int ret;
+
+    /* The configuration decides where keys live: compare before any credential is used. */
+    if ((ret = find_wrap(ks, kms, &wrap, err)) != 0)
+        return (wtkms_err_prefix(err, "keystore %s", ks->path));
+    w = &ks->wraps[wrap];
+    if ((ret = kms->unwrap(kms, w->ksk_wrapped, w->ksk_wrapped_len, &w->cmk, &ks->ksk, err)) != 0)
+        return (wtkms_err_prefix(err, "keystore %s", ks->path));
+    if ((ret = wtkms_ks_verify_mac(ks, ks->loaded, ks->loaded_len, ks->path, err)) != 0)
+        return (ret);
+    for (i = 0; i < ks->nroots; i++)
+        if ((ret = wtkms_ks_unwrap_root(ks, &ks->roots[i], err)) != 0)
+            return (ret);
+    if (wrapp != NULL)
+        *wrapp = wrap;
+    return (0);
+}
+
+/*
+ * wtkms_keystore_unlock --
+ *     Unlock with whichever wrapping the configuration names.
+ */
+int
+wtkms_keystore_unlock(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err)
+{
+    return (wtkms_keystore_unlock_wrap(ks, kms, NULL, err));
+}
+
+/*
  * wtkms_keystore_add_root --
- *     A new data key for keyid, wrapped under the KSK.
+ *     A new data key for keyid, wrapped under the KSK, numbered after every other.
  */
 int
 wtkms_keystore_add_root(
@@ -676,7 +373,7 @@ wtkms_keystore_add_root(
     }
     aadlen = root_aad(ks, r, aad, sizeof(aad));
     if ((ret = wtkms_random_key(r->key->b)) != 0 || (ret = root_fingerprint(r->key, r->fp)) != 0 ||
-        (ret = ks_derive(ks, rootwrap_info, wkey)) != 0 ||
+        (ret = root_wrap_key(ks, wkey)) != 0 ||
         (ret = wtkms_seal_random(wkey, aad, aadlen, r->key->b, WTKMS_KEY_LEN, r->wrapped)) != 0) {
         wtkms_wipe(wkey, sizeof(wkey));
         ret = wtkms_errf(err, ret, "keystore %s: cannot make a data key", ks->path);
@@ -695,7 +392,7 @@ err:
 
 /*
  * wtkms_keystore_add_open --
- *     A new writing-open record.
+ *     A new writing-open record, numbered after every other.
  */
 int
 wtkms_keystore_add_open(wtkms_keystore *ks, wtkms_ks_open **openp, wtkms_err *err)
@@ -707,7 +404,7 @@ wtkms_keystore_add_open(wtkms_keystore *ks, wtkms_ks_open **openp, wtkms_err *er
     ks->opens = opens;
     o = &opens[ks->nopens];
     memset(o, 0, sizeof(*o));
-    o->n = ks->nopens + 1;
+    o->n = ks->nopens == 0 ? 1 : opens[ks->nopens - 1].n + 1;
     o->created = wtkms_now_ms();
     o->pid = (int64_t)getpid();
     (void)gethostname(o->host, sizeof(o->host) - 1);
@@ -718,43 +415,168 @@ wtkms_keystore_add_open(wtkms_keystore *ks, wtkms_ks_open **openp, wtkms_err *er
     return (0);
 }
 
-/*
- * wtkms_keystore_rewrap --
- *     Rotate the CMK: wrap the same KSK under newkms; data keys are untouched.
- */
-int
-wtkms_keystore_rewrap(wtkms_keystore *ks, wtkms_kms *newkms, wtkms_err *err)
-{
-    wtkms_kms_desc desc, olddesc;
-    uint8_t *blob, *oldblob;
-    size_t blob_len, oldlen;
-    int64_t oldrot;
-    int ret;
+/* A wrapping to put in place, and which one it replaces (UINT32_MAX: add it). */
+typedef struct {
+    wtkms_ks_wrap w;
+    wtkms_kms_desc old;
+    bool replace;
+} wrap_change;
 
+/*
+ * change_wrap --
+ *     Inside an update: replace or add a wrapping. The wrapping to replace is found by its master
+ *     key in what is on disk now, not by a position read before the lock was taken.
+ */
+static int
+change_wrap(wtkms_keystore *ks, void *arg, wtkms_err *err)
+{
+    wrap_change *c = arg;
+    char name[1200];
+    uint32_t i, at;
+
+    for (at = UINT32_MAX, i = 0; i < ks->nwraps; i++)
+        if (wtkms_ks_desc_equal(&ks->wraps[i].cmk, c->replace ? &c->old : &c->w.cmk))
+            at = i;
+    if (c->replace && at == UINT32_MAX) {
+        wtkms_kms_desc_name(&c->old, name, sizeof(name));
+        return (wtkms_errf(err, ESTALE,
+          "keystore %s: master key %s no longer wraps it (another command changed it meanwhile): "
+          "run 'wtkms keys status' and retry",
+          ks->path, name));
+    }
+    if (!c->replace) {
+        if (at != UINT32_MAX) {
+            wtkms_kms_desc_name(&c->w.cmk, name, sizeof(name));
+            return (
+              wtkms_errf(err, EEXIST, "keystore %s is already wrapped under %s", ks->path, name));
+        }
+        if (ks->nwraps == WTKMS_KS_MAX_WRAPS)
+            return (
+              wtkms_errf(err, ENOSPC, "keystore %s already has %d master keys: remove one first",
+                ks->path, WTKMS_KS_MAX_WRAPS));
+        at = ks->nwraps++;
+    } else {
+        /* The same key and version rewrapped: the rotation age does not restart. */
+        if (wtkms_ks_desc_equal(&ks->wraps[at].cmk, &c->w.cmk))
+            c->w.since = ks->wraps[at].since;
+        wtkms_ks_wrap_clear(&ks->wraps[at]);
+    }
+    ks->wraps[at] = c->w;
+    memset(&c->w, 0, sizeof(c->w)); /* the keystore owns the blob now */
+    return (0);
+}
+
+/*
+ * wrap_ksk --
+ *     Wrap the KSK under a master key: one KMS call, made before the lock is taken.
+ */
+static int
+wrap_ksk(wtkms_keystore *ks, wtkms_kms *kms, wrap_change *c, wtkms_err *err)
+{
     if (ks->ksk == NULL)
         return (wtkms_errf(err, EINVAL, "keystore %s is locked", ks->path));
-    if ((ret = newkms->wrap(newkms, ks->ksk->b, &blob, &blob_len, &desc, err)) != 0)
-        return (wtkms_err_prefix(err, "rotating keystore %s", ks->path));
-    oldblob = ks->ksk_wrapped;
-    oldlen = ks->ksk_wrapped_len;
-    olddesc = ks->cmk;
-    oldrot = ks->rotated;
-    ks->ksk_wrapped = blob;
-    ks->ksk_wrapped_len = blob_len;
-    ks->cmk = desc;
-    ks->rotated = wtkms_now_ms();
-    if ((ret = wtkms_keystore_save(ks, err)) != 0) {
-        /* Nothing was replaced on disk: restore the in-memory view too. */
-        ks->ksk_wrapped = oldblob;
-        ks->ksk_wrapped_len = oldlen;
-        ks->cmk = olddesc;
-        ks->rotated = oldrot;
-        free(blob);
-        return (ret);
-    }
-    free(oldblob);
-    (void)oldlen;
+    if (kms->wrap(kms, ks->ksk->b, &c->w.ksk_wrapped, &c->w.ksk_wrapped_len, &c->w.cmk, err) != 0)
+        return (wtkms_err_prefix(err, "wrapping the key of keystore %s", ks->path));
+    c->w.since = c->w.wrapped = wtkms_now_ms();
     return (0);
+}
+
+/*
+ * wtkms_keystore_rewrap --
+ *     Rotate one master key: wrap the same KSK under newkms; data keys are untouched.
+ */
+int
+wtkms_keystore_rewrap(wtkms_keystore *ks, uint32_t wrap, wtkms_kms *newkms, wtkms_err *err)
+{
+    wrap_change c;
+    int ret;
+
+    memset(&c, 0, sizeof(c));
+    if (wrap >= ks->nwraps)
+        return (wtkms_errf(err, EINVAL, "keystore %s has no master key %u", ks->path, wrap));
+    c.old = ks->wraps[wrap].cmk;
+    c.replace = true;
+    if ((ret = wrap_ksk(ks, newkms, &c, err)) != 0)
+        return (ret);
+    ret = wtkms_keystore_update(ks, change_wrap, &c, err);
+    wtkms_ks_wrap_clear(&c.w);
+    return (ret);
+}
+
+/*
+ * wtkms_keystore_add_wrap --
+ *     Wrap the KSK under one more master key.
+ */
+int
+wtkms_keystore_add_wrap(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err)
+{
+    wrap_change c;
+    int ret;
+
+    memset(&c, 0, sizeof(c));
+    if ((ret = wrap_ksk(ks, kms, &c, err)) != 0)
+        return (ret);
+    ret = wtkms_keystore_update(ks, change_wrap, &c, err);
+    wtkms_ks_wrap_clear(&c.w);
+    return (ret);
+}
+
+/*
+ * drop_wrap --
+ *     Inside an update: remove the wrapping of one master key.
+ */
+static int
+drop_wrap(wtkms_keystore *ks, void *arg, wtkms_err *err)
+{
+    const wtkms_kms_desc *d = arg;
+    char name[1200];
+    uint32_t i;
+
+    for (i = 0; i < ks->nwraps; i++)
+        if (wtkms_ks_desc_equal(&ks->wraps[i].cmk, d))
+            break;
+    wtkms_kms_desc_name(d, name, sizeof(name));
+    if (i == ks->nwraps)
+        return (wtkms_errf(err, ENOENT, "keystore %s is not wrapped under %s", ks->path, name));
+    if (ks->nwraps == 1)
+        return (wtkms_errf(err, EPERM,
+          "keystore %s: %s is its only master key; add another before removing it", ks->path,
+          name));
+    wtkms_ks_wrap_clear(&ks->wraps[i]);
+    memmove(&ks->wraps[i], &ks->wraps[i + 1], (ks->nwraps - i - 1) * sizeof(ks->wraps[0]));
+    memset(&ks->wraps[--ks->nwraps], 0, sizeof(ks->wraps[0]));
+    return (0);
+}
+
+/*
+ * wtkms_keystore_remove_wrap --
+ *     Remove one master key's wrapping (never the last).
+ */
+int
+wtkms_keystore_remove_wrap(wtkms_keystore *ks, uint32_t wrap, wtkms_err *err)
+{
+    wtkms_kms_desc d;
+
+    if (wrap >= ks->nwraps)
+        return (wtkms_errf(err, EINVAL, "keystore %s has no master key %u", ks->path, wrap));
+    d = ks->wraps[wrap].cmk;
+    return (wtkms_keystore_update(ks, drop_wrap, &d, err));
+}
+
+/*
+ * wtkms_keystore_rotation_age_days --
+ *     Days since the least recently rotated master key changed.
+ */
+int64_t
+wtkms_keystore_rotation_age_days(const wtkms_keystore *ks, int64_t now_ms)
+{
+    int64_t oldest;
+    uint32_t i;
+
+    for (oldest = now_ms, i = 0; i < ks->nwraps; i++)
+        if (ks->wraps[i].since < oldest)
+            oldest = ks->wraps[i].since;
+    return ((now_ms - oldest) / (86400LL * 1000));
 }
 
 /*
@@ -789,12 +611,21 @@ wtkms_keystore_current_root(wtkms_keystore *ks, const char *keyid)
 
 /*
  * wtkms_keystore_open_rec --
- *     An open record by number.
+ *     An open record by number (numbers increase; compaction may leave gaps).
  */
 wtkms_ks_open *
 wtkms_keystore_open_rec(wtkms_keystore *ks, uint32_t n)
 {
-    if (n == 0 || n > ks->nopens)
-        return (NULL);
-    return (&ks->opens[n - 1]);
+    uint32_t lo, hi, mid;
+
+    for (lo = 0, hi = ks->nopens; lo < hi;) {
+        mid = lo + (hi - lo) / 2;
+        if (ks->opens[mid].n == n)
+            return (&ks->opens[mid]);
+        if (ks->opens[mid].n < n)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (NULL);
 }

@@ -2,8 +2,15 @@
  * keystore.h -- the file beside the data that holds the data keys, wrapped.
  *
  * One KMS call (unwrap of the keystore key, KSK) unlocks it; everything after is local. Layout
- * in docs/FORMATS.md. The keystore is never repaired or overwritten on error: every failure names
- * the file and the problem and leaves the file as it was.
+ * and the update protocol in docs/FORMATS.md. The keystore is never repaired or overwritten on
+ * error: every failure names the file and the problem and leaves the file as it was.
+ *
+ * Several processes change one keystore over its life: the extension inside a running mongod
+ * (a data key per new keyid, a record per writing open), and the command (rotation, a second
+ * master key, compaction). Every change is a read-modify-write under one exclusive lock
+ * (wtkms_keystore_update): re-read the file, check its MAC with the KSK held in memory, merge
+ * what is on disk into memory, apply the change, write atomically. Rotation rewraps the KSK and
+ * never changes it, so a running process merges a rotated keystore without a KMS call.
  */
 #ifndef WTKMS_KEYSTORE_H
 #define WTKMS_KEYSTORE_H
@@ -12,15 +19,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "err.h"
 #include "kms.h"
 #include "secure.h"
 
 #define WTKMS_KEYSTORE_FILE "wtkms.keystore"
-#define WTKMS_KEYSTORE_VERSION 1
+#define WTKMS_KEYSTORE_LOCK_FILE "wtkms.keystore.lock"
+#define WTKMS_KEYSTORE_VERSION 2 /* written; version 1 is still read */
 #define WTKMS_FP_LEN 16
 #define WTKMS_SALT_LEN 32
 #define WTKMS_KEYID_MAX 256
+#define WTKMS_KS_MAX_WRAPS 4 /* master keys wrapping one KSK */
+#define WTKMS_ROTATION_ALERT_DAYS 365
 
 /* A data key ("root"): one chain per WiredTiger keyid; numbers are unique within the keystore. */
 typedef struct {
@@ -42,13 +53,24 @@ typedef struct {
     int64_t pid;
 } wtkms_ks_open;
 
+/* One master key's wrapping of the KSK. */
 typedef struct {
-    char path[4096];
-    uint8_t home_id[16];
-    wtkms_kms_desc cmk; /* the CMK that wraps the KSK */
+    wtkms_kms_desc cmk;
     uint8_t *ksk_wrapped;
     size_t ksk_wrapped_len;
-    int64_t created, rotated; /* milliseconds since the epoch */
+    int64_t since;   /* when this key (and key version) first wrapped the KSK: rotation age */
+    int64_t wrapped; /* when this blob was made */
+} wtkms_ks_wrap;
+
+typedef struct {
+    char path[4096];
+    char lock_path[4096];
+    uint8_t home_id[16];
+    uint64_t gen;     /* generation: one more at every write */
+    int file_version; /* the format version of the file last read */
+    wtkms_ks_wrap wraps[WTKMS_KS_MAX_WRAPS];
+    uint32_t nwraps;
+    int64_t created; /* milliseconds since the epoch */
     wtkms_ks_root *roots;
     uint32_t nroots;
     wtkms_ks_open *opens;
@@ -71,22 +93,52 @@ int wtkms_keystore_create(const char *home, wtkms_kms *kms, wtkms_keystore **ksp
 int wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err);
 
 /*
- * Check the configured CMK against the stored descriptor (before any credential is used), unwrap
- * the KSK (one KMS call), verify the MAC, unwrap every data key.
+ * Find the wrapping whose master key the configuration names (before any credential is used),
+ * unwrap the KSK (one KMS call), verify the MAC, unwrap every data key. *wrapp (optional) is the
+ * index of the wrapping used.
  */
 int wtkms_keystore_unlock(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err);
+int wtkms_keystore_unlock_wrap(wtkms_keystore *ks, wtkms_kms *kms, uint32_t *wrapp, wtkms_err *err);
 
-/* In memory: a new random data key for keyid; the caller saves. */
+/* In memory, inside an update: a new random data key for keyid. */
 int wtkms_keystore_add_root(
   wtkms_keystore *ks, const char *keyid, wtkms_ks_root **rootp, wtkms_err *err);
-/* In memory: a new writing-open record with a random salt; the caller saves. */
+/* In memory, inside an update: a new writing-open record with a random salt. */
 int wtkms_keystore_add_open(wtkms_keystore *ks, wtkms_ks_open **openp, wtkms_err *err);
 
-/* Write atomically and durably (temp file, fsync, rename, fsync directory). */
+/*
+ * A change to an unlocked keystore, applied in memory to the freshly merged keystore while the
+ * lock is held. It returns 0 to write, WTKMS_KS_NOCHANGE to write nothing, or an error (nothing
+ * is written; the change must leave memory as it found it on error).
+ */
+#define WTKMS_KS_NOCHANGE (-31800)
+typedef int (*wtkms_ks_change)(wtkms_keystore *ks, void *arg, wtkms_err *err);
+
+/*
+ * The read-modify-write: take the lock, re-read and authenticate the file with the KSK held,
+ * merge it into ks, apply change, write atomically and durably with the next generation, release
+ * the lock. On error the file is as it was and ks holds what the file holds.
+ */
+int wtkms_keystore_update(wtkms_keystore *ks, wtkms_ks_change change, void *arg, wtkms_err *err);
+
+/* Write ks as it is in memory (under the lock, merging first): wtkms_keystore_update(ks, NULL). */
 int wtkms_keystore_save(wtkms_keystore *ks, wtkms_err *err);
 
-/* Rewrap the KSK under another CMK (or the same CMK's new version) and save; no data changes. */
-int wtkms_keystore_rewrap(wtkms_keystore *ks, wtkms_kms *newkms, wtkms_err *err);
+/*
+ * Rotate: rewrap the KSK under newkms (one KMS wrap, outside the lock) and replace the wrapping
+ * at index wrap (the one unlock used) in one update. No data key changes. The rotation age
+ * restarts only when the master key or its version changes.
+ */
+int wtkms_keystore_rewrap(wtkms_keystore *ks, uint32_t wrap, wtkms_kms *newkms, wtkms_err *err);
+
+/* Add a wrapping of the KSK under another master key (one KMS wrap), in one update. */
+int wtkms_keystore_add_wrap(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err);
+
+/* Remove the wrapping at index wrap (never the last one), in one update. */
+int wtkms_keystore_remove_wrap(wtkms_keystore *ks, uint32_t wrap, wtkms_err *err);
+
+/* The oldest rotation age of the keystore's master keys, in whole days. */
+int64_t wtkms_keystore_rotation_age_days(const wtkms_keystore *ks, int64_t now_ms);
 
 /* Lookups. */
 wtkms_ks_root *wtkms_keystore_root(wtkms_keystore *ks, uint32_t n);
@@ -95,7 +147,17 @@ wtkms_ks_open *wtkms_keystore_open_rec(wtkms_keystore *ks, uint32_t n);
 
 void wtkms_keystore_free(wtkms_keystore *ks);
 
-/* Milliseconds since the epoch. */
-int64_t wtkms_now_ms(void);
+/*
+ * Internal to src/keystore: the file format (ks_format.c) and the data-key wrapping
+ * (keystore.c) that the update merge (ks_update.c) shares.
+ */
+int wtkms_ks_parse(
+  const char *path, uint8_t *img, size_t len, wtkms_keystore **ksp, wtkms_err *err);
+int wtkms_ks_serialize(wtkms_keystore *ks, uint8_t **imgp, size_t *lenp, wtkms_err *err);
+int wtkms_ks_verify_mac(
+  const wtkms_keystore *ks, const uint8_t *img, size_t len, const char *path, wtkms_err *err);
+int wtkms_ks_unwrap_root(const wtkms_keystore *ks, wtkms_ks_root *r, wtkms_err *err);
+void wtkms_ks_wrap_clear(wtkms_ks_wrap *w);
+bool wtkms_ks_desc_equal(const wtkms_kms_desc *a, const wtkms_kms_desc *b);
 
 #endif

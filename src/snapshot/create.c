@@ -328,7 +328,7 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
             wtkms_err_prefix(err, "home %s", o->home);
             goto err;
         }
-        m->keystore_cmk = ks->cmk;
+        m->keystore_cmk = ks->wraps[0].cmk;
         m->has_keystore = true;
         wtkms_keystore_free(ks);
     }

@@ -107,6 +107,9 @@ wtkms_cli_settings(
     }
     /* The extension-only setting "create" has no meaning here; accept it from shared files. */
     (void)wtkms_config_get(cfg, "create");
+    /* The rotation alert's settings are read by the extension and by "keys status". */
+    (void)wtkms_config_get(cfg, "rotation_alert_days");
+    (void)wtkms_config_get(cfg, "rotation_alert_repeat");
     return (0);
 }
 

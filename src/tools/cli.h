@@ -25,6 +25,7 @@
 #define WTKMS_EXIT_INTEGRITY 4 /* verification failed: altered, truncated, reordered, damaged */
 #define WTKMS_EXIT_NOTFOUND 5  /* no such home, keystore, snapshot, segment */
 #define WTKMS_EXIT_REFUSED 6   /* refused for safety: non-empty target, gap, key still in use */
+#define WTKMS_EXIT_OVERDUE 8   /* keys status --check: master-key rotation is overdue */
 
 #define WTKMS_CLI_MAX_OPTS 48
 #define WTKMS_CLI_MAX_ARGS 32

@@ -16,8 +16,6 @@
 #include "fileio.h"
 #include "keystore.h"
 
-#define ROTATION_WARN_DAYS 365
-
 /* "keys usage" lives with the snapshot and oplog stores, which it reads. */
 int wtkms_cmd_keys_usage(wtkms_cli *cli) __attribute__((weak));
 
@@ -25,10 +23,14 @@ static const char keys_usage[] =
   "usage:\n"
   "  wtkms keys generate-local --key-file PATH [--base64]\n"
   "  wtkms keys init --home DIR [provider flags]\n"
-  "  wtkms keys status --home DIR [--verify] [--json] [provider flags, with --verify]\n"
+  "  wtkms keys status --home DIR [--check] [--rotation-alert-days N] [--verify] [--json]\n"
+  "                   [provider flags, with --verify]\n"
   "  wtkms keys rotate --home DIR [provider flags] [--new-provider P --new-... | --new-key-file "
   "PATH]\n"
-  "  wtkms keys usage KEY --store STORE [--store STORE ...] [--json]\n";
+  "  wtkms keys add-master-key --home DIR [provider flags] --new-provider P --new-...\n"
+  "  wtkms keys remove-master-key KEY --home DIR [provider flags]\n"
+  "  wtkms keys compact --home DIR [--scan DIR ...] [--dry-run] [provider flags]\n"
+  "  wtkms keys usage KEY [--store STORE ...] [--home DIR ...] [--json]\n";
 
 /*
  * cmd_generate_local --
@@ -130,7 +132,7 @@ cmd_init(wtkms_cli *cli)
         wtkms_kms_close(kms);
         return (wtkms_cli_fail(cli, &err));
     }
-    wtkms_kms_desc_name(&ks->cmk, name, sizeof(name));
+    wtkms_kms_desc_name(&ks->wraps[0].cmk, name, sizeof(name));
     if (cli->json) {
         bson_t doc = BSON_INITIALIZER;
         BSON_APPEND_UTF8(&doc, "keystore", ks->path);
@@ -145,8 +147,176 @@ cmd_init(wtkms_cli *cli)
 }
 
 /*
+ * append_desc --
+ *     A master-key descriptor as a JSON object.
+ */
+static void
+append_desc(bson_t *parent, const char *key, const wtkms_kms_desc *d)
+{
+    bson_t sub;
+
+    BSON_APPEND_DOCUMENT_BEGIN(parent, key, &sub);
+    BSON_APPEND_UTF8(&sub, "provider", d->provider);
+    BSON_APPEND_UTF8(&sub, "key_id", d->key_id);
+    BSON_APPEND_UTF8(&sub, "key_version", d->key_version);
+    BSON_APPEND_UTF8(&sub, "endpoint", d->endpoint);
+    BSON_APPEND_UTF8(&sub, "region", d->region);
+    bson_append_document_end(parent, &sub);
+}
+
+/*
+ * alert_days --
+ *     The rotation-alert threshold: --rotation-alert-days, else rotation_alert_days in the
+ *     --config file, else 365. 0 turns the alert off.
+ */
+static int
+alert_days(wtkms_cli *cli, unsigned long *daysp, wtkms_err *err)
+{
+    wtkms_config cfg;
+    const char *v;
+    int ret;
+
+    if ((v = wtkms_cli_opt_get(cli, "rotation-alert-days")) != NULL) {
+        wtkms_config_init(&cfg, "--rotation-alert-days");
+        ret = wtkms_config_set(&cfg, "rotation_alert_days", v, err);
+    } else {
+        wtkms_config_init(&cfg, "defaults");
+        ret = cli->config_file != NULL ? wtkms_config_parse_file(&cfg, cli->config_file, err) : 0;
+    }
+    if (ret == 0)
+        ret = wtkms_config_uint(
+          &cfg, "rotation_alert_days", WTKMS_ROTATION_ALERT_DAYS, 0, 36500, daysp, err);
+    wtkms_config_free(&cfg);
+    return (ret);
+}
+
+/*
+ * count_keyid --
+ *     Whether root i is its keyid's first, and how many data keys the keyid has.
+ */
+static bool
+count_keyid(const wtkms_keystore *ks, uint32_t i, uint32_t *countp)
+{
+    uint32_t j;
+
+    for (j = 0; j < i; j++)
+        if (strcmp(ks->roots[j].keyid, ks->roots[i].keyid) == 0)
+            return (false);
+    for (*countp = 0, j = i; j < ks->nroots; j++)
+        if (strcmp(ks->roots[j].keyid, ks->roots[i].keyid) == 0)
+            (*countp)++;
+    return (true);
+}
+
+/*
+ * status_doc --
+ *     The status of a keystore as a document (the --json shape).
+ */
+static void
+status_doc(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t now, bson_t *doc)
+{
+    bson_t arr, sub;
+    char t[32], idx[16];
+    const char *k;
+    int64_t age, oldest;
+    uint32_t i, n, count;
+
+    age = wtkms_keystore_rotation_age_days(ks, now);
+    oldest = now;
+    bson_init(doc);
+    BSON_APPEND_UTF8(doc, "keystore", ks->path);
+    BSON_APPEND_INT32(doc, "format_version", ks->file_version);
+    BSON_APPEND_INT64(doc, "generation", (int64_t)ks->gen);
+    append_desc(doc, "master_key", &ks->wraps[0].cmk);
+    BSON_APPEND_ARRAY_BEGIN(doc, "master_keys", &arr);
+    for (i = 0; i < ks->nwraps; i++) {
+        const wtkms_ks_wrap *w = &ks->wraps[i];
+        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
+        append_desc(&sub, "key", &w->cmk);
+        wtkms_cli_time(w->since, t, sizeof(t));
+        BSON_APPEND_UTF8(&sub, "rotated", t);
+        wtkms_cli_time(w->wrapped, t, sizeof(t));
+        BSON_APPEND_UTF8(&sub, "wrapped", t);
+        BSON_APPEND_INT64(&sub, "rotation_age_days", (now - w->since) / (86400LL * 1000));
+        bson_append_document_end(&arr, &sub);
+        if (w->since < oldest)
+            oldest = w->since;
+    }
+    bson_append_array_end(doc, &arr);
+    wtkms_cli_time(ks->created, t, sizeof(t));
+    BSON_APPEND_UTF8(doc, "created", t);
+    wtkms_cli_time(oldest, t, sizeof(t));
+    BSON_APPEND_UTF8(doc, "rotated", t);
+    BSON_APPEND_INT64(doc, "rotation_age_days", age);
+    BSON_APPEND_INT64(doc, "rotation_alert_days", (int64_t)days);
+    BSON_APPEND_BOOL(doc, "rotation_overdue", days > 0 && age > (int64_t)days);
+    BSON_APPEND_BOOL(doc, "verified", verified);
+    BSON_APPEND_ARRAY_BEGIN(doc, "keyids", &arr);
+    for (i = 0, n = 0; i < ks->nroots; i++) {
+        if (!count_keyid(ks, i, &count))
+            continue;
+        (void)bson_uint32_to_string(n++, &k, idx, sizeof(idx));
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
+        BSON_APPEND_UTF8(&sub, "keyid", ks->roots[i].keyid);
+        BSON_APPEND_INT32(&sub, "data_keys", (int32_t)count);
+        wtkms_cli_time(ks->roots[i].created, t, sizeof(t));
+        BSON_APPEND_UTF8(&sub, "created", t);
+        bson_append_document_end(&arr, &sub);
+    }
+    bson_append_array_end(doc, &arr);
+    BSON_APPEND_INT32(doc, "writing_opens", (int32_t)ks->nopens);
+    if (ks->nopens > 0) {
+        wtkms_cli_time(ks->opens[ks->nopens - 1].created, t, sizeof(t));
+        BSON_APPEND_UTF8(doc, "last_writing_open", t);
+    }
+}
+
+/*
+ * status_text --
+ *     The status of a keystore for a person.
+ */
+static void
+status_text(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t now)
+{
+    const wtkms_kms_desc *d;
+    char t[32], name[1200];
+    int64_t age;
+    uint32_t i, count, nkeyids;
+
+    (void)printf("keystore:      %s (format %d, generation %llu)%s\n", ks->path, ks->file_version,
+      (unsigned long long)ks->gen, verified ? ", integrity verified" : "");
+    for (i = 0; i < ks->nwraps; i++) {
+        d = &ks->wraps[i].cmk;
+        wtkms_kms_desc_name(d, name, sizeof(name));
+        age = (now - ks->wraps[i].since) / (86400LL * 1000);
+        wtkms_cli_time(ks->wraps[i].since, t, sizeof(t));
+        (void)printf("master key:    %s%s%s%s%s\n", name, d->endpoint[0] ? " at " : "", d->endpoint,
+          d->region[0] ? " region " : "", d->region);
+        (void)printf("rotated:       %s (%lld days ago)%s\n", t, (long long)age,
+          days > 0 && age > (int64_t)days ? " -- OVERDUE: rotate with 'wtkms keys rotate'" : "");
+    }
+    if (days > 0)
+        (void)printf("rotation alert: past %lu days\n", days);
+    else
+        (void)printf("rotation alert: off\n");
+    wtkms_cli_time(ks->created, t, sizeof(t));
+    (void)printf("created:       %s\n", t);
+    for (i = 0, nkeyids = 0; i < ks->nroots; i++)
+        if (count_keyid(ks, i, &count))
+            nkeyids++;
+    (void)printf("keyids:        %u\n", nkeyids);
+    for (i = 0; i < ks->nroots; i++)
+        if (count_keyid(ks, i, &count))
+            (void)printf(
+              "  %-24s %u data key%s\n", ks->roots[i].keyid, count, count == 1 ? "" : "s");
+    (void)printf("writing opens: %u\n", ks->nopens);
+}
+
+/*
  * cmd_status --
- *     Describe a keystore; with --verify, unlock it (one KMS call) and check its integrity.
+ *     Describe a keystore; with --verify, unlock it (one KMS call) and check its integrity; with
+ *     --check, exit 8 when rotation is overdue.
  */
 static int
 cmd_status(wtkms_cli *cli)
@@ -154,17 +324,17 @@ cmd_status(wtkms_cli *cli)
     wtkms_keystore *ks;
     wtkms_kms *kms;
     wtkms_err err;
-    bson_t doc, cmk, arr, sub;
-    char t1[32], t2[32], idx[16], name[1200];
-    const char *home, *k;
-    int64_t age_days;
-    uint32_t i, j, nkeyids, count;
-    bool verify, overdue, seen;
+    bson_t doc;
+    const char *home;
+    unsigned long days;
+    int64_t now;
+    bool verify, check, overdue;
 
     wtkms_err_clear(&err);
     kms = NULL;
     verify = wtkms_cli_flag(cli, "verify");
-    if (wtkms_cli_home(cli, &home, &err) != 0)
+    check = wtkms_cli_flag(cli, "check");
+    if (wtkms_cli_home(cli, &home, &err) != 0 || alert_days(cli, &days, &err) != 0)
         return (wtkms_cli_fail(cli, &err));
     if (verify ? wtkms_cli_kms(cli, "", &kms, &err) != 0 : wtkms_cli_check_unused(cli, &err) != 0)
         return (wtkms_cli_fail(cli, &err));
@@ -177,87 +347,99 @@ cmd_status(wtkms_cli *cli)
         wtkms_kms_close(kms);
         return (wtkms_cli_fail(cli, &err));
     }
-    age_days = (wtkms_now_ms() - ks->rotated) / (86400LL * 1000);
-    overdue = age_days > ROTATION_WARN_DAYS;
-    wtkms_cli_time(ks->created, t1, sizeof(t1));
-    wtkms_cli_time(ks->rotated, t2, sizeof(t2));
-    wtkms_kms_desc_name(&ks->cmk, name, sizeof(name));
-
-    bson_init(&doc);
-    BSON_APPEND_UTF8(&doc, "keystore", ks->path);
-    BSON_APPEND_INT32(&doc, "format_version", WTKMS_KEYSTORE_VERSION);
-    BSON_APPEND_DOCUMENT_BEGIN(&doc, "master_key", &cmk);
-    BSON_APPEND_UTF8(&cmk, "provider", ks->cmk.provider);
-    BSON_APPEND_UTF8(&cmk, "key_id", ks->cmk.key_id);
-    BSON_APPEND_UTF8(&cmk, "key_version", ks->cmk.key_version);
-    BSON_APPEND_UTF8(&cmk, "endpoint", ks->cmk.endpoint);
-    BSON_APPEND_UTF8(&cmk, "region", ks->cmk.region);
-    bson_append_document_end(&doc, &cmk);
-    BSON_APPEND_UTF8(&doc, "created", t1);
-    BSON_APPEND_UTF8(&doc, "rotated", t2);
-    BSON_APPEND_INT64(&doc, "rotation_age_days", age_days);
-    BSON_APPEND_BOOL(&doc, "rotation_overdue", overdue);
-    BSON_APPEND_BOOL(&doc, "verified", verify);
-    BSON_APPEND_ARRAY_BEGIN(&doc, "keyids", &arr);
-    for (i = 0, nkeyids = 0; i < ks->nroots; i++) {
-        for (seen = false, j = 0; j < i; j++)
-            if (strcmp(ks->roots[j].keyid, ks->roots[i].keyid) == 0)
-                seen = true;
-        if (seen)
-            continue;
-        for (count = 0, j = i; j < ks->nroots; j++)
-            if (strcmp(ks->roots[j].keyid, ks->roots[i].keyid) == 0)
-                count++;
-        (void)bson_uint32_to_string(nkeyids++, &k, idx, sizeof(idx));
-        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
-        BSON_APPEND_UTF8(&sub, "keyid", ks->roots[i].keyid);
-        BSON_APPEND_INT32(&sub, "data_keys", (int32_t)count);
-        wtkms_cli_time(ks->roots[i].created, t1, sizeof(t1));
-        BSON_APPEND_UTF8(&sub, "created", t1);
-        bson_append_document_end(&arr, &sub);
-    }
-    bson_append_array_end(&doc, &arr);
-    BSON_APPEND_INT32(&doc, "writing_opens", (int32_t)ks->nopens);
-    if (ks->nopens > 0) {
-        wtkms_cli_time(ks->opens[ks->nopens - 1].created, t1, sizeof(t1));
-        BSON_APPEND_UTF8(&doc, "last_writing_open", t1);
-    }
-
-    if (cli->json)
+    now = wtkms_now_ms();
+    overdue = days > 0 && wtkms_keystore_rotation_age_days(ks, now) > (int64_t)days;
+    if (cli->json) {
+        status_doc(ks, days, verify, now, &doc);
         wtkms_cli_print_json(&doc);
-    else {
-        (void)printf("keystore:      %s (format %d)%s\n", ks->path, WTKMS_KEYSTORE_VERSION,
-          verify ? ", integrity verified" : "");
-        (void)printf("master key:    %s%s%s%s%s\n", name, ks->cmk.endpoint[0] ? " at " : "",
-          ks->cmk.endpoint, ks->cmk.region[0] ? " region " : "", ks->cmk.region);
-        wtkms_cli_time(ks->created, t1, sizeof(t1));
-        (void)printf("created:       %s\n", t1);
-        (void)printf("rotated:       %s (%lld days ago)%s\n", t2, (long long)age_days,
-          overdue ? " -- OVERDUE: rotate with 'wtkms keys rotate' (365-day policy)" : "");
-        (void)printf("keyids:        %u\n", nkeyids);
-        for (i = 0; i < ks->nroots; i++) {
-            for (seen = false, j = 0; j < i; j++)
-                if (strcmp(ks->roots[j].keyid, ks->roots[i].keyid) == 0)
-                    seen = true;
-            if (seen)
-                continue;
-            for (count = 0, j = i; j < ks->nroots; j++)
-                if (strcmp(ks->roots[j].keyid, ks->roots[i].keyid) == 0)
-                    count++;
-            (void)printf(
-              "  %-24s %u data key%s\n", ks->roots[i].keyid, count, count == 1 ? "" : "s");
-        }
-        (void)printf("writing opens: %u\n", ks->nopens);
-    }
-    bson_destroy(&doc);
+        bson_destroy(&doc);
+    } else
+        status_text(ks, days, verify, now);
     wtkms_keystore_free(ks);
     wtkms_kms_close(kms);
-    return (WTKMS_EXIT_OK);
+    return (check && overdue ? WTKMS_EXIT_OVERDUE : WTKMS_EXIT_OK);
+}
+
+/*
+ * open_current --
+ *     Load the home's keystore and unlock it with the configured (current) master key. The new
+ *     provider's "--new-..." flags, when wanted, are taken first.
+ */
+static int
+open_current(wtkms_cli *cli, bool want_new, wtkms_keystore **ksp, uint32_t *wrapp, wtkms_kms **kmsp,
+  wtkms_kms **newkmsp, wtkms_err *err)
+{
+    const char *home;
+    int ret;
+
+    *ksp = NULL;
+    *kmsp = NULL;
+    if (newkmsp != NULL)
+        *newkmsp = NULL;
+    if ((ret = wtkms_cli_home(cli, &home, err)) != 0)
+        return (ret);
+    if (want_new && wtkms_cli_has_prefix(cli, "new-") &&
+        (ret = wtkms_cli_kms(cli, "new-", newkmsp, err)) != 0)
+        return (ret);
+    if ((ret = wtkms_cli_kms(cli, "", kmsp, err)) != 0 ||
+        (ret = wtkms_keystore_load(home, ksp, err)) != 0 ||
+        (ret = wtkms_keystore_unlock_wrap(*ksp, *kmsp, wrapp, err)) != 0)
+        return (ret);
+    return (0);
+}
+
+/*
+ * print_change --
+ *     What a master-key change did, as text or JSON.
+ */
+static void
+print_change(wtkms_cli *cli, const wtkms_keystore *ks, const char *verb, const char *from,
+  const char *to, const char *text)
+{
+    bson_t doc = BSON_INITIALIZER;
+
+    if (!cli->json) {
+        (void)printf("%s\n", text);
+        return;
+    }
+    BSON_APPEND_UTF8(&doc, "keystore", ks->path);
+    BSON_APPEND_UTF8(&doc, "action", verb);
+    if (from != NULL)
+        BSON_APPEND_UTF8(&doc, "from", from);
+    if (to != NULL)
+        BSON_APPEND_UTF8(&doc, "to", to);
+    BSON_APPEND_INT64(&doc, "generation", (int64_t)ks->gen);
+    wtkms_cli_print_json(&doc);
+    bson_destroy(&doc);
+}
+
+/*
+ * find_named_wrap --
+ *     The wrapping whose master key a name (as status prints it, or a bare key id) denotes.
+ */
+static int
+find_named_wrap(const wtkms_keystore *ks, const char *key, uint32_t *wrapp, wtkms_err *err)
+{
+    char name[1200];
+    uint32_t i;
+
+    for (i = 0; i < ks->nwraps; i++) {
+        wtkms_kms_desc_name(&ks->wraps[i].cmk, name, sizeof(name));
+        if (strcmp(name, key) == 0 || strcmp(ks->wraps[i].cmk.key_id, key) == 0) {
+            *wrapp = i;
+            return (0);
+        }
+    }
+    return (wtkms_errf(err, ENOENT,
+      "keystore %s is not wrapped under %s: 'wtkms keys status' lists its master keys", ks->path,
+      key));
 }
 
 /*
  * cmd_rotate --
- *     Rewrap the keystore key: one unwrap under the current master key, one wrap under the new.
+ *     Rewrap the keystore key: one unwrap under the current master key, one wrap under the new,
+ *     then one locked read-modify-write that replaces that master key's wrapping. Safe while the
+ *     home is open: a running process merges the new wrapping at its next keystore write.
  */
 static int
 cmd_rotate(wtkms_cli *cli)
@@ -265,48 +447,103 @@ cmd_rotate(wtkms_cli *cli)
     wtkms_keystore *ks;
     wtkms_kms *kms, *newkms;
     wtkms_err err;
-    char before[1200], after[1200];
-    const char *home;
+    char before[1200], after[1200], text[4096 + 2600];
+    uint32_t newest, wrap;
     int ret;
 
     wtkms_err_clear(&err);
-    kms = newkms = NULL;
-    ks = NULL;
-    if (wtkms_cli_home(cli, &home, &err) != 0)
-        return (wtkms_cli_fail(cli, &err));
-    /* The new provider first: its flags are "--new-..."; whatever is left is the current one. */
-    if (wtkms_cli_has_prefix(cli, "new-")) {
-        if ((ret = wtkms_cli_kms(cli, "new-", &newkms, &err)) != 0)
-            return (wtkms_cli_fail(cli, &err));
-    }
-    if ((ret = wtkms_cli_kms(cli, "", &kms, &err)) != 0)
+    if ((ret = open_current(cli, true, &ks, &wrap, &kms, &newkms, &err)) != 0)
         goto err;
-    if ((ret = wtkms_keystore_load(home, &ks, &err)) != 0 ||
-        (ret = wtkms_keystore_unlock(ks, kms, &err)) != 0)
+    wtkms_kms_desc_name(&ks->wraps[wrap].cmk, before, sizeof(before));
+    if ((ret = wtkms_keystore_rewrap(ks, wrap, newkms != NULL ? newkms : kms, &err)) != 0)
         goto err;
-    wtkms_kms_desc_name(&ks->cmk, before, sizeof(before));
-    if ((ret = wtkms_keystore_rewrap(ks, newkms != NULL ? newkms : kms, &err)) != 0)
-        goto err;
-    wtkms_kms_desc_name(&ks->cmk, after, sizeof(after));
-    if (cli->json) {
-        bson_t doc = BSON_INITIALIZER;
-        BSON_APPEND_UTF8(&doc, "keystore", ks->path);
-        BSON_APPEND_UTF8(&doc, "from", before);
-        BSON_APPEND_UTF8(&doc, "to", after);
-        wtkms_cli_print_json(&doc);
-        bson_destroy(&doc);
-    } else
-        (void)printf(
-          "rotated %s: master key %s -> %s (no data rewritten)\n", ks->path, before, after);
-    wtkms_keystore_free(ks);
-    wtkms_kms_close(kms);
-    wtkms_kms_close(newkms);
-    return (WTKMS_EXIT_OK);
+    /* The merged file may order its wrappings differently: the new one is the newest. */
+    for (newest = 0, wrap = 1; wrap < ks->nwraps; wrap++)
+        if (ks->wraps[wrap].wrapped > ks->wraps[newest].wrapped)
+            newest = wrap;
+    wtkms_kms_desc_name(&ks->wraps[newest].cmk, after, sizeof(after));
+    (void)snprintf(text, sizeof(text), "rotated %s: master key %s -> %s (no data rewritten)",
+      ks->path, before, after);
+    print_change(cli, ks, "rotate", before, after, text);
+    ret = 0;
 err:
     wtkms_keystore_free(ks);
     wtkms_kms_close(kms);
     wtkms_kms_close(newkms);
-    return (wtkms_cli_fail(cli, &err));
+    return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * cmd_add_master_key --
+ *     Wrap the keystore key under one more master key (another provider or region): either then
+ *     opens the home.
+ */
+static int
+cmd_add_master_key(wtkms_cli *cli)
+{
+    wtkms_keystore *ks;
+    wtkms_kms *kms, *newkms;
+    wtkms_err err;
+    char added[1200], text[4096 + 1300];
+    int ret;
+
+    wtkms_err_clear(&err);
+    if ((ret = open_current(cli, true, &ks, NULL, &kms, &newkms, &err)) != 0)
+        goto err;
+    if (newkms == NULL) {
+        ret = wtkms_errf(&err, EINVAL,
+          "keys add-master-key needs the new master key as --new-provider P --new-... flags "
+          "(or --new-key-file PATH for a local key)");
+        goto err;
+    }
+    if ((ret = wtkms_keystore_add_wrap(ks, newkms, &err)) != 0)
+        goto err;
+    wtkms_kms_desc_name(&ks->wraps[ks->nwraps - 1].cmk, added, sizeof(added));
+    (void)snprintf(text, sizeof(text),
+      "added master key %s to %s: either of its %u master keys now opens the home", added, ks->path,
+      ks->nwraps);
+    print_change(cli, ks, "add", NULL, added, text);
+err:
+    wtkms_keystore_free(ks);
+    wtkms_kms_close(kms);
+    wtkms_kms_close(newkms);
+    return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
+}
+
+/*
+ * cmd_remove_master_key --
+ *     Remove one master key's wrapping (never the last one).
+ */
+static int
+cmd_remove_master_key(wtkms_cli *cli)
+{
+    wtkms_keystore *ks;
+    wtkms_kms *kms;
+    wtkms_err err;
+    char text[4096 + 1300];
+    const char *key;
+    uint32_t wrap = 0;
+    int ret;
+
+    wtkms_err_clear(&err);
+    ks = NULL;
+    kms = NULL;
+    if (cli->nargs != 1) {
+        ret = wtkms_errf(&err, EINVAL,
+          "keys remove-master-key needs the key to remove, as 'wtkms keys status' names it");
+        goto err;
+    }
+    key = cli->args[0];
+    if ((ret = open_current(cli, false, &ks, NULL, &kms, NULL, &err)) != 0 ||
+        (ret = find_named_wrap(ks, key, &wrap, &err)) != 0 ||
+        (ret = wtkms_keystore_remove_wrap(ks, wrap, &err)) != 0)
+        goto err;
+    (void)snprintf(text, sizeof(text), "removed master key %s from %s", key, ks->path);
+    print_change(cli, ks, "remove", key, NULL, text);
+err:
+    wtkms_keystore_free(ks);
+    wtkms_kms_close(kms);
+    return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
 }
 
 /*
@@ -328,6 +565,10 @@ wtkms_cmd_keys(wtkms_cli *cli)
         return (cmd_status(cli));
     if (strcmp(cli->command, "rotate") == 0)
         return (cmd_rotate(cli));
+    if (strcmp(cli->command, "add-master-key") == 0)
+        return (cmd_add_master_key(cli));
+    if (strcmp(cli->command, "remove-master-key") == 0)
+        return (cmd_remove_master_key(cli));
     if (strcmp(cli->command, "usage") == 0) {
         if (wtkms_cmd_keys_usage == NULL) {
             (void)fprintf(stderr, "wtkms: this build has no 'keys usage' (no snapshot stores)\n");

@@ -123,16 +123,37 @@ def test_rotate_local_no_data_rewritten(wtline, tmp_path, local_key):
 def test_rotation_overdue_warning(wtline, tmp_path, local_key):
     home = tmp_path / "db"
     make_db(wtline, home, local_key)
+    status = [wtline.wtkms, "keys", "status", "--home", home]
+    # Not overdue: --check exits 0.
+    assert wtline.run(status + ["--check"]).returncode == 0
     wtline.run([wtline.progs / "ks_backdate", home, local_key, 400])
-    st = json.loads(wtline.run([wtline.wtkms, "keys", "status", "--home", home, "--json",
-                                "--verify", "--key-file", local_key]).stdout)
+    st = json.loads(wtline.run(status + ["--json", "--verify", "--key-file", local_key]).stdout)
     assert st["rotation_overdue"] is True and st["rotation_age_days"] >= 400
-    assert "OVERDUE" in wtline.run([wtline.wtkms, "keys", "status", "--home", home]).stdout
+    assert st["rotation_alert_days"] == 365
+    assert "OVERDUE" in wtline.run(status).stdout
+    # --check: the documented exit code 8, for cron and monitoring; 0 without --check.
+    assert wtline.run(status + ["--check"], check=False).returncode == 8
+    # A configurable threshold: overdue only past it; 0 turns the alert off.
+    assert wtline.run(status + ["--check", "--rotation-alert-days", "500"]).returncode == 0
+    assert wtline.run(status + ["--check", "--rotation-alert-days", "0"]).returncode == 0
+    conf = tmp_path / "wtkms.conf"
+    conf.write_text("provider=local\nkey_file=%s\nrotation_alert_days=399\n" % local_key)
+    p = wtline.run(status + ["--check", "--config", conf], check=False)
+    assert p.returncode == 8 and "past 399 days" in p.stdout
     p = dump(wtline, home, local_key)
     assert "last rotated 400 days ago" in p.stdout + p.stderr
-    # After a rotation the warning is gone.
+    # Rewrapping under the same key and version does not restart the age.
     wtline.run([wtline.wtkms, "keys", "rotate", "--home", home, "--key-file", local_key])
+    assert wtline.run(status + ["--check"], check=False).returncode == 8
     p = dump(wtline, home, local_key)
+    assert "last rotated 400 days ago" in p.stdout + p.stderr
+    # A new master key does: the warning is gone.
+    new_key = tmp_path / "new.key"
+    wtline.run([wtline.wtkms, "keys", "generate-local", "--key-file", new_key])
+    wtline.run([wtline.wtkms, "keys", "rotate", "--home", home, "--key-file", local_key,
+                "--new-key-file", new_key])
+    assert wtline.run(status + ["--check"]).returncode == 0
+    p = dump(wtline, home, new_key)
     assert "last rotated" not in p.stdout + p.stderr
 
 

@@ -264,10 +264,14 @@ def test_disabled_key_and_rbac_refusal(azure):
 def _keystore(path):
     """(raw bytes, body document) of a wtkms.keystore (docs/FORMATS.md)."""
     raw = path.read_bytes()
-    assert raw[:8] == b"WTKMSKS\n" and raw[8] == 1
+    assert raw[:8] == b"WTKMSKS\n" and raw[8] == 2
     (blen,) = struct.unpack("<I", raw[12:16])
     assert len(raw) == 16 + blen + 32
-    return raw, bson.decode(raw[16:16 + blen])
+    doc = bson.decode(raw[16:16 + blen])
+    # Format 2: one wrapping per master key; a fresh keystore has one.
+    assert len(doc["wraps"]) == 1
+    doc.update(cmk=doc["wraps"][0]["cmk"], ksk=doc["wraps"][0]["ksk"])
+    return raw, doc
 
 
 def _mac_key(ksk, home_id):

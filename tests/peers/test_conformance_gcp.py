@@ -258,10 +258,14 @@ def test_statuses(gcp):
 
 def _keystore(path):
     raw = path.read_bytes()
-    assert raw[:8] == b"WTKMSKS\n" and raw[8] == 1
+    assert raw[:8] == b"WTKMSKS\n" and raw[8] == 2
     (blen,) = struct.unpack("<I", raw[12:16])
     assert len(raw) == 16 + blen + 32
-    return raw, bson.decode(raw[16:16 + blen])
+    doc = bson.decode(raw[16:16 + blen])
+    # Format 2: one wrapping per master key; a fresh keystore has one.
+    assert len(doc["wraps"]) == 1
+    doc.update(cmk=doc["wraps"][0]["cmk"], ksk=doc["wraps"][0]["ksk"])
+    return raw, doc
 
 
 def test_provider_and_sdk_blobs_interchange(line32, gcp, tmp_path):

@@ -1,7 +1,7 @@
 /*
- * ks_backdate.c -- test program: move a keystore's rotation time into the past, as if its master
- * key had not been rotated for DAYS days, keeping the keystore valid (MAC recomputed with the
- * real keystore key, unlocked through the local provider).
+ * ks_backdate.c -- test program: move a keystore's rotation times into the past, as if its master
+ * keys had not been rotated for DAYS days, keeping the keystore valid (MAC recomputed with the
+ * real keystore key, unlocked through the local provider, written through the locked update).
  *
  * usage: ks_backdate HOME KEY_FILE DAYS
  */
@@ -13,6 +13,22 @@
 
 int main(int argc, char **argv);
 
+/*
+ * backdate --
+ *     Inside the update: move every master key's rotation time back.
+ */
+static int
+backdate(wtkms_keystore *ks, void *arg, wtkms_err *err)
+{
+    int64_t by = *(const int64_t *)arg;
+    uint32_t i;
+
+    (void)err;
+    for (i = 0; i < ks->nwraps; i++)
+        ks->wraps[i].since -= by;
+    return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -20,6 +36,7 @@ main(int argc, char **argv)
     wtkms_keystore *ks;
     wtkms_kms *kms;
     wtkms_err err;
+    int64_t by;
     int ret;
 
     if (argc != 4) {
@@ -35,8 +52,8 @@ main(int argc, char **argv)
         (ret = wtkms_keystore_load(argv[1], &ks, &err)) != 0 ||
         (ret = wtkms_keystore_unlock(ks, kms, &err)) != 0)
         goto err;
-    ks->rotated -= (int64_t)atoi(argv[3]) * 86400 * 1000;
-    if ((ret = wtkms_keystore_save(ks, &err)) != 0)
+    by = (int64_t)atoi(argv[3]) * 86400 * 1000;
+    if ((ret = wtkms_keystore_update(ks, backdate, &by, &err)) != 0)
         goto err;
 err:
     if (ret != 0)

@@ -41,7 +41,7 @@ class Keystore:
         if data[:8] != KS_MAGIC:
             raise ValueError("%s: not a wtkms keystore" % path)
         version, blen = struct.unpack_from("<II", data, 8)
-        if version != 1 or 16 + blen + 32 != len(data):
+        if version not in (1, 2) or 16 + blen + 32 != len(data):
             raise ValueError("%s: version %d, body %d, size %d" % (path, version, blen, len(data)))
         self.raw = data
         self.doc = bson.decode(data[16:16 + blen])
