@@ -478,6 +478,7 @@ wrap_ksk(wtkms_keystore *ks, wtkms_kms *kms, wrap_change *c, wtkms_err *err)
     if (kms->wrap(kms, ks->ksk->b, &c->w.ksk_wrapped, &c->w.ksk_wrapped_len, &c->w.cmk, err) != 0)
         return (wtkms_err_prefix(err, "wrapping the key of keystore %s", ks->path));
     c->w.since = c->w.wrapped = wtkms_now_ms();
+    wtkms_ks_test_point("wrapped");
     return (0);
 }
 

@@ -158,6 +158,7 @@ int wtkms_ks_verify_mac(
   const wtkms_keystore *ks, const uint8_t *img, size_t len, const char *path, wtkms_err *err);
 int wtkms_ks_unwrap_root(const wtkms_keystore *ks, wtkms_ks_root *r, wtkms_err *err);
 void wtkms_ks_wrap_clear(wtkms_ks_wrap *w);
+void wtkms_ks_test_point(const char *step);
 bool wtkms_ks_desc_equal(const wtkms_kms_desc *a, const wtkms_kms_desc *b);
 
 #endif

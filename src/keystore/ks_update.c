@@ -27,23 +27,54 @@
 #define KS_LOCK_HOLDER_MAX 256
 
 /*
- * wtkms_ks_test_point --
- *     Fault injection for the tests (docs/FORMATS.md): WTKMS_TEST_KS_KILL=STEP kills this process
- *     at STEP; WTKMS_TEST_KS_DELAY_MS=N sleeps N ms at every step, widening each window.
+ * test_hit --
+ *     Whether a test setting "STEP[:...]" names step, and, with an occurrence ":N" at field
+ *     nth_field, whether this is the Nth time the process reaches it.
  */
-static void
-ks_test_point(const char *step)
+static bool
+test_hit(const char *v, const char *step, int nth_field, unsigned *hits)
 {
+    const char *p;
+    size_t len;
+    long nth;
+    int i;
+
+    len = strcspn(v, ":");
+    if (len != strlen(step) || strncmp(v, step, len) != 0)
+        return (false);
+    ++*hits;
+    for (p = v, i = 0; i < nth_field && (p = strchr(p, ':')) != NULL; i++)
+        p++;
+    if (p == NULL || i < nth_field)
+        return (true); /* no occurrence given: every time */
+    nth = atol(p);
+    return (nth <= 0 || (unsigned long)nth == *hits);
+}
+
+/*
+ * wtkms_ks_test_point --
+ *     Fault injection for the tests (docs/FORMATS.md): WTKMS_TEST_KS_KILL=STEP[:N] kills this
+ *     process with SIGKILL at STEP (the Nth time it gets there); WTKMS_TEST_KS_PAUSE=STEP:MS[:N]
+ *     holds it there MS milliseconds, saying so on stderr, so a test can interleave two processes
+ *     exactly. Callers are serialized (one keystore change at a time per process).
+ */
+void
+wtkms_ks_test_point(const char *step)
+{
+    static unsigned kill_hits, pause_hits;
     const char *v;
     struct timespec ts;
     long ms;
 
-    if ((v = getenv("WTKMS_TEST_KS_DELAY_MS")) != NULL && (ms = atol(v)) > 0) {
+    if ((v = getenv("WTKMS_TEST_KS_PAUSE")) != NULL && test_hit(v, step, 2, &pause_hits) &&
+        (ms = atol(v + strlen(step) + 1)) > 0) {
+        (void)fprintf(stderr, "wtkms: test point %s: pausing %ld ms\n", step, ms);
+        (void)fflush(stderr);
         ts.tv_sec = ms / 1000;
         ts.tv_nsec = (ms % 1000) * 1000000L;
         (void)nanosleep(&ts, NULL);
     }
-    if ((v = getenv("WTKMS_TEST_KS_KILL")) != NULL && strcmp(v, step) == 0)
+    if ((v = getenv("WTKMS_TEST_KS_KILL")) != NULL && test_hit(v, step, 1, &kill_hits))
         (void)raise(SIGKILL);
 }
 
@@ -270,10 +301,10 @@ wtkms_keystore_update(wtkms_keystore *ks, wtkms_ks_change change, void *arg, wtk
         return (wtkms_errf(err, EINVAL, "keystore %s is locked", ks->path));
     if ((ret = ks_lock(ks, &fd, err)) != 0)
         return (ret);
-    ks_test_point("locked");
+    wtkms_ks_test_point("locked");
     if ((ret = ks_refresh(ks, false, err)) != 0)
         goto done;
-    ks_test_point("merged");
+    wtkms_ks_test_point("merged");
     if (change != NULL && (ret = change(ks, arg, err)) != 0) {
         if (ret == WTKMS_KS_NOCHANGE)
             ret = 0;
@@ -281,7 +312,7 @@ wtkms_keystore_update(wtkms_keystore *ks, wtkms_ks_change change, void *arg, wtk
             (void)ks_refresh(ks, true, &ignore);
         goto done;
     }
-    ks_test_point("changed");
+    wtkms_ks_test_point("changed");
     ks->gen++;
     if ((ret = wtkms_ks_serialize(ks, &img, &len, err)) == 0 &&
         (ret = wtkms_write_file_atomic(ks->path, img, len, 0600, 0, err)) != 0)
@@ -296,7 +327,7 @@ wtkms_keystore_update(wtkms_keystore *ks, wtkms_ks_change change, void *arg, wtk
     ks->loaded = img;
     ks->loaded_len = len;
     ks->file_version = WTKMS_KEYSTORE_VERSION;
-    ks_test_point("written");
+    wtkms_ks_test_point("written");
 done:
     ks_unlock(fd);
     return (ret);

@@ -1,0 +1,312 @@
+"""Key management while the database runs: a live WiredTiger process (tests/progs/ks_writer,
+holding the home open as mongod does) adds keyids before, during and after `wtkms keys rotate`,
+in both interleavings, through a loop of rotations, and with either side killed (SIGKILL) at every
+step of the keystore update. Afterwards the keystore is complete, names the master key it was
+last rotated to, and opens; the rotation alert of a long-running process repeats while overdue.
+
+The interleavings are made exact with the keystore's test points (docs/FORMATS.md):
+WTKMS_TEST_KS_PAUSE=STEP:MS holds a process at STEP and says so on stderr, WTKMS_TEST_KS_KILL=STEP
+kills it there."""
+import json
+import os
+import random
+import select
+import subprocess
+import time
+
+import pytest
+
+STEPS = ("locked", "merged", "changed", "written")
+
+
+def conn_config(line, key, extra=""):
+    cfg = "create,log=(enabled=true)," + line.ext_config(
+        "provider=local,key_file=%s%s" % (key, extra))
+    return cfg + ",encryption=(name=wtkms,keyid=system)"
+
+
+def new_key(line, path):
+    line.run([line.wtkms, "keys", "generate-local", "--key-file", path])
+    return path
+
+
+class Writer:
+    """A ks_writer process: the live database beside which the keystore changes."""
+
+    def __init__(self, line, home, key, env=None, extra=""):
+        prog = line.progs / "ks_writer"
+        if not prog.exists():
+            pytest.fail("%s is not built: run scripts/build.sh" % prog)
+        self.messages = []
+        self.p = subprocess.Popen([str(prog), str(home), conn_config(line, key, extra)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=line.env(env))
+        assert self.answer(60) == "ready"
+
+    def answer(self, timeout=60):
+        """The next protocol line; WiredTiger's messages (also on stdout) are kept aside."""
+        end = time.time() + timeout
+        while True:
+            left = end - time.time()
+            if left <= 0 or not select.select([self.p.stdout], [], [], left)[0]:
+                raise AssertionError("ks_writer did not answer in %d s" % timeout)
+            line = self.p.stdout.readline()
+            if line == "":
+                return None  # exited
+            line = line.rstrip("\n")
+            if line.startswith("wtkms:"):
+                self.messages.append(line)
+                continue
+            return line
+
+    def send(self, cmd):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+
+    def do(self, cmd, timeout=60):
+        self.send(cmd)
+        a = self.answer(timeout)
+        assert a == "ok", "%s -> %r; stderr: %s" % (cmd, a, self.stderr())
+        return a
+
+    def stderr(self):
+        if self.p.poll() is None:
+            return "(running)"
+        return self.p.stderr.read()
+
+    def quit(self):
+        self.send("quit")
+        out, err = self.p.communicate(timeout=60)
+        self.messages += [m for m in out.splitlines() if m.startswith("wtkms:")]
+        assert self.p.returncode == 0, err
+        return err
+
+
+def wait_test_point(p, step, timeout=30):
+    """Read p's stderr until the keystore says it holds at step."""
+    end = time.time() + timeout
+    seen = ""
+    while time.time() < end:
+        if not select.select([p.stderr], [], [], max(0.0, end - time.time()))[0]:
+            break
+        line = p.stderr.readline()
+        if line == "":
+            break
+        seen += line
+        if "test point %s" % step in line:
+            return
+    raise AssertionError("never reached test point %s: %s" % (step, seen))
+
+
+def rotate(line, home, old, new, env=None, check=True):
+    return line.run([line.wtkms, "keys", "rotate", "--home", home, "--key-file", old,
+                     "--new-key-file", new, "--json"], check=check, env=env)
+
+
+def rotate_async(line, home, old, new, env):
+    return subprocess.Popen([str(line.wtkms), "keys", "rotate", "--home", str(home), "--key-file",
+                             str(old), "--new-key-file", str(new)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=line.env(env))
+
+
+def status(line, home, key=None):
+    args = [line.wtkms, "keys", "status", "--home", home, "--json"]
+    if key is not None:
+        args += ["--verify", "--key-file", key]
+    return json.loads(line.run(args).stdout)
+
+
+def assert_home(line, home, key, keyids, other=None):
+    """The keystore names key, opens with it (and not with other), and every keyid's table reads
+    back its rows."""
+    st = status(line, home, key)  # --verify: unlocks with key, so the keystore is under key
+    assert st["verified"] is True and len(st["master_keys"]) == 1
+    have = {k["keyid"] for k in st["keyids"]}
+    assert set(keyids) <= have, (keyids, have)
+    cfg = conn_config(line, key)
+    for k in keyids:
+        p = line.wtcmd(home, cfg, "dump", "table:" + k)
+        assert "value of %s" % k in p.stdout, p.stdout
+    if other is not None:
+        p = line.wtcmd(home, conn_config(line, other), "list", check=False)
+        assert p.returncode != 0 and "wtkms" in p.stderr
+
+
+@pytest.fixture
+def keys(wtline, tmp_path, local_key):
+    kdir = tmp_path / "keys"
+    kdir.mkdir()
+    return [local_key] + [new_key(wtline, kdir / ("k%d.key" % i)) for i in range(1, 3)]
+
+
+def test_rotate_then_first_write_of_a_new_keyid(wtline, tmp_path, keys):
+    """The measured loss: rotate beside a running process, which then writes a new keyid. Its
+    keystore write must keep the new master key, so the old one can be deleted."""
+    a, b = keys[0], keys[1]
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, a)
+    w.do("add k1")
+    out = json.loads(rotate(wtline, home, a, b).stdout)
+    assert out["from"] != out["to"]
+    w.do("add k2")
+    w.do("put k1")
+    w.quit()
+    assert_home(wtline, home, b, ["k1", "k2"], other=a)
+    a.unlink()  # the old master key is deleted, which is the point of rotating
+    assert_home(wtline, home, b, ["k1", "k2"])
+
+
+def test_new_keyid_while_rotation_is_in_flight(wtline, tmp_path, keys):
+    """The other interleaving: the rotation has read the keystore and wrapped its key; the
+    running process adds a data key; then the rotation writes. The data key must survive."""
+    a, b = keys[0], keys[1]
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, a)
+    w.do("add k1")
+    r = rotate_async(wtline, home, a, b, {"WTKMS_TEST_KS_PAUSE": "wrapped:3000"})
+    wait_test_point(r, "wrapped")
+    w.do("add k2")  # while the rotation holds its (stale) copy
+    assert r.poll() is None, "the rotation finished before the writer wrote"
+    out, err = r.communicate(timeout=60)
+    assert r.returncode == 0, err
+    w.do("add k3")
+    w.quit()
+    assert_home(wtline, home, b, ["k1", "k2", "k3"], other=a)
+
+
+def test_rotation_waits_for_a_writer_inside_its_update(wtline, tmp_path, keys):
+    """The running process holds the lock in the middle of its update: the rotation waits for
+    it, then merges what it wrote."""
+    a, b = keys[0], keys[1]
+    home = tmp_path / "db"
+    home.mkdir()
+    # Its third keystore update (after the open record and k1) holds at "merged".
+    w = Writer(wtline, home, a, env={"WTKMS_TEST_KS_PAUSE": "merged:2000:3"})
+    w.do("add k1")
+    w.send("add k2")
+    wait_test_point(w.p, "merged")
+    t0 = time.time()
+    rotate(wtline, home, a, b)
+    assert time.time() - t0 >= 0.5, "the rotation did not wait for the lock"
+    assert w.answer() == "ok"
+    w.quit()
+    assert_home(wtline, home, b, ["k1", "k2"], other=a)
+
+
+def test_many_rotations_beside_a_busy_writer(wtline, tmp_path, keys):
+    """24 rotations through three master keys while the writer adds 48 keyids, with random
+    pauses on both sides: no data key and no rotation is lost."""
+    rng = random.Random(int.from_bytes(os.urandom(4), "little"))
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, keys[0])
+    added = []
+    cur = 0
+    for i in range(24):
+        nxt = (cur + 1) % 3
+        r = rotate_async(wtline, home, keys[cur], keys[nxt],
+                         {"WTKMS_TEST_KS_PAUSE": "%s:%d" % (rng.choice(("wrapped",) + STEPS),
+                                                            rng.randint(0, 60))})
+        for _ in range(2):
+            time.sleep(rng.uniform(0, 0.05))
+            k = "k%02d" % len(added)
+            w.do("add " + k)
+            added.append(k)
+        out, err = r.communicate(timeout=120)
+        assert r.returncode == 0, "rotation %d: %s" % (i, err)
+        cur = nxt
+    w.quit()
+    assert_home(wtline, home, keys[cur], added, other=keys[(cur + 1) % 3])
+    assert status(wtline, home)["generation"] >= 24 + 25
+
+
+@pytest.mark.parametrize("step", ("wrapped",) + STEPS)
+def test_rotation_killed_at_every_step(wtline, tmp_path, keys, step):
+    """kill -9 of the rotation at each step: the keystore is the old one or the new one, whole,
+    and the running process carries on writing to it."""
+    a, b = keys[0], keys[1]
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, a)
+    w.do("add k1")
+    p = rotate(wtline, home, a, b, env={"WTKMS_TEST_KS_KILL": step}, check=False)
+    assert p.returncode == -9, (p.returncode, p.stderr)
+    w.do("add k2")
+    w.quit()
+    now = b if step == "written" else a
+    assert_home(wtline, home, now, ["k1", "k2"], other=b if now == a else a)
+    assert not [f for f in os.listdir(home) if ".tmp" in f], os.listdir(home)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_writer_killed_at_every_step(wtline, tmp_path, keys, step):
+    """kill -9 of the running process inside its keystore update: the home reopens with every
+    table written before, and a rotation afterwards works."""
+    a, b = keys[0], keys[1]
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, a)
+    w.do("add k1")
+    w.quit()
+    # The open's first write records the open (update 1); k2's first block adds its data key
+    # (update 2): killed there.
+    w = Writer(wtline, home, a, env={"WTKMS_TEST_KS_KILL": step + ":2"})
+    w.send("add k2")
+    assert w.answer() is None
+    assert w.p.wait(timeout=30) == -9
+    st = status(wtline, home, a)
+    assert ("k2" in {k["keyid"] for k in st["keyids"]}) == (step == "written")
+    rotate(wtline, home, a, b)
+    w = Writer(wtline, home, b)
+    w.do("add k3")
+    w.quit()
+    assert_home(wtline, home, b, ["k1", "k3"], other=a)
+
+
+def test_lock_held_too_long_names_the_holder(wtline, tmp_path, keys):
+    """A keystore change that cannot get the lock in 30 s fails naming the process that holds
+    it, and changes nothing."""
+    a, b, c = keys
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, a)
+    w.do("add k1")
+    w.quit()
+    holder = rotate_async(wtline, home, a, b, {"WTKMS_TEST_KS_PAUSE": "locked:40000"})
+    wait_test_point(holder, "locked")
+    before = (home / "wtkms.keystore").read_bytes()
+    p = rotate(wtline, home, a, c, check=False)
+    assert p.returncode == 6, p.stderr
+    assert "pid %d" % holder.pid in p.stderr and "wtkms.keystore.lock" in p.stderr, p.stderr
+    assert (home / "wtkms.keystore").read_bytes() == before
+    holder.kill()
+    holder.wait()
+    assert_home(wtline, home, a, ["k1"])
+
+
+def test_running_process_repeats_the_rotation_alert(wtline, tmp_path, keys):
+    """A long-running process warns at open and again every rotation_alert_repeat seconds while
+    rotation is overdue; an online rotation to a new key silences it."""
+    a, b = keys[0], keys[1]
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, a)
+    w.do("add k1")
+    w.quit()
+    wtline.run([wtline.progs / "ks_backdate", home, a, 400])
+    w = Writer(wtline, home, a, extra=",rotation_alert_repeat=1")
+    time.sleep(3.5)
+    w.do("put k1")
+    warned = [m for m in w.messages if "last rotated 400 days ago" in m]
+    assert len(warned) >= 3, w.messages  # at open, then about every second
+    rotate(wtline, home, a, b)
+    time.sleep(1.5)  # a check that was already running may still warn once
+    w.do("put k1")
+    n = len(w.messages)
+    time.sleep(2.5)
+    w.do("put k1")
+    assert w.messages[n:] == [], w.messages[n:]
+    w.quit()
+    assert_home(wtline, home, b, ["k1"])
