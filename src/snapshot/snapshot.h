@@ -92,7 +92,7 @@ int wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms, bo
 typedef void (*wtkms_usage_fn)(
   void *arg, const char *kind, const char *id, const char *created, const char *via);
 int wtkms_oplog_key_usage(const char *store_url, wtkms_config *cfg, const char *key,
-  wtkms_usage_fn fn, void *arg, wtkms_err *err) __attribute__((weak));
+  wtkms_usage_fn fn, void *arg, size_t *seenp, wtkms_err *err) __attribute__((weak));
 
 /* Whether a CMK name given by a user ("alias/db", "local-1a2b...", "aws:arn:...") is d. */
 bool wtkms_snap_key_matches(const wtkms_kms_desc *d, const char *key);

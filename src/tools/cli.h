@@ -93,6 +93,7 @@ void wtkms_cli_time(int64_t ms, char *out, size_t outlen);
 
 /* Groups; each file defines one. Weak: a build without the file says the group is absent. */
 int wtkms_cmd_keys(wtkms_cli *cli);
+int wtkms_cmd_keys_usage(wtkms_cli *cli); /* keys_usage.c */
 int wtkms_cmd_snapshot(wtkms_cli *cli) __attribute__((weak));
 int wtkms_cmd_oplog(wtkms_cli *cli) __attribute__((weak));
 int wtkms_cmd_pit(wtkms_cli *cli) __attribute__((weak));

@@ -16,9 +16,6 @@
 #include "fileio.h"
 #include "keystore.h"
 
-/* "keys usage" lives with the snapshot and oplog stores, which it reads. */
-int wtkms_cmd_keys_usage(wtkms_cli *cli) __attribute__((weak));
-
 static const char keys_usage[] =
   "usage:\n"
   "  wtkms keys generate-local --key-file PATH [--base64]\n"
@@ -569,13 +566,8 @@ wtkms_cmd_keys(wtkms_cli *cli)
         return (cmd_add_master_key(cli));
     if (strcmp(cli->command, "remove-master-key") == 0)
         return (cmd_remove_master_key(cli));
-    if (strcmp(cli->command, "usage") == 0) {
-        if (wtkms_cmd_keys_usage == NULL) {
-            (void)fprintf(stderr, "wtkms: this build has no 'keys usage' (no snapshot stores)\n");
-            return (WTKMS_EXIT_USAGE);
-        }
+    if (strcmp(cli->command, "usage") == 0)
         return (wtkms_cmd_keys_usage(cli));
-    }
     (void)fprintf(stderr, "wtkms: unknown command 'keys %s'\n%s", cli->command, keys_usage);
     return (WTKMS_EXIT_USAGE);
 }

@@ -994,7 +994,7 @@ wtkms_cmd_pit(wtkms_cli *cli)
  */
 int
 wtkms_oplog_key_usage(const char *store_url, wtkms_config *cfg, const char *key, wtkms_usage_fn fn,
-  void *arg, wtkms_err *err)
+  void *arg, size_t *seenp, wtkms_err *err)
 {
     wtkms_oplog_store *store;
     wtkms_oplog_catalog cat;
@@ -1015,6 +1015,7 @@ wtkms_oplog_key_usage(const char *store_url, wtkms_config *cfg, const char *key,
         wtkms_oplog_store_close(store);
         return (ret);
     }
+    *seenp += cat.n;
     for (i = 0; i < cat.n; i = j) {
         start = &cat.segs[i];
         for (j = i + 1; j < cat.n && cat.segs[j].ok && start->ok &&

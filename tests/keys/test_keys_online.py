@@ -310,3 +310,32 @@ def test_running_process_repeats_the_rotation_alert(wtline, tmp_path, keys):
     assert w.messages[n:] == [], w.messages[n:]
     w.quit()
     assert_home(wtline, home, b, ["k1"])
+
+
+def test_keys_usage_checks_live_homes_and_is_never_wrongly_safe(wtline, tmp_path, keys):
+    """keys usage --home names a live home whose keystore the key wraps; a store that does not
+    exist makes the verdict "unknown" (exit 6), never "safe"."""
+    a, b = keys[0], keys[1]
+    home = tmp_path / "db"
+    home.mkdir()
+    w = Writer(wtline, home, a)
+    w.do("add k1")
+    kid = status(wtline, home)["master_key"]["key_id"]
+    usage = [wtline.wtkms, "keys", "usage", kid, "--json"]
+    p = wtline.run(usage + ["--home", home], check=False)
+    out = json.loads(p.stdout)
+    assert p.returncode == 6 and out["verdict"] == "not safe", p.stdout
+    assert [(d["kind"], d["via"]) for d in out["dependents"]] == [
+        ("home", "keystore of a live home")]
+    p = wtline.run(usage + ["--store", tmp_path / "no-such-store"], check=False)
+    out = json.loads(p.stdout)
+    assert p.returncode == 6 and out["verdict"] == "unknown" and not out["safe_to_delete"]
+    assert "no such directory" in out["unreadable"][0]["error"]
+    p = wtline.run(usage + ["--home", tmp_path / "not-a-home"], check=False)
+    assert p.returncode == 6 and json.loads(p.stdout)["verdict"] == "unknown"
+    # Rotated away (online), the old key is safe as far as this home goes.
+    rotate(wtline, home, a, b)
+    w.do("add k2")
+    p = wtline.run(usage + ["--home", home])
+    assert json.loads(p.stdout)["verdict"] == "safe"
+    w.quit()
