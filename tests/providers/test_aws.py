@@ -636,3 +636,58 @@ def test_credentials_refreshed_before_expiration(line32, tmp_path, aws_env, moto
         leaks.out(line32.run([line32.wtkms, "keys", "rotate", "--home", home]
                              + cli_flags("", moto.url, key)))
         assert md.stats() == {"ECS:credentials": fetches}, (expiry, md.stats())
+
+
+def test_two_master_keys_either_opens(wtline, tmp_path, aws_env, aws_mock, local_key, leaks):
+    """One keystore key under a local key and an AWS KMS key: with either one disabled or gone,
+    the other opens the home; either can be rotated; status shows both."""
+    m = aws_mock()
+    kms = m.client()
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    key2 = kms.create_key()["KeyMetadata"]["KeyId"]
+    creds = m.credentials_file(tmp_path / "c")
+    leaks.secret(m.secret)
+    leaks.holds(creds, local_key)
+    home = tmp_path / "db"
+    home.mkdir()
+    local = 'provider=local,key_file="%s"' % local_key
+    leaks.out(rows(wtline, home, local, "write", 0, 50, create=True))
+    p = leaks.out(wtline.run([wtline.wtkms, "keys", "add-master-key", "--home", home, "--json",
+                              "--key-file", local_key] + cli_flags("new-", m.url, key, creds)))
+    assert json.loads(p.stdout)["to"].startswith("aws:" + key)
+    st = json.loads(wtline.run([wtline.wtkms, "keys", "status", "--home", home, "--json"]).stdout)
+    assert [k["key"]["provider"] for k in st["master_keys"]] == ["local", "aws"]
+
+    # The AWS key disabled: the local key opens. The local key file gone: AWS opens.
+    kms.disable_key(KeyId=key)
+    p = leaks.out(rows(wtline, home, aws_settings(m.url, key, creds), "verify", 0, 50,
+                       check=False))
+    assert p.returncode != 0 and "disabled" in p.stderr, p.stderr
+    leaks.out(rows(wtline, home, local, "write", 50, 50))
+    kms.enable_key(KeyId=key)
+    hidden = tmp_path / "hidden.key"
+    local_key.rename(hidden)
+    leaks.out(rows(wtline, home, aws_settings(m.url, key, creds), "verify", 0, 100))
+    leaks.out(rows(wtline, home, aws_settings(m.url, key, creds), "write", 100, 50))
+    hidden.rename(local_key)
+
+    # Rotate the AWS one to another AWS key: the local one still opens, the old AWS one not.
+    leaks.out(wtline.run([wtline.wtkms, "keys", "rotate", "--home", home]
+                         + cli_flags("", m.url, key, creds)
+                         + cli_flags("new-", m.url, key2, creds)))
+    st = json.loads(wtline.run([wtline.wtkms, "keys", "status", "--home", home, "--json"]).stdout)
+    assert [k["key"]["key_id"] for k in st["master_keys"]][1] == key2
+    leaks.out(rows(wtline, home, local, "verify", 0, 150))
+    leaks.out(rows(wtline, home, aws_settings(m.url, key2, creds), "verify", 0, 150))
+    p = leaks.out(rows(wtline, home, aws_settings(m.url, key, creds), "verify", 0, 150,
+                       check=False))
+    assert p.returncode != 0
+    # Remove the local one: only AWS opens; the last master key cannot be removed.
+    kid = st["master_keys"][0]["key"]["key_id"]
+    leaks.out(wtline.run([wtline.wtkms, "keys", "remove-master-key", kid, "--home", home]
+                         + cli_flags("", m.url, key2, creds)))
+    p = leaks.out(rows(wtline, home, local, "verify", 0, 150, check=False))
+    assert p.returncode != 0
+    p = leaks.out(wtline.run([wtline.wtkms, "keys", "remove-master-key", key2, "--home", home]
+                             + cli_flags("", m.url, key2, creds), check=False))
+    assert p.returncode == 1 and "only master key" in p.stderr, p.stderr
