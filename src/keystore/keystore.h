@@ -137,6 +137,28 @@ int wtkms_keystore_add_wrap(wtkms_keystore *ks, wtkms_kms *kms, wtkms_err *err);
 /* Remove the wrapping at index wrap (never the last one), in one update. */
 int wtkms_keystore_remove_wrap(wtkms_keystore *ks, uint32_t wrap, wtkms_err *err);
 
+/* What a scan of a home's files found: which records a block header there can name. */
+typedef struct {
+    uint32_t max_root, max_open; /* the highest numbers when the scan started */
+    uint8_t *roots, *opens;      /* bitmaps: named */
+    uint64_t bytes, files, headers;
+} wtkms_ks_scan;
+
+/* Read every file below dirs (the home first) and mark the records their blocks can name. */
+int wtkms_keystore_scan(const wtkms_keystore *ks, const char *const *dirs, size_t ndirs,
+  wtkms_ks_scan *sc, wtkms_err *err);
+void wtkms_keystore_scan_free(wtkms_ks_scan *sc);
+
+/* A compaction: the wtkms_ks_change to pass to wtkms_keystore_update, and what it did. */
+typedef struct {
+    const wtkms_ks_scan *scan;
+    const char *home;
+    bool (*is_live)(const char *home); /* whether a process has the home open; NULL: assume so */
+    bool dry_run;
+    uint32_t removed_roots, removed_opens, kept_roots, kept_opens;
+} wtkms_ks_compact;
+int wtkms_keystore_compact_change(wtkms_keystore *ks, void *arg, wtkms_err *err);
+
 /* The oldest rotation age of the keystore's master keys, in whole days. */
 int64_t wtkms_keystore_rotation_age_days(const wtkms_keystore *ks, int64_t now_ms);
 

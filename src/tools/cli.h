@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "keystore.h"
 #include "kms.h"
 
 /* Exit codes: docs/CLI.md. */
@@ -93,7 +94,15 @@ void wtkms_cli_time(int64_t ms, char *out, size_t outlen);
 
 /* Groups; each file defines one. Weak: a build without the file says the group is absent. */
 int wtkms_cmd_keys(wtkms_cli *cli);
-int wtkms_cmd_keys_usage(wtkms_cli *cli); /* keys_usage.c */
+int wtkms_cmd_keys_usage(wtkms_cli *cli);   /* keys_usage.c */
+int wtkms_cmd_keys_compact(wtkms_cli *cli); /* keys_compact.c */
+
+/*
+ * keys.c: load the home's keystore and unlock it with the configured master key (*wrapp, if
+ * given, is the wrapping used); with want_new, the "--new-..." provider is built first.
+ */
+int wtkms_keys_open_current(wtkms_cli *cli, bool want_new, wtkms_keystore **ksp, uint32_t *wrapp,
+  wtkms_kms **kmsp, wtkms_kms **newkmsp, wtkms_err *err);
 int wtkms_cmd_snapshot(wtkms_cli *cli) __attribute__((weak));
 int wtkms_cmd_oplog(wtkms_cli *cli) __attribute__((weak));
 int wtkms_cmd_pit(wtkms_cli *cli) __attribute__((weak));

@@ -358,13 +358,13 @@ cmd_status(wtkms_cli *cli)
 }
 
 /*
- * open_current --
+ * wtkms_keys_open_current --
  *     Load the home's keystore and unlock it with the configured (current) master key. The new
  *     provider's "--new-..." flags, when wanted, are taken first.
  */
-static int
-open_current(wtkms_cli *cli, bool want_new, wtkms_keystore **ksp, uint32_t *wrapp, wtkms_kms **kmsp,
-  wtkms_kms **newkmsp, wtkms_err *err)
+int
+wtkms_keys_open_current(wtkms_cli *cli, bool want_new, wtkms_keystore **ksp, uint32_t *wrapp,
+  wtkms_kms **kmsp, wtkms_kms **newkmsp, wtkms_err *err)
 {
     const char *home;
     int ret;
@@ -449,7 +449,7 @@ cmd_rotate(wtkms_cli *cli)
     int ret;
 
     wtkms_err_clear(&err);
-    if ((ret = open_current(cli, true, &ks, &wrap, &kms, &newkms, &err)) != 0)
+    if ((ret = wtkms_keys_open_current(cli, true, &ks, &wrap, &kms, &newkms, &err)) != 0)
         goto err;
     wtkms_kms_desc_name(&ks->wraps[wrap].cmk, before, sizeof(before));
     if ((ret = wtkms_keystore_rewrap(ks, wrap, newkms != NULL ? newkms : kms, &err)) != 0)
@@ -485,7 +485,7 @@ cmd_add_master_key(wtkms_cli *cli)
     int ret;
 
     wtkms_err_clear(&err);
-    if ((ret = open_current(cli, true, &ks, NULL, &kms, &newkms, &err)) != 0)
+    if ((ret = wtkms_keys_open_current(cli, true, &ks, NULL, &kms, &newkms, &err)) != 0)
         goto err;
     if (newkms == NULL) {
         ret = wtkms_errf(&err, EINVAL,
@@ -531,7 +531,7 @@ cmd_remove_master_key(wtkms_cli *cli)
         goto err;
     }
     key = cli->args[0];
-    if ((ret = open_current(cli, false, &ks, NULL, &kms, NULL, &err)) != 0 ||
+    if ((ret = wtkms_keys_open_current(cli, false, &ks, NULL, &kms, NULL, &err)) != 0 ||
         (ret = find_named_wrap(ks, key, &wrap, &err)) != 0 ||
         (ret = wtkms_keystore_remove_wrap(ks, wrap, &err)) != 0)
         goto err;
@@ -566,6 +566,8 @@ wtkms_cmd_keys(wtkms_cli *cli)
         return (cmd_add_master_key(cli));
     if (strcmp(cli->command, "remove-master-key") == 0)
         return (cmd_remove_master_key(cli));
+    if (strcmp(cli->command, "compact") == 0)
+        return (wtkms_cmd_keys_compact(cli));
     if (strcmp(cli->command, "usage") == 0)
         return (wtkms_cmd_keys_usage(cli));
     (void)fprintf(stderr, "wtkms: unknown command 'keys %s'\n%s", cli->command, keys_usage);

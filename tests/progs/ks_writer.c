@@ -6,6 +6,7 @@
  * Reads commands on stdin, one per line, and answers each with one line on stdout (flushed):
  *   add KEYID   create table:KEYID with encryption keyid KEYID, insert one row, checkpoint
  *   put KEYID   insert one more row into table:KEYID, checkpoint
+ *   drop KEYID  drop table:KEYID (its file is removed), checkpoint
  *   quit        close the connection cleanly
  * The answer is "ok" or "error: ..." (the WiredTiger message goes to stderr).
  */
@@ -80,7 +81,11 @@ main(int argc, char **argv)
                 ret = do_put(s, arg, n);
         } else if (strcmp(line, "put") == 0)
             ret = do_put(s, arg, n);
-        else
+        else if (strcmp(line, "drop") == 0) {
+            (void)snprintf(uri, sizeof(uri), "table:%s", arg);
+            if ((ret = s->drop(s, uri, NULL)) == 0)
+                ret = s->checkpoint(s, NULL);
+        } else
             ret = EINVAL;
         (void)printf(ret == 0 ? "ok\n" : "error: %s\n", wiredtiger_strerror(ret));
         (void)fflush(stdout);

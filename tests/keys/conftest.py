@@ -1,0 +1,11 @@
+"""Fixtures of the keys suite (helpers in ksutil.py)."""
+import pytest
+
+from ksutil import new_key
+
+
+@pytest.fixture
+def keys(wtline, tmp_path, local_key):
+    kdir = tmp_path / "keys"
+    kdir.mkdir()
+    return [local_key] + [new_key(wtline, kdir / ("k%d.key" % i)) for i in range(1, 3)]
