@@ -5,6 +5,7 @@
 #include "oplog_replay.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ struct wtkms_replay {
     txn_buf *txns;
     size_t ntxns;
     uint64_t applied, skipped, committed;
+    bool keep_ui;
     char server[512];
 };
 
@@ -33,7 +35,8 @@ struct wtkms_replay {
  *     A client for the target, checked with a ping.
  */
 int
-wtkms_replay_open(const char *uri, const wtkms_txn_plan *plan, wtkms_replay **rp, wtkms_err *err)
+wtkms_replay_open(const char *uri, const wtkms_txn_plan *plan, bool keep_ui, wtkms_replay **rp,
+  wtkms_err *err)
 {
     wtkms_replay *r;
     const mongoc_host_list_t *h;
@@ -46,6 +49,7 @@ wtkms_replay_open(const char *uri, const wtkms_txn_plan *plan, wtkms_replay **rp
     if ((r = calloc(1, sizeof(*r))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     r->plan = plan;
+    r->keep_ui = keep_ui;
     if ((r->uri = mongoc_uri_new_with_error(uri, &e)) == NULL) {
         free(r);
         return (
@@ -110,13 +114,25 @@ wtkms_replay_stats(const wtkms_replay *r, uint64_t *applied, uint64_t *skipped, 
 
 /*
  * skip_ns --
- *     Namespaces mongorestore never replays: the server rebuilds them itself.
+ *     Namespaces mongorestore never replays: the server rebuilds them itself. Of config.*, the
+ *     sharding metadata a config server's routing table is made of is replayed, as mongorestore
+ *     does (its ConfigCollectionsToKeep); the rest (sessions, transactions, image collection, ...)
+ *     is the server's own.
  */
 static bool
 skip_ns(const char *ns)
 {
-    return (strncmp(ns, "config.", 7) == 0 || strncmp(ns, "local.", 6) == 0 ||
-            strncmp(ns, "__mdb_internal", 14) == 0);
+    static const char *const keep[] = { "chunks", "collections", "databases", "settings", "shards",
+        "tags", "version", NULL };
+    int i;
+
+    if (strncmp(ns, "config.", 7) == 0) {
+        for (i = 0; keep[i] != NULL; i++)
+            if (strcmp(ns + 7, keep[i]) == 0)
+                return (false);
+        return (true);
+    }
+    return (strncmp(ns, "local.", 6) == 0 || strncmp(ns, "__mdb_internal", 14) == 0);
 }
 
 /*
@@ -138,23 +154,84 @@ run_command(
         return (0);
     wtkms_ts_str(ts, a, sizeof(a));
     return (wtkms_errf(err, e.domain == MONGOC_ERROR_SERVER ? EIO : ECONNRESET,
-      "replaying the oplog entry at %s into %s failed (%s): %s (error %u); the target now holds "
-      "entries before %s only: restore again into a fresh target",
-      a, r->server, what, e.message, e.code, a));
+      "replaying the oplog entry at %s into %s failed (%s): %s (error %u)", a, r->server, what,
+      e.message, e.code));
+}
+
+/*
+ * err_append --
+ *     Say what the target holds after a failure.
+ */
+static void
+err_append(wtkms_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+err_append(wtkms_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    size_t n = strlen(err->msg);
+
+    if (n >= sizeof(err->msg) - 1)
+        return;
+    va_start(ap, fmt);
+    (void)vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * copy_o --
+ *     An operation's o as the target takes it: byte for byte, except a create's
+ *     recordIdsReplicated (stripped, as mongorestore does: the target decides its record ids)
+ *     and, when ui is stripped, a renameCollection's dropTarget naming a collection UUID (which
+ *     the target's collection does not carry: true, drop what is at the target name).
+ */
+static void
+copy_o(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
+{
+    bson_iter_t o;
+    bson_t doc;
+    const char *first;
+
+    if (strcmp(opname, "c") != 0 || !BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &o) ||
+      !bson_iter_next(&o)) {
+        (void)bson_append_iter(out, "o", -1, it);
+        return;
+    }
+    first = bson_iter_key(&o);
+    if (strcmp(first, "create") != 0 && (r->keep_ui || strcmp(first, "renameCollection") != 0)) {
+        (void)bson_append_iter(out, "o", -1, it);
+        return;
+    }
+    (void)bson_iter_recurse(it, &o);
+    BSON_APPEND_DOCUMENT_BEGIN(out, "o", &doc);
+    while (bson_iter_next(&o)) {
+        const char *k = bson_iter_key(&o);
+        if (strcmp(first, "create") == 0 && strcmp(k, "recordIdsReplicated") == 0)
+            continue;
+        if (strcmp(first, "renameCollection") == 0 && strcmp(k, "dropTarget") == 0 &&
+          BSON_ITER_HOLDS_BINARY(&o)) {
+            BSON_APPEND_BOOL(&doc, k, true);
+            continue;
+        }
+        (void)bson_append_iter(&doc, k, -1, &o);
+    }
+    bson_append_document_end(out, &doc);
 }
 
 /*
  * copy_op --
- *     An operation as applyOps takes it: the entry's fields without ui, session fields or wall.
+ *     An operation as applyOps takes it: the entry's fields without session fields, wall or rid,
+ *     and without ui unless the target's collections are the snapshot's own (same UUIDs).
  */
 static void
-copy_op(bson_iter_t *it, bson_t *out)
+copy_op(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
 {
     while (bson_iter_next(it)) {
         const char *k = bson_iter_key(it);
-        if (strcmp(k, "op") == 0 || strcmp(k, "ns") == 0 || strcmp(k, "o") == 0 ||
-            strcmp(k, "o2") == 0 || strcmp(k, "ts") == 0 || strcmp(k, "t") == 0 ||
-            strcmp(k, "h") == 0 || strcmp(k, "v") == 0 || strcmp(k, "b") == 0)
+        if (strcmp(k, "o") == 0)
+            copy_o(r, it, opname, out);
+        else if (strcmp(k, "op") == 0 || strcmp(k, "ns") == 0 || strcmp(k, "o2") == 0 ||
+          strcmp(k, "ts") == 0 || strcmp(k, "t") == 0 || strcmp(k, "h") == 0 ||
+          strcmp(k, "v") == 0 || strcmp(k, "b") == 0 || (r->keep_ui && strcmp(k, "ui") == 0))
             (void)bson_append_iter(out, k, -1, it);
     }
 }
@@ -242,7 +319,7 @@ apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
 {
     static const char *const known[] = { "create", "drop", "renameCollection", "dropDatabase",
         "collMod", "dropIndexes", "deleteIndexes", "dropIndex", "deleteIndex", "convertToCapped",
-        "emptycapped", NULL };
+        "emptycapped", "dbCheck", NULL };
     bson_iter_t it, o, inner;
     bson_t cmd, arr, op, nested;
     const char *opname, *ns, *first;
@@ -301,17 +378,17 @@ apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
             ;
         if (known[i] == NULL) {
             wtkms_ts_str(ts, a, sizeof(a));
-            return (wtkms_errf(err, EILSEQ,
-              "the oplog entry at %s is a \"%s\" command, which cannot be replayed (mongorestore "
-              "refuses it too): restore to a time before it",
-              a, first));
+            return (wtkms_errf(err, WTKMS_EUNREPLAYABLE,
+              "the oplog entry at %s (namespace %s) is a \"%s\" command, which wtkms cannot "
+              "replay (mongorestore refuses unknown commands too): restore to a time before it",
+              a, ns, first));
         }
     }
     bson_init(&cmd);
     BSON_APPEND_ARRAY_BEGIN(&cmd, "applyOps", &arr);
     BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &op);
     (void)bson_iter_init(&it, entry);
-    copy_op(&it, &op);
+    copy_op(r, &it, opname, &op);
     bson_append_document_end(&arr, &op);
     bson_append_array_end(&cmd, &arr);
     ret = run_command(r, "admin", &cmd, ts, "applyOps", err);
@@ -377,12 +454,14 @@ apply_txn(wtkms_replay *r, txn_buf *t, wtkms_ts ts, wtkms_err *err)
 {
     bson_iter_t it;
     bson_t op;
-    uint32_t dlen;
+    uint32_t dlen, done;
     const uint8_t *data;
+    char a[WTKMS_TS_STRLEN];
     size_t i;
     int ret;
 
     ret = 0;
+    done = 0;
     if (bson_iter_init(&it, t->ops))
         while (ret == 0 && bson_iter_next(&it)) {
             if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
@@ -392,10 +471,26 @@ apply_txn(wtkms_replay *r, txn_buf *t, wtkms_ts ts, wtkms_err *err)
             bson_iter_document(&it, &dlen, &data);
             if (!bson_init_static(&op, data, dlen))
                 ret = wtkms_errf(err, EILSEQ, "a transaction holds a damaged operation");
-            else
-                ret = apply_op(r, &op, ts, err);
+            else if ((ret = apply_op(r, &op, ts, err)) == 0)
+                done++;
         }
-    r->committed++;
+    if (ret == 0)
+        r->committed++;
+    else if (done == 0) {
+        wtkms_ts_str(ts, a, sizeof(a));
+        err_append(err,
+          "; it is the first of the %u operations of the transaction committed at %s, none of "
+          "which is applied: the target holds every entry before %s and nothing of this "
+          "transaction; restore again into a fresh target",
+          t->n, a, a);
+    } else {
+        wtkms_ts_str(ts, a, sizeof(a));
+        err_append(err,
+          "; it is operation %u of the %u of the transaction committed at %s, and the %u before "
+          "it ARE applied: the target holds PART of this transaction; restore again into a fresh "
+          "target",
+          done + 1, t->n, a, done);
+    }
     bson_destroy(t->ops);
     i = (size_t)(t - r->txns);
     memmove(&r->txns[i], &r->txns[i + 1], (r->ntxns - i - 1) * sizeof(*t));
@@ -415,13 +510,30 @@ wtkms_replay_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms
     txn_buf *t;
     bson_t entry;
     wtkms_ts commit;
+    uint64_t before;
+    char a[WTKMS_TS_STRLEN];
     int ret;
 
     if (!bson_init_static(&entry, doc, len) || wtkms_txn_classify(doc, len, &info) != 0)
         return (wtkms_errf(err, EILSEQ, "an oplog entry is damaged"));
     switch (info.kind) {
     case WTKMS_TXN_NONE:
-        return (apply_op(r, &entry, ts, err));
+        before = r->applied + r->skipped;
+        if ((ret = apply_op(r, &entry, ts, err)) == 0)
+            return (0);
+        wtkms_ts_str(ts, a, sizeof(a));
+        if (r->applied + r->skipped == before)
+            err_append(err,
+              "; the target holds every entry before %s and nothing of it: restore again into a "
+              "fresh target",
+              a);
+        else
+            err_append(err,
+              "; the %" PRIu64 " operations before it in the applyOps entry at %s ARE applied "
+              "(mongod applies them one by one): the target holds PART of that entry; restore "
+              "again into a fresh target",
+              r->applied + r->skipped - before, a);
+        return (ret);
     case WTKMS_TXN_ABORT:
         r->skipped++;
         return (0);

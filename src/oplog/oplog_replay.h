@@ -1,18 +1,29 @@
 /*
  * oplog_replay.h -- apply oplog entries to a running mongod, as mongorestore --oplogReplay does.
  *
- * Each entry is applied with the applyOps command (one operation per command), without its
- * collection UUID ("ui"), session fields or wall time, so it applies to a restored or rebuilt
- * collection; "o" and "o2" are copied byte for byte (an update's $v: 2 diff is never rewritten).
+ * Each entry is applied with the applyOps command (one operation per command), without session
+ * fields, wall time or rid; "o" and "o2" are copied byte for byte (an update's $v: 2 diff is never
+ * rewritten), except that a create loses recordIdsReplicated (as mongorestore strips it).
+ *
+ * The collection UUID ("ui") is kept when keep_ui is set: the target runs on the files of the
+ * snapshot the oplog continues (its collections have the source's UUIDs, so a collection created
+ * later gets the source's UUID too and a later renameCollection dropTarget: UUID finds it). It is
+ * stripped otherwise (a rebuilt target, as mongorestore does without --preserveUUID), and then a
+ * renameCollection's dropTarget UUID becomes true.
+ *
  * Transactions are applied at their commit: the inner operations of every part, in order, then
- * the commit's own. Skipped like mongorestore: no-ops, the internal config.* and local.*
- * namespaces, index-build bookkeeping (startIndexBuild, abortIndexBuild, setMultikeyMetadata).
- * Index creation (createIndexes, commitIndexBuild) runs as a createIndexes command, which recent
- * servers require instead of applyOps.
+ * the commit's own. An applyOps a user ran, or an 8.0 retryable write's (multiOpType 1), has its
+ * operations applied one by one. Skipped like mongorestore: no-ops, the internal config.*
+ * namespaces (all but chunks, collections, databases, settings, shards, tags and version),
+ * local.*, index-build bookkeeping (startIndexBuild, abortIndexBuild, setMultikeyMetadata). dbCheck
+ * is applied (mongod only logs it). Index creation (createIndexes, commitIndexBuild) runs as a
+ * createIndexes command, which recent servers require instead of applyOps. A command of any other
+ * kind stops the replay with WTKMS_EUNREPLAYABLE, naming the entry.
  */
 #ifndef WTKMS_OPLOG_REPLAY_H
 #define WTKMS_OPLOG_REPLAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "oplog_txn.h"
@@ -20,8 +31,8 @@
 typedef struct wtkms_replay wtkms_replay;
 
 /* Connect to the target (a mongodb:// URI). */
-int wtkms_replay_open(
-  const char *uri, const wtkms_txn_plan *plan, wtkms_replay **rp, wtkms_err *err);
+int wtkms_replay_open(const char *uri, const wtkms_txn_plan *plan, bool keep_ui, wtkms_replay **rp,
+  wtkms_err *err);
 /* An entry the plan delivers (wtkms_txn_plan_walk's callback; arg is the wtkms_replay). */
 int wtkms_replay_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err);
 /* Counts: operations applied, entries skipped, transactions applied. */

@@ -292,6 +292,7 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     if ((m = calloc(1, sizeof(*m))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     m->format_version = WTKMS_SNAP_FORMAT_VERSION;
+    m->oplog_term = -1;
     m->chunk_size = o->chunk_size != 0 ? o->chunk_size : WTKMS_SNAP_CHUNK_DEFAULT;
     if (m->chunk_size < WTKMS_SNAP_CHUNK_MIN || m->chunk_size > WTKMS_SNAP_CHUNK_MAX) {
         ret = wtkms_errf(err, EINVAL, "chunk size %u is outside 4 KiB .. 4 MiB", m->chunk_size);
@@ -311,7 +312,7 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
 
     /* The oplog position first: it must be read while the mongod is locked, before copying. */
     if (o->uri != NULL) {
-        if ((ret = wtkms_mongod_oplog_ts(o->uri, &m->oplog_t, &m->oplog_i, err)) != 0)
+        if ((ret = wtkms_mongod_oplog_ts(o->uri, &m->oplog_t, &m->oplog_i, &m->oplog_term, err)) != 0)
             goto err;
         m->has_oplog_ts = true;
     } else if (o->has_oplog_ts) {

@@ -128,6 +128,8 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
         BSON_APPEND_NULL(&body, "keystore_master_key");
     if (m->has_oplog_ts)
         BSON_APPEND_TIMESTAMP(&body, "oplog_ts", m->oplog_t, m->oplog_i);
+    if (m->has_oplog_ts && m->oplog_term >= 0)
+        BSON_APPEND_INT64(&body, "oplog_term", m->oplog_term);
     BSON_APPEND_ARRAY_BEGIN(&body, "files", &arr);
     for (i = 0; i < m->nfiles; i++) {
         (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
@@ -456,6 +458,12 @@ decode_body(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
             return (bad(d, "field 'oplog_ts' is not a timestamp"));
         bson_iter_timestamp(&it, &m->oplog_t, &m->oplog_i);
         m->has_oplog_ts = true;
+    }
+    m->oplog_term = -1;
+    if (bson_iter_init_find(&it, body, "oplog_term")) {
+        if (!BSON_ITER_HOLDS_INT64(&it) || bson_iter_int64(&it) < 0)
+            return (bad(d, "field 'oplog_term' is not a non-negative int64"));
+        m->oplog_term = bson_iter_int64(&it);
     }
     return (decode_files(d, body, m));
 }

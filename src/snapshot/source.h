@@ -43,6 +43,7 @@ int wtkms_source_close(wtkms_source *src, wtkms_err *err);
 pid_t wtkms_source_lock_holder(const char *home);
 
 /* The consistent oplog timestamp of the mongod at uri, which must be fsync-locked. */
-int wtkms_mongod_oplog_ts(const char *uri, uint32_t *tp, uint32_t *ip, wtkms_err *err);
+int wtkms_mongod_oplog_ts(
+  const char *uri, uint32_t *tp, uint32_t *ip, int64_t *termp, wtkms_err *err);
 
 #endif

@@ -28,7 +28,8 @@ init_mongoc(void)
  *     Check the lock, read the newest oplog timestamp.
  */
 int
-wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, wtkms_err *err)
+wtkms_mongod_oplog_ts(
+  const char *uri_str, uint32_t *tp, uint32_t *ip, int64_t *termp, wtkms_err *err)
 {
     mongoc_uri_t *uri;
     mongoc_client_t *client;
@@ -42,6 +43,7 @@ wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, wtkms_err
     bool locked;
     int ret;
 
+    *termp = -1;
     (void)pthread_once(&mongoc_once, init_mongoc);
     if ((uri = mongoc_uri_new_with_error(uri_str, &berr)) == NULL)
         return (
@@ -89,9 +91,13 @@ wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, wtkms_err
     opts = BCON_NEW("sort", "{", "$natural", BCON_INT32(-1), "}", "limit", BCON_INT64(1));
     cursor = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
     if (mongoc_cursor_next(cursor, &doc)) {
-        if (bson_iter_init_find(&it, doc, "ts") && BSON_ITER_HOLDS_TIMESTAMP(&it))
+        if (bson_iter_init_find(&it, doc, "ts") && BSON_ITER_HOLDS_TIMESTAMP(&it)) {
             bson_iter_timestamp(&it, tp, ip);
-        else
+            /* The term identifies the entry with its ts: pit restore checks both at T0. */
+            if (bson_iter_init_find(&it, doc, "t") &&
+              (BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it)))
+                *termp = bson_iter_as_int64(&it);
+        } else
             ret = wtkms_errf(err, EPROTO, "mongod at %s: the newest oplog entry has no ts", host);
     } else if (mongoc_cursor_error(cursor, &berr))
         ret = wtkms_errf(err, EIO, "mongod at %s: reading local.oplog.rs: %s", host, berr.message);

@@ -186,6 +186,8 @@ wtkms_cli_exit_code(int code)
     case EBUSY:
     case ERANGE:
         return (WTKMS_EXIT_REFUSED);
+    case ENOMSG: /* WTKMS_EUNREPLAYABLE (oplog_txn.h) */
+        return (WTKMS_EXIT_UNREPLAYABLE);
     default:
         return (WTKMS_EXIT_FAIL);
     }

@@ -27,6 +27,7 @@
 #define WTKMS_EXIT_NOTFOUND 5  /* no such home, keystore, snapshot, segment */
 #define WTKMS_EXIT_REFUSED 6   /* refused for safety: non-empty target, gap, key still in use */
 #define WTKMS_EXIT_OVERDUE 8   /* keys status --check: master-key rotation is overdue */
+#define WTKMS_EXIT_UNREPLAYABLE 10 /* oplog history intact but of a shape wtkms cannot replay */
 
 #define WTKMS_CLI_MAX_OPTS 48
 #define WTKMS_CLI_MAX_ARGS 32

@@ -1,5 +1,5 @@
 /*
- * oplog.c -- "wtkms oplog tap|list|verify|export" and "wtkms pit restore".
+ * oplog.c -- "wtkms oplog tap|list|verify|export" (pit.c: "wtkms pit restore").
  *
  * The tap, segment format and readers live in src/oplog/; this file is the command line.
  */
@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "fileio.h"
 #include "oplog_catalog.h"
+#include "oplog_cli.h"
 #include "oplog_export.h"
 #include "oplog_replay.h"
 #include "oplog_segmenter.h"
@@ -124,12 +125,12 @@ on_signal(int sig)
 }
 
 /*
- * connection_uri --
+ * wtkms_cli_connection_uri --
  *     A MongoDB URI from --FLAG or --FLAG-file FILE. A URI on the command line may not carry a
  *     password (every user sees command lines); in a file it may, if the file is private.
  */
-static int
-connection_uri(wtkms_cli *cli, const char *flag, char **urip, wtkms_err *err)
+int
+wtkms_cli_connection_uri(wtkms_cli *cli, const char *flag, char **urip, wtkms_err *err)
 {
     mongoc_uri_t *uri;
     bson_error_t e;
@@ -213,7 +214,7 @@ cmd_tap(wtkms_cli *cli)
     o.segment_seconds = WTKMS_SEGMENT_SECONDS_DEFAULT;
     o.await_ms = 1000;
     o.backoff_max_ms = 10000;
-    if ((ret = connection_uri(cli, "uri", &uri, &err)) != 0)
+    if ((ret = wtkms_cli_connection_uri(cli, "uri", &uri, &err)) != 0)
         goto err;
     o.uri = uri;
     o.once = wtkms_cli_flag(cli, "once");
@@ -281,11 +282,11 @@ err:
 }
 
 /*
- * ts_json --
+ * wtkms_cli_ts_json --
  *     A timestamp as JSON: "SECS:INC" and an ISO time beside it.
  */
-static void
-ts_json(bson_t *doc, const char *key, wtkms_ts ts)
+void
+wtkms_cli_ts_json(bson_t *doc, const char *key, wtkms_ts ts)
 {
     char s[WTKMS_TS_STRLEN], k[64], when[32];
 
@@ -373,14 +374,14 @@ cmd_list(wtkms_cli *cli)
         BSON_APPEND_UTF8(&d, "kind", si->h.kind == WTKMS_SEG_GAP ? "gap" : "entries");
         if (si->h.kind == WTKMS_SEG_ENTRIES) {
             entries += si->h.count;
-            ts_json(&d, "first_ts", si->h.first_ts);
-            ts_json(&d, "last_ts", si->h.last_ts);
+            wtkms_cli_ts_json(&d, "first_ts", si->h.first_ts);
+            wtkms_cli_ts_json(&d, "last_ts", si->h.last_ts);
             ts_cell(si->h.first_ts, a, sizeof(a));
             ts_cell(si->h.last_ts, b, sizeof(b));
         } else {
             ngaps++;
-            ts_json(&d, "gap_from", si->h.gap_from);
-            ts_json(&d, "gap_to", si->h.gap_to);
+            wtkms_cli_ts_json(&d, "gap_from", si->h.gap_from);
+            wtkms_cli_ts_json(&d, "gap_to", si->h.gap_to);
             ts_cell(si->h.gap_from, a, sizeof(a));
             ts_cell(si->h.gap_to, b, sizeof(b));
         }
@@ -429,8 +430,8 @@ cmd_list(wtkms_cli *cli)
         BSON_APPEND_INT64(&out, "entries", (int64_t)entries);
         BSON_APPEND_INT64(&out, "bytes", (int64_t)bytes);
         if (first != 0) {
-            ts_json(&out, "first_ts", first);
-            ts_json(&out, "last_ts", last);
+            wtkms_cli_ts_json(&out, "first_ts", first);
+            wtkms_cli_ts_json(&out, "last_ts", last);
         }
         BSON_APPEND_ARRAY(&out, "list", &segs);
         BSON_APPEND_ARRAY(&out, "gaps", &gaps);
@@ -502,8 +503,8 @@ cmd_verify(wtkms_cli *cli)
         BSON_APPEND_INT64(&out, "entries", (int64_t)rep.entries);
         BSON_APPEND_INT64(&out, "gaps", (int64_t)rep.gaps);
         if (rep.first != 0) {
-            ts_json(&out, "first_ts", rep.first);
-            ts_json(&out, "last_ts", rep.last);
+            wtkms_cli_ts_json(&out, "first_ts", rep.first);
+            wtkms_cli_ts_json(&out, "last_ts", rep.last);
         }
         for (i = 0; i < rep.nproblems; i++) {
             bson_init(&d);
@@ -566,6 +567,7 @@ cmd_export(wtkms_cli *cli)
     wtkms_oplog_store *store;
     wtkms_oplog_keys *keys;
     wtkms_bson_out out;
+    wtkms_txn_plan plan;
     wtkms_kms *kms;
     wtkms_err err;
     wtkms_ts from, until, first, last;
@@ -581,6 +583,7 @@ cmd_export(wtkms_cli *cli)
     keys = NULL;
     opened = false;
     memset(&cat, 0, sizeof(cat));
+    memset(&plan, 0, sizeof(plan));
     vfrom = wtkms_cli_opt_get(cli, "from");
     vuntil = wtkms_cli_opt_get(cli, "until");
     path = wtkms_cli_opt_get(cli, "out");
@@ -619,11 +622,18 @@ cmd_export(wtkms_cli *cli)
         ret = wtkms_errf(&err, ENOMEM, "out of memory");
         goto err;
     }
+    /*
+     * A transaction committed inside the range whose earlier parts (partialTxn, prepare) lie
+     * before --from goes out whole: mongorestore would otherwise apply it torn, or a prepared one
+     * not at all. When those parts are not in the store the export is refused, naming it.
+     */
+    if ((ret = wtkms_txn_plan_build(
+           &cat, keys, from == 0 ? 0 : from - 1, until, WTKMS_PLAN_EXPORT, &plan, &err)) != 0)
+        goto err;
     if ((ret = wtkms_bson_out_open(&out, path, force, &err)) != 0)
         goto err;
     opened = true;
-    if ((ret = wtkms_oplog_scan(
-           &cat, keys, from == 0 ? 0 : from - 1, until, export_entry, &out, &err)) != 0 ||
+    if ((ret = wtkms_txn_plan_walk(&cat, keys, &plan, export_entry, &out, &err)) != 0 ||
         (ret = wtkms_bson_out_commit(&out, &err)) != 0)
         goto err;
     opened = false;
@@ -634,8 +644,9 @@ cmd_export(wtkms_cli *cli)
         BSON_APPEND_UTF8(&j, "out", path);
         BSON_APPEND_INT64(&j, "entries", (int64_t)out.count);
         BSON_APPEND_INT64(&j, "bytes", (int64_t)out.bytes);
-        ts_json(&j, "from", from);
-        ts_json(&j, "until", until);
+        wtkms_cli_ts_json(&j, "from", from);
+        wtkms_cli_ts_json(&j, "until", until);
+        BSON_APPEND_INT64(&j, "earlier_transaction_parts", (int64_t)plan.early_parts);
         wtkms_cli_print_json(&j);
         bson_destroy(&j);
     } else
@@ -643,6 +654,12 @@ cmd_export(wtkms_cli *cli)
           "wtkms: exported %" PRIu64 " oplog entries (%" PRIu64 " bytes), %s to %s inclusive, "
           "into %s\n",
           out.count, out.bytes, a, b, path);
+    if (!cli->json && plan.early_parts > 0)
+        (void)fprintf(stderr,
+          "wtkms: %" PRIu64 " of them are earlier parts (before --from) of transactions "
+          "committed in the range, included so that none is torn\n",
+          plan.early_parts);
+    wtkms_txn_plan_free(&plan);
     wtkms_oplog_keys_free(keys);
     wtkms_kms_close(kms);
     wtkms_oplog_catalog_free(&cat);
@@ -651,6 +668,7 @@ cmd_export(wtkms_cli *cli)
 err:
     if (opened)
         wtkms_bson_out_abort(&out);
+    wtkms_txn_plan_free(&plan);
     wtkms_oplog_keys_free(keys);
     wtkms_kms_close(kms);
     wtkms_oplog_catalog_free(&cat);
@@ -678,311 +696,6 @@ wtkms_cmd_oplog(wtkms_cli *cli)
     if (strcmp(cli->command, "export") == 0)
         return (cmd_export(cli));
     (void)fprintf(stderr, "wtkms: unknown command 'oplog %s'\n%s", cli->command, oplog_usage);
-    return (WTKMS_EXIT_USAGE);
-}
-
-/*
- * pit restore: a snapshot plus the oplog up to a chosen time.
- */
-static const char pit_usage[] =
-  "usage:\n"
-  "  wtkms pit restore --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS\n"
-  "                    (--to DIR [--oplog-out FILE] | --target URI | --target-file FILE |\n"
-  "                    both) [--json]\n"
-  "                    [provider flags]\n"
-  "Restores the snapshot into DIR and writes the oplog after the snapshot's time up to and\n"
-  "including TS to DIR-oplog/oplog.bson (mongorestore --oplogReplay --dir DIR-oplog), and/or\n"
-  "replays it into the running mongod at URI with applyOps. TS: SECS:INC, SECS or\n"
-  "YYYY-MM-DDTHH:MM:SSZ.\n";
-
-/*
- * pit_settings --
- *     Every flag the command did not take, as settings for the snapshot store and the provider.
- */
-static int
-pit_settings(wtkms_cli *cli, wtkms_config *cfg, wtkms_err *err)
-{
-    return (wtkms_cli_settings(cli, "", false, cfg, err));
-}
-
-typedef struct {
-    wtkms_bson_out *out;
-    wtkms_replay *replay;
-    uint64_t entries;
-} pit_sink;
-
-/*
- * pit_entry --
- *     Each entry the plan keeps: into oplog.bson, into the target, or both.
- */
-static int
-pit_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err)
-{
-    pit_sink *s = arg;
-    int ret;
-
-    s->entries++;
-    if (s->out != NULL && (ret = wtkms_bson_out_write(s->out, doc, len, err)) != 0)
-        return (ret);
-    if (s->replay != NULL && (ret = wtkms_replay_entry(s->replay, doc, len, ts, err)) != 0)
-        return (ret);
-    return (0);
-}
-
-/*
- * cmd_pit_restore --
- *     wtkms pit restore.
- */
-static int
-cmd_pit_restore(wtkms_cli *cli)
-{
-    wtkms_config cfg;
-    wtkms_oplog_catalog cat;
-    wtkms_oplog_store *ostore;
-    wtkms_oplog_keys *keys;
-    wtkms_snap_manifest *m;
-    wtkms_store *sstore;
-    wtkms_kms *kms;
-    wtkms_txn_plan plan;
-    wtkms_bson_out out;
-    wtkms_replay *replay;
-    wtkms_err err;
-    pit_sink sink;
-    wtkms_ts t0, until;
-    struct stat sb;
-    bson_t j;
-    const char *id, *surl, *odir, *vuntil, *to, *target, *oplog_out;
-    char *target_buf;
-    char opath[4096], odirbuf[4096], what[512], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
-    uint64_t applied, skipped, txns;
-    bool need_kms, out_open, made_dir, restored;
-    size_t i, n;
-    int ret;
-
-    wtkms_err_clear(&err);
-    memset(&cat, 0, sizeof(cat));
-    memset(&plan, 0, sizeof(plan));
-    memset(&sink, 0, sizeof(sink));
-    wtkms_config_init(&cfg, "command-line flags");
-    ostore = NULL;
-    keys = NULL;
-    m = NULL;
-    sstore = NULL;
-    kms = NULL;
-    replay = NULL;
-    out_open = made_dir = restored = false;
-    target_buf = NULL;
-    oplog_out = NULL;
-    applied = skipped = txns = 0;
-    opath[0] = odirbuf[0] = '\0';
-
-    id = wtkms_cli_opt_get(cli, "snapshot");
-    surl = wtkms_cli_opt_get(cli, "store");
-    odir = wtkms_cli_opt_get(cli, "oplog-store");
-    vuntil = wtkms_cli_opt_get(cli, "until");
-    to = wtkms_cli_opt_get(cli, "to");
-    if ((ret = connection_uri(cli, "target", &target_buf, &err)) != 0)
-        goto err;
-    target = target_buf;
-    oplog_out = wtkms_cli_opt_get(cli, "oplog-out");
-    if (id == NULL && cli->nargs > 0)
-        id = cli->args[0];
-    if (id == NULL || surl == NULL || odir == NULL || vuntil == NULL ||
-        (to == NULL && target == NULL)) {
-        ret = wtkms_errf(&err, EINVAL,
-          "pit restore needs --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS and "
-          "--to DIR and/or --target URI (wtkms pit --help)");
-        goto err;
-    }
-    if ((ret = wtkms_ts_parse(vuntil, "--until", &until, &err)) != 0)
-        goto err;
-    wtkms_config_free(&cfg);
-    if ((ret = pit_settings(cli, &cfg, &err)) != 0)
-        goto err;
-
-    /* The snapshot's consistent oplog time is where the oplog takes over. */
-    if ((ret = wtkms_store_open(surl, &cfg, &sstore, &err)) != 0 ||
-        (ret = wtkms_snapshot_read_manifest(sstore, id, &m, &err)) != 0)
-        goto err;
-    if (!m->has_oplog_ts) {
-        ret = wtkms_errf(&err, ERANGE,
-          "snapshot %s records no oplog timestamp (it was not taken from a mongod with --uri): "
-          "point-in-time restore needs one; restore it with 'wtkms snapshot restore' instead",
-          id);
-        goto err;
-    }
-    t0 = WTKMS_TS(m->oplog_t, m->oplog_i);
-    wtkms_ts_str_long(t0, a, sizeof(a));
-    if (until < t0) {
-        wtkms_ts_str_long(until, b, sizeof(b));
-        ret = wtkms_errf(&err, ERANGE,
-          "--until %s is before snapshot %s's time %s: choose an older snapshot", b, id, a);
-        goto err;
-    }
-    if ((ret = wtkms_oplog_store_open(odir, false, &ostore, &err)) != 0 ||
-        (ret = wtkms_oplog_catalog_load(ostore, &cat, &err)) != 0)
-        goto err;
-    (void)snprintf(
-      what, sizeof(what), "pit restore from snapshot %s (%s) --until %s", id, a, vuntil);
-    if ((ret = wtkms_oplog_catalog_check(&cat, t0, until, what, &err)) != 0)
-        goto err;
-
-    need_kms = m->encrypted;
-    for (i = 0; i < cat.n; i++)
-        need_kms = need_kms || cat.segs[i].h.encrypted;
-    if (need_kms && (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0)
-        goto err;
-    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
-        goto err;
-    if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
-        ret = wtkms_errf(&err, ENOMEM, "out of memory");
-        goto err;
-    }
-    /* Decide every transaction (and read every segment once) before writing anything. */
-    if ((ret = wtkms_txn_plan_build(&cat, keys, t0, until, &plan, &err)) != 0)
-        goto err;
-
-    if (to != NULL || oplog_out != NULL) {
-        if (oplog_out != NULL)
-            (void)snprintf(opath, sizeof(opath), "%s", oplog_out);
-        else {
-            (void)snprintf(odirbuf, sizeof(odirbuf), "%s", to);
-            for (n = strlen(odirbuf); n > 1 && odirbuf[n - 1] == '/'; n--)
-                odirbuf[n - 1] = '\0';
-            if (strlen(odirbuf) + 20 >= sizeof(odirbuf)) {
-                ret = wtkms_errf(&err, ENAMETOOLONG, "--to %s: path too long", to);
-                goto err;
-            }
-            (void)strcat(odirbuf, "-oplog");
-            if (stat(odirbuf, &sb) != 0) {
-                if (mkdir(odirbuf, 0700) != 0) {
-                    ret = wtkms_errf(&err, errno, "%s: %s", odirbuf, strerror(errno));
-                    goto err;
-                }
-                made_dir = true;
-            }
-            (void)snprintf(opath, sizeof(opath), "%s/oplog.bson", odirbuf);
-        }
-        if ((ret = wtkms_bson_out_open(&out, opath, false, &err)) != 0)
-            goto err;
-        out_open = true;
-        sink.out = &out;
-    }
-    if (target != NULL && to == NULL &&
-        (ret = wtkms_replay_open(target, &plan, &replay, &err)) != 0)
-        goto err;
-    sink.replay = replay;
-    if ((ret = wtkms_txn_plan_walk(&cat, keys, &plan, pit_entry, &sink, &err)) != 0)
-        goto err;
-    if (out_open) {
-        if ((ret = wtkms_bson_out_commit(&out, &err)) != 0) {
-            out_open = false;
-            goto err;
-        }
-        out_open = false;
-    }
-    if (to != NULL) {
-        if ((ret = wtkms_snapshot_restore(sstore, id, to, kms, false, NULL, &err)) != 0)
-            goto err;
-        restored = true;
-        if (target != NULL) {
-            /* The target runs on what was just restored: replay after the restore. */
-            if ((ret = wtkms_replay_open(target, &plan, &replay, &err)) != 0)
-                goto err;
-            sink.out = NULL;
-            sink.replay = replay;
-            sink.entries = 0;
-            if ((ret = wtkms_txn_plan_walk(&cat, keys, &plan, pit_entry, &sink, &err)) != 0)
-                goto err;
-        }
-    }
-    if (replay != NULL)
-        wtkms_replay_stats(replay, &applied, &skipped, &txns);
-
-    wtkms_ts_str(t0, a, sizeof(a));
-    wtkms_ts_str(until, b, sizeof(b));
-    if (cli->json) {
-        bson_init(&j);
-        BSON_APPEND_UTF8(&j, "snapshot", id);
-        ts_json(&j, "snapshot_ts", t0);
-        ts_json(&j, "until", until);
-        if (to != NULL)
-            BSON_APPEND_UTF8(&j, "restored_to", to);
-        if (opath[0] != '\0')
-            BSON_APPEND_UTF8(&j, "oplog_file", opath);
-        BSON_APPEND_INT64(&j, "entries", (int64_t)sink.entries);
-        BSON_APPEND_INT64(&j, "transactions_committed", (int64_t)plan.commits);
-        BSON_APPEND_INT64(&j, "transaction_entries_left_out", (int64_t)plan.dropped_parts);
-        if (replay != NULL) {
-            bson_t rj;
-            BSON_APPEND_DOCUMENT_BEGIN(&j, "replayed", &rj);
-            BSON_APPEND_UTF8(&rj, "target", target);
-            BSON_APPEND_INT64(&rj, "applied", (int64_t)applied);
-            BSON_APPEND_INT64(&rj, "skipped", (int64_t)skipped);
-            BSON_APPEND_INT64(&rj, "transactions", (int64_t)txns);
-            bson_append_document_end(&j, &rj);
-        }
-        wtkms_cli_print_json(&j);
-        bson_destroy(&j);
-    } else {
-        if (to != NULL)
-            (void)printf("restored snapshot %s (oplog time %s) into %s\n", id, a, to);
-        if (opath[0] != '\0')
-            (void)printf("wrote %" PRIu64 " oplog entries after %s up to and including %s to %s\n"
-                         "replay them with: mongorestore --oplogReplay --dir %s\n",
-              sink.entries, a, b, opath, odirbuf[0] != '\0' ? odirbuf : "DIR-holding-oplog.bson");
-        if (replay != NULL)
-            (void)printf("replayed into %s: %" PRIu64 " operations applied, %" PRIu64
-                         " skipped, %" PRIu64 " transactions\n",
-              target, applied, skipped, txns);
-        if (plan.dropped_parts > 0)
-            (void)printf("left out %" PRIu64 " entries of transactions not committed by %s\n",
-              plan.dropped_parts, b);
-    }
-    ret = WTKMS_EXIT_OK;
-    goto done;
-err:
-    if (out_open)
-        wtkms_bson_out_abort(&out);
-    /* Leave nothing half-done behind: the oplog file goes if the restore did not happen. */
-    if (!restored && opath[0] != '\0' && oplog_out == NULL && ret != EEXIST) {
-        (void)unlink(opath);
-        if (made_dir)
-            (void)rmdir(odirbuf);
-    }
-    ret = wtkms_cli_fail(cli, &err);
-done:
-    wtkms_replay_close(replay);
-    wtkms_txn_plan_free(&plan);
-    wtkms_oplog_keys_free(keys);
-    wtkms_oplog_catalog_free(&cat);
-    wtkms_oplog_store_close(ostore);
-    if (m != NULL)
-        wtkms_manifest_free(m);
-    wtkms_store_close(sstore);
-    wtkms_kms_close(kms);
-    wtkms_config_free(&cfg);
-    if (target_buf != NULL) {
-        wtkms_wipe(target_buf, strlen(target_buf));
-        free(target_buf);
-    }
-    return (ret);
-}
-
-/*
- * wtkms_cmd_pit --
- *     The pit group.
- */
-int
-wtkms_cmd_pit(wtkms_cli *cli)
-{
-    if (cli->help || strcmp(cli->command, "help") == 0) {
-        (void)fputs(pit_usage, stdout);
-        return (WTKMS_EXIT_OK);
-    }
-    if (strcmp(cli->command, "restore") == 0)
-        return (cmd_pit_restore(cli));
-    (void)fprintf(stderr, "wtkms: unknown command 'pit %s'\n%s", cli->command, pit_usage);
     return (WTKMS_EXIT_USAGE);
 }
 

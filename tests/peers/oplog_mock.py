@@ -15,7 +15,9 @@ the faults a real server produces:
 Entries are served byte for byte (RawBSONDocument), so a test can compare what the tap saved
 with what was served. Every command received is recorded (`commands`) so tests can assert, e.g.,
 that each find asked for readConcern majority. applyOps and createIndexes are recorded in
-`applied` and acknowledged, for replay tests.
+`applied` and acknowledged, for replay tests; `apply_faults` fails chosen ones (by their
+position among them, from 1) with a server error, as mongod refuses an operation. currentOp
+reports `fsync_locked`, so a snapshot can read its oplog time from this server.
 """
 import bson
 import threading
@@ -44,6 +46,9 @@ class OplogServer:
         self.commands = []         # (command name, decoded command document)
         self.applied = []          # applyOps / createIndexes commands received
         self.faults = []           # queued faults for find/getMore: ("error", code, msg) ...
+        self.apply_faults = {}     # n -> (code, msg): the n-th applyOps/createIndexes fails
+        self.apply_count = 0
+        self.fsync_locked = False
         self.primary = True
         self.secondary_until = 0.0
         self.finds = 0
@@ -215,8 +220,14 @@ class OplogServer:
         if name in ("killcursors", "endsessions", "ping", "buildinfo"):
             return request.reply({"ok": 1})
         if name in ("applyops", "createindexes"):
+            self.apply_count += 1
+            if self.apply_count in self.apply_faults:
+                code, msg = self.apply_faults[self.apply_count]
+                return request.command_err(code=code, errmsg=msg)
             self.applied.append(cmd)
             return request.reply({"ok": 1, "applied": len(cmd.get("applyOps", [])) or 1})
+        if name == "currentop":
+            return request.reply({"inprog": [], "fsyncLock": self.fsync_locked, "ok": 1})
         return request.command_err(code=59, errmsg="no such command: %s" % name)
 
 
