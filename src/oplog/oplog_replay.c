@@ -35,8 +35,8 @@ struct wtkms_replay {
  *     A client for the target, checked with a ping.
  */
 int
-wtkms_replay_open(const char *uri, const wtkms_txn_plan *plan, bool keep_ui, wtkms_replay **rp,
-  wtkms_err *err)
+wtkms_replay_open(
+  const char *uri, const wtkms_txn_plan *plan, bool keep_ui, wtkms_replay **rp, wtkms_err *err)
 {
     wtkms_replay *r;
     const mongoc_host_list_t *h;
@@ -162,8 +162,7 @@ run_command(
  * err_append --
  *     Say what the target holds after a failure.
  */
-static void
-err_append(wtkms_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_append(wtkms_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
 err_append(wtkms_err *err, const char *fmt, ...)
 {
@@ -192,7 +191,7 @@ copy_o(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
     const char *first;
 
     if (strcmp(opname, "c") != 0 || !BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &o) ||
-      !bson_iter_next(&o)) {
+        !bson_iter_next(&o)) {
         (void)bson_append_iter(out, "o", -1, it);
         return;
     }
@@ -208,7 +207,7 @@ copy_o(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
         if (strcmp(first, "create") == 0 && strcmp(k, "recordIdsReplicated") == 0)
             continue;
         if (strcmp(first, "renameCollection") == 0 && strcmp(k, "dropTarget") == 0 &&
-          BSON_ITER_HOLDS_BINARY(&o)) {
+            BSON_ITER_HOLDS_BINARY(&o)) {
             BSON_APPEND_BOOL(&doc, k, true);
             continue;
         }
@@ -230,8 +229,8 @@ copy_op(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
         if (strcmp(k, "o") == 0)
             copy_o(r, it, opname, out);
         else if (strcmp(k, "op") == 0 || strcmp(k, "ns") == 0 || strcmp(k, "o2") == 0 ||
-          strcmp(k, "ts") == 0 || strcmp(k, "t") == 0 || strcmp(k, "h") == 0 ||
-          strcmp(k, "v") == 0 || strcmp(k, "b") == 0 || (r->keep_ui && strcmp(k, "ui") == 0))
+                 strcmp(k, "ts") == 0 || strcmp(k, "t") == 0 || strcmp(k, "h") == 0 ||
+                 strcmp(k, "v") == 0 || strcmp(k, "b") == 0 || (r->keep_ui && strcmp(k, "ui") == 0))
             (void)bson_append_iter(out, k, -1, it);
     }
 }

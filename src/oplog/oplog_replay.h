@@ -31,8 +31,8 @@
 typedef struct wtkms_replay wtkms_replay;
 
 /* Connect to the target (a mongodb:// URI). */
-int wtkms_replay_open(const char *uri, const wtkms_txn_plan *plan, bool keep_ui, wtkms_replay **rp,
-  wtkms_err *err);
+int wtkms_replay_open(
+  const char *uri, const wtkms_txn_plan *plan, bool keep_ui, wtkms_replay **rp, wtkms_err *err);
 /* An entry the plan delivers (wtkms_txn_plan_walk's callback; arg is the wtkms_replay). */
 int wtkms_replay_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err);
 /* Counts: operations applied, entries skipped, transactions applied. */

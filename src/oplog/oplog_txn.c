@@ -238,7 +238,7 @@ late_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *er
     wtkms_txn_info info;
 
     if (wtkms_txn_classify(doc, len, &info) != 0 || info.kind != WTKMS_TXN_COMMIT_PREPARED ||
-      info.commit_ts == 0 || info.commit_ts > s->plan->until || info.prev > s->plan->until)
+        info.commit_ts == 0 || info.commit_ts > s->plan->until || info.prev > s->plan->until)
         return (0);
     if (push_ts(&s->plan->late, &s->plan->nlate, ts) != 0)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
@@ -379,7 +379,7 @@ wtkms_txn_plan_build(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts 
         goto done;
     wtkms_oplog_catalog_range(cat, &first, &last);
     if (mode == WTKMS_PLAN_RESTORE && last > until &&
-      (ret = wtkms_oplog_scan(cat, keys, until, last, late_entry, &s, err)) != 0) {
+        (ret = wtkms_oplog_scan(cat, keys, until, last, late_entry, &s, err)) != 0) {
         (void)wtkms_err_prefix(err,
           "reading the saved oplog past %s for the commits of prepared transactions", "--until");
         goto done;
@@ -464,9 +464,9 @@ walk_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *er
     if (wtkms_txn_classify(doc, len, &info) != 0)
         return (wtkms_errf(err, EILSEQ, "a transaction entry changed between two reads"));
     if (info.kind == WTKMS_TXN_ABORT ||
-      (info.kind == WTKMS_TXN_PART && wtkms_txn_plan_commit_of(w->plan, ts) == 0) ||
-      (info.kind == WTKMS_TXN_COMMIT_PREPARED &&
-        find_ts(w->plan->excluded, w->plan->nexcluded, ts)))
+        (info.kind == WTKMS_TXN_PART && wtkms_txn_plan_commit_of(w->plan, ts) == 0) ||
+        (info.kind == WTKMS_TXN_COMMIT_PREPARED &&
+          find_ts(w->plan->excluded, w->plan->nexcluded, ts)))
         return (0);
     return (w->fn(w->arg, doc, len, ts, err));
 }

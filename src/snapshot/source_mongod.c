@@ -95,7 +95,7 @@ wtkms_mongod_oplog_ts(
             bson_iter_timestamp(&it, tp, ip);
             /* The term identifies the entry with its ts: pit restore checks both at T0. */
             if (bson_iter_init_find(&it, doc, "t") &&
-              (BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it)))
+                (BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it)))
                 *termp = bson_iter_as_int64(&it);
         } else
             ret = wtkms_errf(err, EPROTO, "mongod at %s: the newest oplog entry has no ts", host);
