@@ -26,7 +26,7 @@ struct wtkms_replay {
     txn_buf *txns;
     size_t ntxns;
     uint64_t applied, skipped, committed;
-    bool keep_ui;
+    wtkms_ui_mode ui;
     char server[512];
 };
 
@@ -36,7 +36,7 @@ struct wtkms_replay {
  */
 int
 wtkms_replay_open(
-  const char *uri, const wtkms_txn_plan *plan, bool keep_ui, wtkms_replay **rp, wtkms_err *err)
+  const char *uri, const wtkms_txn_plan *plan, wtkms_ui_mode ui, wtkms_replay **rp, wtkms_err *err)
 {
     wtkms_replay *r;
     const mongoc_host_list_t *h;
@@ -49,7 +49,7 @@ wtkms_replay_open(
     if ((r = calloc(1, sizeof(*r))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     r->plan = plan;
-    r->keep_ui = keep_ui;
+    r->ui = ui;
     if ((r->uri = mongoc_uri_new_with_error(uri, &e)) == NULL) {
         free(r);
         return (
@@ -98,6 +98,65 @@ wtkms_replay_close(wtkms_replay *r)
     if (r->uri != NULL)
         mongoc_uri_destroy(r->uri);
     free(r);
+}
+
+/*
+ * wtkms_replay_ui_mode --
+ *     What was decided about ui.
+ */
+wtkms_ui_mode
+wtkms_replay_ui_mode(const wtkms_replay *r)
+{
+    return (r->ui);
+}
+
+/*
+ * probe_ui --
+ *     Does the target's collection carry the entry's UUID? Decides for the whole replay once a
+ *     collection the target holds is found.
+ */
+static int
+probe_ui(wtkms_replay *r, const bson_t *entry, const char *ns, wtkms_ts ts, wtkms_err *err)
+{
+    bson_iter_t it, u;
+    bson_error_t e;
+    bson_t cmd, reply, filter;
+    const uint8_t *mine, *theirs;
+    uint32_t mlen, tlen;
+    bson_subtype_t st;
+    char db[256], a[WTKMS_TS_STRLEN];
+    const char *dot;
+    bool ok;
+
+    if (!bson_iter_init_find(&it, entry, "ui") || !BSON_ITER_HOLDS_BINARY(&it) ||
+        (dot = strchr(ns, '.')) == NULL || (size_t)(dot - ns) >= sizeof(db))
+        return (0);
+    bson_iter_binary(&it, &st, &mlen, &mine);
+    memcpy(db, ns, (size_t)(dot - ns));
+    db[dot - ns] = '\0';
+    bson_init(&cmd);
+    BSON_APPEND_INT32(&cmd, "listCollections", 1);
+    BSON_APPEND_DOCUMENT_BEGIN(&cmd, "filter", &filter);
+    BSON_APPEND_UTF8(&filter, "name", dot + 1);
+    bson_append_document_end(&cmd, &filter);
+    ok = mongoc_client_command_simple(r->client, db, &cmd, NULL, &reply, &e);
+    bson_destroy(&cmd);
+    if (!ok) {
+        bson_destroy(&reply);
+        wtkms_ts_str(ts, a, sizeof(a));
+        return (wtkms_errf(err, e.domain == MONGOC_ERROR_SERVER ? EIO : ECONNRESET,
+          "asking %s for the UUID of %s (before replaying the oplog entry at %s) failed: %s "
+          "(error %u); nothing of that entry is applied",
+          r->server, ns, a, e.message, e.code));
+    }
+    if (bson_iter_init(&it, &reply) &&
+        bson_iter_find_descendant(&it, "cursor.firstBatch.0.info.uuid", &u) &&
+        BSON_ITER_HOLDS_BINARY(&u)) {
+        bson_iter_binary(&u, &st, &tlen, &theirs);
+        r->ui = tlen == mlen && memcmp(theirs, mine, mlen) == 0 ? WTKMS_UI_KEEP : WTKMS_UI_STRIP;
+    }
+    bson_destroy(&reply);
+    return (0);
 }
 
 /*
@@ -196,7 +255,8 @@ copy_o(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
         return;
     }
     first = bson_iter_key(&o);
-    if (strcmp(first, "create") != 0 && (r->keep_ui || strcmp(first, "renameCollection") != 0)) {
+    if (strcmp(first, "create") != 0 &&
+        (r->ui != WTKMS_UI_STRIP || strcmp(first, "renameCollection") != 0)) {
         (void)bson_append_iter(out, "o", -1, it);
         return;
     }
@@ -230,7 +290,8 @@ copy_op(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
             copy_o(r, it, opname, out);
         else if (strcmp(k, "op") == 0 || strcmp(k, "ns") == 0 || strcmp(k, "o2") == 0 ||
                  strcmp(k, "ts") == 0 || strcmp(k, "t") == 0 || strcmp(k, "h") == 0 ||
-                 strcmp(k, "v") == 0 || strcmp(k, "b") == 0 || (r->keep_ui && strcmp(k, "ui") == 0))
+                 strcmp(k, "v") == 0 || strcmp(k, "b") == 0 ||
+                 (r->ui != WTKMS_UI_STRIP && strcmp(k, "ui") == 0))
             (void)bson_append_iter(out, k, -1, it);
     }
 }
@@ -383,6 +444,10 @@ apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
               a, ns, first));
         }
     }
+    if (r->ui == WTKMS_UI_PROBE &&
+        (strcmp(opname, "i") == 0 || strcmp(opname, "u") == 0 || strcmp(opname, "d") == 0) &&
+        (ret = probe_ui(r, entry, ns, ts, err)) != 0)
+        return (ret);
     bson_init(&cmd);
     BSON_APPEND_ARRAY_BEGIN(&cmd, "applyOps", &arr);
     BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &op);

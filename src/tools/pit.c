@@ -33,8 +33,9 @@ static const char pit_usage[] =
   "Restores the snapshot into DIR and writes the oplog after the snapshot's time up to and\n"
   "including TS to DIR-oplog/oplog.bson (mongorestore --oplogReplay --dir DIR-oplog), and/or\n"
   "replays it into the running mongod at URI with applyOps. TS: SECS:INC, SECS or\n"
-  "YYYY-MM-DDTHH:MM:SSZ. Collection UUIDs are kept when the target runs on what --to restored,\n"
-  "or with --preserve-uuid (the target runs on this snapshot's files); stripped otherwise.\n";
+  "YYYY-MM-DDTHH:MM:SSZ. Collection UUIDs (ui) are kept when the target runs on the snapshot's\n"
+  "files (what --to restored; --preserve-uuid says so; otherwise the target is asked) and\n"
+  "stripped for a rebuilt target.\n";
 
 /*
  * pit_settings --
@@ -154,7 +155,8 @@ cmd_pit_restore(wtkms_cli *cli)
     char *target_buf;
     char opath[4096], odirbuf[4096], what[512], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
     uint64_t applied, skipped, txns;
-    bool need_kms, out_open, made_dir, restored, keep_ui;
+    wtkms_ui_mode ui;
+    bool need_kms, out_open, made_dir, restored;
     size_t i, n;
     int ret;
 
@@ -185,8 +187,11 @@ cmd_pit_restore(wtkms_cli *cli)
         goto err;
     target = target_buf;
     oplog_out = wtkms_cli_opt_get(cli, "oplog-out");
-    /* The target's collections carry the snapshot's UUIDs when it runs on the snapshot's files. */
-    keep_ui = wtkms_cli_flag(cli, "preserve-uuid") || to != NULL;
+    /*
+     * The target's collections carry the snapshot's UUIDs when it runs on the snapshot's files:
+     * certain when it runs on what --to restores, or when the user says so; asked otherwise.
+     */
+    ui = wtkms_cli_flag(cli, "preserve-uuid") || to != NULL ? WTKMS_UI_KEEP : WTKMS_UI_PROBE;
     if (id == NULL && cli->nargs > 0)
         id = cli->args[0];
     if (id == NULL || surl == NULL || odir == NULL || vuntil == NULL ||
@@ -274,7 +279,7 @@ cmd_pit_restore(wtkms_cli *cli)
         sink.out = &out;
     }
     if (target != NULL && to == NULL &&
-        (ret = wtkms_replay_open(target, &plan, keep_ui, &replay, &err)) != 0)
+        (ret = wtkms_replay_open(target, &plan, ui, &replay, &err)) != 0)
         goto err;
     sink.replay = replay;
     if ((ret = wtkms_txn_plan_walk(&cat, keys, &plan, pit_entry, &sink, &err)) != 0)
@@ -292,7 +297,7 @@ cmd_pit_restore(wtkms_cli *cli)
         restored = true;
         if (target != NULL) {
             /* The target runs on what was just restored: replay after the restore. */
-            if ((ret = wtkms_replay_open(target, &plan, keep_ui, &replay, &err)) != 0)
+            if ((ret = wtkms_replay_open(target, &plan, ui, &replay, &err)) != 0)
                 goto err;
             sink.out = NULL;
             sink.replay = replay;
@@ -325,7 +330,8 @@ cmd_pit_restore(wtkms_cli *cli)
             BSON_APPEND_INT64(&rj, "applied", (int64_t)applied);
             BSON_APPEND_INT64(&rj, "skipped", (int64_t)skipped);
             BSON_APPEND_INT64(&rj, "transactions", (int64_t)txns);
-            BSON_APPEND_UTF8(&rj, "uuids", keep_ui ? "kept" : "stripped");
+            BSON_APPEND_UTF8(
+              &rj, "uuids", wtkms_replay_ui_mode(replay) == WTKMS_UI_STRIP ? "stripped" : "kept");
             bson_append_document_end(&j, &rj);
         }
         wtkms_cli_print_json(&j);

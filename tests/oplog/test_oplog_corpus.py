@@ -8,7 +8,7 @@ oplog export --from any point inside a transaction never tears it.
 import bson
 import pytest
 
-from oplog_corpus import (LINES, S, build, delivered, mongorestore_replay, tool_replay)
+from oplog_corpus import (LINES, S, build, delivered, mongorestore_replay, tool_replay, uuid)
 from pitutil import make_pit, restore_to
 
 
@@ -28,8 +28,10 @@ def test_corpus_restore_and_replay(tool, oplog_server, tmp_path, line):
     assert j["transactions_committed"] == len(c.chains) + 1
     docs = [bson.decode(d.raw) for d in got]
 
-    # --target alone: a rebuilt target; ui stripped, as mongorestore does by default.
+    # --target alone on a rebuilt target (its collections have UUIDs of their own, which the
+    # replay asks for): ui stripped, as mongorestore does by default.
     oplog_server.applied.clear()
+    oplog_server.collections = {"shop.orders": bson.Binary(b"\xee" * 16, 4)}
     p = tool.run("pit", "restore", "--snapshot", pit["sid"], "--store", pit["snaps"],
                  "--oplog-store", pit["ostore"], "--until", until, "--target", oplog_server.uri,
                  "--json")
@@ -37,6 +39,15 @@ def test_corpus_restore_and_replay(tool, oplog_server, tmp_path, line):
     model = mongorestore_replay(docs, preserve_uuid=False)
     assert tool_replay(oplog_server.applied) == model, line
     assert not any("ui" in op for kind, op in model if kind == "applyOps")
+
+    # --target alone on a node started on the snapshot's files: its UUIDs are the source's.
+    oplog_server.applied.clear()
+    oplog_server.collections = {"shop.orders": uuid("shop.orders")}
+    p = tool.run("pit", "restore", "--snapshot", pit["sid"], "--store", pit["snaps"],
+                 "--oplog-store", pit["ostore"], "--until", until, "--target", oplog_server.uri,
+                 "--json")
+    assert '"uuids" : "kept"' in p.stdout, p.stdout
+    assert tool_replay(oplog_server.applied) == mongorestore_replay(docs, preserve_uuid=True)
 
     # --to and --target: the target runs on the snapshot's files; ui kept (--preserveUUID).
     oplog_server.applied.clear()

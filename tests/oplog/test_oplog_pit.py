@@ -92,12 +92,15 @@ def test_until_is_inclusive_and_moves_commits(tool, pit, tmp_path):
 
 
 def test_replay_into_target(tool, pit, oplog_server):
-    """--target: each operation applied with applyOps (no ui, o untouched); transactions at
+    """--target: each operation applied with applyOps (no ui on a rebuilt target, o untouched);
+    transactions at
     their commit; createIndexes et al. as commands."""
     oplog_server.applied.clear()
+    # A rebuilt target: its test.c has a UUID of its own, so ui is stripped (as mongorestore).
+    oplog_server.collections = {"test.c": bson.Binary(b"\xee" * 16, 4)}
     p = restore(tool, pit, "%d:%d" % (S, TS), "--target", oplog_server.uri, "--json")
     j = json.loads(p.stdout)
-    assert j["replayed"]["transactions"] == 2
+    assert j["replayed"]["transactions"] == 2 and j["replayed"]["uuids"] == "stripped"
     ops = []
     for cmd in oplog_server.applied:
         assert list(cmd)[0] == "applyOps" and len(cmd["applyOps"]) == 1, cmd

@@ -17,7 +17,8 @@ with what was served. Every command received is recorded (`commands`) so tests c
 that each find asked for readConcern majority. applyOps and createIndexes are recorded in
 `applied` and acknowledged, for replay tests; `apply_faults` fails chosen ones (by their
 position among them, from 1) with a server error, as mongod refuses an operation. currentOp
-reports `fsync_locked`, so a snapshot can read its oplog time from this server.
+reports `fsync_locked`, so a snapshot can read its oplog time from this server; listCollections
+answers from `collections` (namespace -> UUID), as a replay target holding those collections.
 """
 import bson
 import threading
@@ -49,6 +50,7 @@ class OplogServer:
         self.apply_faults = {}     # n -> (code, msg): the n-th applyOps/createIndexes fails
         self.apply_count = 0
         self.fsync_locked = False
+        self.collections = {}      # "db.coll" -> UUID (bson.Binary), for listCollections
         self.primary = True
         self.secondary_until = 0.0
         self.finds = 0
@@ -226,6 +228,15 @@ class OplogServer:
                 return request.command_err(code=code, errmsg=msg)
             self.applied.append(cmd)
             return request.reply({"ok": 1, "applied": len(cmd.get("applyOps", [])) or 1})
+        if name == "listcollections":
+            db = request.doc.get("$db", "")
+            want = (cmd.get("filter") or {}).get("name")
+            batch = [{"name": ns.split(".", 1)[1], "type": "collection", "options": {},
+                      "info": {"readOnly": False, "uuid": u}, "idIndex": {}}
+                     for ns, u in sorted(self.collections.items())
+                     if ns.split(".", 1)[0] == db and want in (None, ns.split(".", 1)[1])]
+            return request.reply({"cursor": {"id": Int64(0), "ns": db + ".$cmd.listCollections",
+                                             "firstBatch": batch}, "ok": 1})
         if name == "currentop":
             return request.reply({"inprog": [], "fsyncLock": self.fsync_locked, "ok": 1})
         return request.command_err(code=59, errmsg="no such command: %s" % name)
