@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "oplog_replay.h"
+#include "oplog_shape.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -172,29 +173,6 @@ wtkms_replay_stats(const wtkms_replay *r, uint64_t *applied, uint64_t *skipped, 
 }
 
 /*
- * skip_ns --
- *     Namespaces mongorestore never replays: the server rebuilds them itself. Of config.*, the
- *     sharding metadata a config server's routing table is made of is replayed, as mongorestore
- *     does (its ConfigCollectionsToKeep); the rest (sessions, transactions, image collection, ...)
- *     is the server's own.
- */
-static bool
-skip_ns(const char *ns)
-{
-    static const char *const keep[] = { "chunks", "collections", "databases", "settings", "shards",
-        "tags", "version", NULL };
-    int i;
-
-    if (strncmp(ns, "config.", 7) == 0) {
-        for (i = 0; keep[i] != NULL; i++)
-            if (strcmp(ns + 7, keep[i]) == 0)
-                return (false);
-        return (true);
-    }
-    return (strncmp(ns, "local.", 6) == 0 || strncmp(ns, "__mdb_internal", 14) == 0);
-}
-
-/*
  * run_command --
  *     Run a command on a database; an error names the entry.
  */
@@ -233,67 +211,6 @@ err_append(wtkms_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
     va_end(ap);
-}
-
-/*
- * copy_o --
- *     An operation's o as the target takes it: byte for byte, except a create's
- *     recordIdsReplicated (stripped, as mongorestore does: the target decides its record ids)
- *     and, when ui is stripped, a renameCollection's dropTarget naming a collection UUID (which
- *     the target's collection does not carry: true, drop what is at the target name).
- */
-static void
-copy_o(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
-{
-    bson_iter_t o;
-    bson_t doc;
-    const char *first;
-
-    if (strcmp(opname, "c") != 0 || !BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &o) ||
-        !bson_iter_next(&o)) {
-        (void)bson_append_iter(out, "o", -1, it);
-        return;
-    }
-    first = bson_iter_key(&o);
-    if (strcmp(first, "create") != 0 &&
-        (r->ui != WTKMS_UI_STRIP || strcmp(first, "renameCollection") != 0)) {
-        (void)bson_append_iter(out, "o", -1, it);
-        return;
-    }
-    (void)bson_iter_recurse(it, &o);
-    BSON_APPEND_DOCUMENT_BEGIN(out, "o", &doc);
-    while (bson_iter_next(&o)) {
-        const char *k = bson_iter_key(&o);
-        if (strcmp(first, "create") == 0 && strcmp(k, "recordIdsReplicated") == 0)
-            continue;
-        if (strcmp(first, "renameCollection") == 0 && strcmp(k, "dropTarget") == 0 &&
-            BSON_ITER_HOLDS_BINARY(&o)) {
-            BSON_APPEND_BOOL(&doc, k, true);
-            continue;
-        }
-        (void)bson_append_iter(&doc, k, -1, &o);
-    }
-    bson_append_document_end(out, &doc);
-}
-
-/*
- * copy_op --
- *     An operation as applyOps takes it: the entry's fields without session fields, wall or rid,
- *     and without ui unless the target's collections are the snapshot's own (same UUIDs).
- */
-static void
-copy_op(wtkms_replay *r, bson_iter_t *it, const char *opname, bson_t *out)
-{
-    while (bson_iter_next(it)) {
-        const char *k = bson_iter_key(it);
-        if (strcmp(k, "o") == 0)
-            copy_o(r, it, opname, out);
-        else if (strcmp(k, "op") == 0 || strcmp(k, "ns") == 0 || strcmp(k, "o2") == 0 ||
-                 strcmp(k, "ts") == 0 || strcmp(k, "t") == 0 || strcmp(k, "h") == 0 ||
-                 strcmp(k, "v") == 0 || strcmp(k, "b") == 0 ||
-                 (r->ui != WTKMS_UI_STRIP && strcmp(k, "ui") == 0))
-            (void)bson_append_iter(out, k, -1, it);
-    }
 }
 
 /*
@@ -399,7 +316,7 @@ apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
     if (opname == NULL || ns == NULL)
         return (wtkms_errf(err, EILSEQ, "an oplog operation has no op or ns"));
     if (strcmp(opname, "n") == 0 || strcmp(opname, "cd") == 0 || strcmp(opname, "ci") == 0 ||
-        strcmp(opname, "cu") == 0 || strcmp(opname, "km") == 0 || skip_ns(ns)) {
+        strcmp(opname, "cu") == 0 || strcmp(opname, "km") == 0 || !wtkms_oplog_ns_replayed(ns)) {
         r->skipped++;
         return (0);
     }
@@ -452,7 +369,7 @@ apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
     BSON_APPEND_ARRAY_BEGIN(&cmd, "applyOps", &arr);
     BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &op);
     (void)bson_iter_init(&it, entry);
-    copy_op(r, &it, opname, &op);
+    wtkms_oplog_op_for_apply(&it, opname, r->ui == WTKMS_UI_STRIP, &op);
     bson_append_document_end(&arr, &op);
     bson_append_array_end(&cmd, &arr);
     ret = run_command(r, "admin", &cmd, ts, "applyOps", err);
