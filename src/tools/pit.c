@@ -345,8 +345,9 @@ cmd_pit_restore(wtkms_cli *cli)
               sink.entries, a, b, opath, odirbuf[0] != '\0' ? odirbuf : "DIR-holding-oplog.bson");
         if (replay != NULL)
             (void)printf("replayed into %s: %" PRIu64 " operations applied, %" PRIu64
-                         " skipped, %" PRIu64 " transactions\n",
-              target, applied, skipped, txns);
+                         " skipped, %" PRIu64 " transactions (collection UUIDs %s)\n",
+              target, applied, skipped, txns,
+              wtkms_replay_ui_mode(replay) == WTKMS_UI_STRIP ? "stripped" : "kept");
         if (plan.dropped_parts > 0)
             (void)printf("left out %" PRIu64 " entries of transactions not committed by %s\n",
               plan.dropped_parts, b);

@@ -16,8 +16,8 @@ expectations are written here, shape by shape, not computed by the code under te
     prepared committed inside, prepared across T0, prepared whose commit entry lies after TS but
     whose commitTimestamp does not (a distributed transaction's shard), prepared and aborted;
   - batched deletes (applyOps without a session, 7.0 and 8.0);
-  - DDL: create (options, view), collMod, index builds (createIndexes on 4.2; startIndexBuild,
-    commitIndexBuild, abortIndexBuild from 4.4), dropIndexes, renameCollection (plain, and the
+  - DDL: create (options, view), collMod, index builds (createIndexes on 4.2, and from 4.4 on an
+    empty collection; startIndexBuild, commitIndexBuild, abortIndexBuild from 4.4), dropIndexes, renameCollection (plain, and the
     $out form with dropTarget naming a UUID), convertToCapped, emptycapped (up to 6.0), drop,
     dropDatabase, dbCheck;
   - time-series collections (5.0+: the buckets collection, its view, bucket inserts and updates)
@@ -253,6 +253,10 @@ def build(line):
                           "indexes": [{"v": 2, "key": {"x": 1}, "name": "x_1"}],
                           "cause": {"ok": 0, "code": 276, "errmsg": "aborted"}},
                      ui=uuid(db + ".items")))
+        # An index on an empty collection is still one createIndexes entry.
+        c.keep(c.cmd(db, {"create": "empty"}, ui=uuid(db + ".empty")))
+        c.keep(c.cmd(db, {"createIndexes": "empty", "v": 2, "key": {"k": 1}, "name": "k_1"},
+                     ui=uuid(db + ".empty")))
     else:
         c.keep(c.cmd(db, {"createIndexes": "items", "v": 2, "key": {"qty": 1}, "name": "qty_1"},
                      ui=uuid(db + ".items")))
