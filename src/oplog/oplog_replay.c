@@ -229,7 +229,7 @@ ns_db(const char *ns, char *db, size_t len)
     db[n] = '\0';
 }
 
-static int apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err);
+static int apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, int depth, wtkms_err *err);
 
 /*
  * apply_create_indexes --
@@ -292,18 +292,16 @@ apply_create_indexes(
  *     One operation (an entry, or an inner operation of applyOps).
  */
 static int
-apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
+apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, int depth, wtkms_err *err)
 {
-    static const char *const known[] = { "create", "drop", "renameCollection", "dropDatabase",
-        "collMod", "dropIndexes", "deleteIndexes", "dropIndex", "deleteIndex", "convertToCapped",
-        "emptycapped", "dbCheck", NULL };
     bson_iter_t it, o, inner;
     bson_t cmd, arr, op, nested;
     const char *opname, *ns, *first;
     char db[256], a[WTKMS_TS_STRLEN];
     uint32_t dlen;
     const uint8_t *data;
-    int i, ret;
+    wtkms_cmd_kind kind;
+    int ret;
 
     opname = ns = first = NULL;
     if (!bson_iter_init(&it, entry))
@@ -328,16 +326,21 @@ apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
         if (!bson_iter_init_from_data(&inner, data, dlen) || !bson_iter_next(&inner))
             return (wtkms_errf(err, EILSEQ, "a command oplog entry has an empty o"));
         first = bson_iter_key(&inner);
-        if (strcmp(first, "startIndexBuild") == 0 || strcmp(first, "abortIndexBuild") == 0 ||
-            strcmp(first, "setMultikeyMetadata") == 0) {
+        kind = wtkms_oplog_cmd_kind(first);
+        if (kind == WTKMS_CMD_SKIP) {
             r->skipped++;
             return (0);
         }
-        if (strcmp(first, "createIndexes") == 0 || strcmp(first, "commitIndexBuild") == 0)
+        if (kind == WTKMS_CMD_INDEX)
             return (
               apply_create_indexes(r, db, &o, strcmp(first, "commitIndexBuild") == 0, ts, err));
-        if (strcmp(first, "applyOps") == 0) {
-            /* A user's applyOps: each nested operation on its own, as mongorestore does. */
+        if (kind == WTKMS_CMD_NESTED) {
+            /*
+             * A user's applyOps, a batched delete, an 8.0 retryable write's: each nested
+             * operation on its own, as mongod and mongorestore apply them.
+             */
+            if (depth >= WTKMS_APPLYOPS_MAX_DEPTH)
+                return (wtkms_errf(err, WTKMS_EUNREPLAYABLE, "applyOps nested too deep"));
             if (!BSON_ITER_HOLDS_ARRAY(&inner) || !bson_iter_recurse(&inner, &it))
                 return (wtkms_errf(err, EILSEQ, "applyOps holds no array"));
             while (bson_iter_next(&it)) {
@@ -346,14 +349,12 @@ apply_op(wtkms_replay *r, const bson_t *entry, wtkms_ts ts, wtkms_err *err)
                 bson_iter_document(&it, &dlen, &data);
                 if (!bson_init_static(&nested, data, dlen))
                     return (wtkms_errf(err, EILSEQ, "applyOps holds a damaged operation"));
-                if ((ret = apply_op(r, &nested, ts, err)) != 0)
+                if ((ret = apply_op(r, &nested, ts, depth + 1, err)) != 0)
                     return (ret);
             }
             return (0);
         }
-        for (i = 0; known[i] != NULL && strcmp(known[i], first) != 0; i++)
-            ;
-        if (known[i] == NULL) {
+        if (kind != WTKMS_CMD_APPLY) {
             wtkms_ts_str(ts, a, sizeof(a));
             return (wtkms_errf(err, WTKMS_EUNREPLAYABLE,
               "the oplog entry at %s (namespace %s) is a \"%s\" command, which wtkms cannot "
@@ -452,7 +453,7 @@ apply_txn(wtkms_replay *r, txn_buf *t, wtkms_ts ts, wtkms_err *err)
             bson_iter_document(&it, &dlen, &data);
             if (!bson_init_static(&op, data, dlen))
                 ret = wtkms_errf(err, EILSEQ, "a transaction holds a damaged operation");
-            else if ((ret = apply_op(r, &op, ts, err)) == 0)
+            else if ((ret = apply_op(r, &op, ts, 0, err)) == 0)
                 done++;
         }
     if (ret == 0)
@@ -500,7 +501,7 @@ wtkms_replay_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms
     switch (info.kind) {
     case WTKMS_TXN_NONE:
         before = r->applied + r->skipped;
-        if ((ret = apply_op(r, &entry, ts, err)) == 0)
+        if ((ret = apply_op(r, &entry, ts, 0, err)) == 0)
             return (0);
         wtkms_ts_str(ts, a, sizeof(a));
         if (r->applied + r->skipped == before)

@@ -3,7 +3,116 @@
  */
 #include "oplog_shape.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "oplog_txn.h"
+
+/*
+ * wtkms_oplog_cmd_kind --
+ *     The commands mongorestore --oplogReplay knows (mongo-tools' knownCommands and ignored
+ *     entries), and the transaction ones.
+ */
+wtkms_cmd_kind
+wtkms_oplog_cmd_kind(const char *name)
+{
+    static const char *const apply[] = { "create", "drop", "renameCollection", "dropDatabase",
+        "collMod", "dropIndexes", "deleteIndexes", "dropIndex", "deleteIndex", "convertToCapped",
+        "emptycapped", "dbCheck", NULL };
+    int i;
+
+    for (i = 0; apply[i] != NULL; i++)
+        if (strcmp(apply[i], name) == 0)
+            return (WTKMS_CMD_APPLY);
+    if (strcmp(name, "startIndexBuild") == 0 || strcmp(name, "abortIndexBuild") == 0 ||
+        strcmp(name, "setMultikeyMetadata") == 0)
+        return (WTKMS_CMD_SKIP);
+    if (strcmp(name, "createIndexes") == 0 || strcmp(name, "commitIndexBuild") == 0)
+        return (WTKMS_CMD_INDEX);
+    if (strcmp(name, "applyOps") == 0)
+        return (WTKMS_CMD_NESTED);
+    if (strcmp(name, "commitTransaction") == 0 || strcmp(name, "abortTransaction") == 0)
+        return (WTKMS_CMD_TXN);
+    return (WTKMS_CMD_UNKNOWN);
+}
+
+/*
+ * check_op --
+ *     One operation, and those nested in its applyOps.
+ */
+static int
+check_op(const uint8_t *doc, size_t len, wtkms_ts ts, int depth, wtkms_err *err)
+{
+    bson_iter_t it, o, arr;
+    const char *op, *ns, *first;
+    const uint8_t *data;
+    uint32_t dlen;
+    char a[WTKMS_TS_STRLEN];
+    int ret;
+
+    op = ns = first = NULL;
+    if (!bson_iter_init_from_data(&it, doc, len))
+        return (EILSEQ);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "op") == 0 && BSON_ITER_HOLDS_UTF8(&it))
+            op = bson_iter_utf8(&it, NULL);
+        else if (strcmp(k, "ns") == 0 && BSON_ITER_HOLDS_UTF8(&it))
+            ns = bson_iter_utf8(&it, NULL);
+        else if (strcmp(k, "o") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+                 bson_iter_recurse(&it, &o) && bson_iter_next(&o))
+            first = bson_iter_key(&o);
+    }
+    if (op == NULL || ns == NULL || strcmp(op, "c") != 0 || first == NULL ||
+        !wtkms_oplog_ns_replayed(ns))
+        return (0);
+    wtkms_ts_str(ts, a, sizeof(a));
+    switch (wtkms_oplog_cmd_kind(first)) {
+    case WTKMS_CMD_UNKNOWN:
+        return (wtkms_errf(err, WTKMS_EUNREPLAYABLE,
+          "the oplog entry at %s %s a \"%s\" command (namespace %s), which wtkms cannot replay "
+          "(mongorestore refuses unknown commands too): restore to a time before %s",
+          a, depth == 0 ? "is" : "holds", first, ns, a));
+    case WTKMS_CMD_NESTED:
+        if (depth >= WTKMS_APPLYOPS_MAX_DEPTH)
+            return (wtkms_errf(err, WTKMS_EUNREPLAYABLE,
+              "the oplog entry at %s nests applyOps more than %d deep, which mongod never writes",
+              a, WTKMS_APPLYOPS_MAX_DEPTH));
+        (void)bson_iter_init_from_data(&it, doc, len);
+        if (!bson_iter_find(&it, "o") || !bson_iter_recurse(&it, &o) ||
+            !bson_iter_find(&o, "applyOps") || !BSON_ITER_HOLDS_ARRAY(&o) ||
+            !bson_iter_recurse(&o, &arr))
+            return (EILSEQ);
+        while (bson_iter_next(&arr)) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+                return (EILSEQ);
+            bson_iter_document(&arr, &dlen, &data);
+            if ((ret = check_op(data, dlen, ts, depth + 1, err)) != 0)
+                return (ret);
+        }
+        return (0);
+    default:
+        return (0);
+    }
+}
+
+/*
+ * wtkms_oplog_check_replayable --
+ *     Refuse, before anything is written, history a replay would stop at.
+ */
+int
+wtkms_oplog_check_replayable(const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err)
+{
+    char a[WTKMS_TS_STRLEN];
+    int ret;
+
+    if ((ret = check_op(doc, len, ts, 0, err)) == EILSEQ && err->code != EILSEQ) {
+        wtkms_ts_str(ts, a, sizeof(a));
+        return (wtkms_errf(err, EILSEQ, "the oplog entry at %s is a malformed command", a));
+    }
+    return (ret);
+}
 
 /*
  * wtkms_oplog_ns_replayed --

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "oplog_export.h"
+#include "oplog_shape.h"
 
 /*
  * wtkms_txn_classify --
@@ -186,6 +187,7 @@ plan_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *er
     wtkms_txn_info info;
     char a[WTKMS_TS_STRLEN];
     void *p;
+    int ret;
 
     if (wtkms_txn_classify(doc, len, &info) != 0) {
         wtkms_ts_str(ts, a, sizeof(a));
@@ -193,6 +195,10 @@ plan_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *er
           "the transaction entry at %s has no prevOpTime: it cannot be tied to its transaction",
           a));
     }
+    /* A restore refuses what it could not replay before writing anything (an export is raw). */
+    if (s->plan->mode == WTKMS_PLAN_RESTORE &&
+        (ret = wtkms_oplog_check_replayable(doc, len, ts, err)) != 0)
+        return (ret);
     switch (info.kind) {
     case WTKMS_TXN_PART:
         if (s->nparts == s->cap) {
@@ -267,7 +273,7 @@ find_part(const plan_scan *s, wtkms_ts ts)
 
 typedef struct {
     wtkms_ts want;
-    bool found;
+    bool found, check; /* check: refuse a part a restore could not replay */
     wtkms_txn_info info;
 } early_find;
 
@@ -280,10 +286,11 @@ early_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *e
 {
     early_find *f = arg;
 
-    (void)err;
     if (ts != f->want)
         return (0);
     f->found = true;
+    if (f->check && wtkms_oplog_check_replayable(doc, len, ts, err) != 0)
+        return (err->code);
     return (wtkms_txn_classify(doc, len, &f->info) != 0 ? EILSEQ : 0);
 }
 
@@ -339,6 +346,7 @@ follow_chain(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, plan_scan *s, wtk
             return (ret);
         memset(&f, 0, sizeof(f));
         f.want = p;
+        f.check = plan->mode == WTKMS_PLAN_RESTORE;
         if ((ret = wtkms_oplog_scan(cat, keys, p - 1, p, early_entry, &f, err)) != 0)
             return (ret);
         if (!f.found)

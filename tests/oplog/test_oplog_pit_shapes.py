@@ -276,22 +276,51 @@ def test_failure_inside_a_transaction_is_reported_as_partial(tool, oplog_server,
 
 
 def test_history_it_cannot_replay_has_its_own_exit_code(tool, oplog_server, tmp_path):
-    """An intact entry of a command it cannot replay: exit 10, naming the entry; damaged history
-    (a commitTransaction without prevOpTime) stays exit 4."""
+    """An intact entry of a command it cannot replay: exit 10, naming the entry, before anything
+    is written (--to too: mongorestore would stop there); damaged history (a commitTransaction
+    without prevOpTime) stays exit 4."""
     c = Corpus("7.0")
     c.entry("n", "", {"msg": "periodic noop"}, ui=False)
     c.mark_t0()
     c.entry("i", "shop.o", {"_id": 1})
     imp = c.entry("c", "shop.$cmd", {"importCollection": "o", "collectionProperties": {}},
                   ui=uuid("shop.o"))
-    bad = c.entry("c", "admin.$cmd", {"commitTransaction": 1,
-                                      "commitTimestamp": Timestamp(S, c.inc + 1)},
-                  ui=False, session=(1, 1))
     pit = make_pit(tool, oplog_server, tmp_path, [c.entries[i] for i in sorted(c.entries)],
                    (S, c.t0))
+    oplog_server.applied.clear()
     p = restore(tool, pit, ts(imp), "--target", oplog_server.uri, check=False)
     assert p.returncode == 10, p.stderr
     assert "entry at %s" % ts(imp) in p.stderr and "importCollection" in p.stderr, p.stderr
-    p = restore(tool, pit, ts(bad), "--to", pit["base"] / "r", check=False)
-    assert p.returncode == 4, p.stderr
-    assert "entry at %s" % ts(bad) in p.stderr, p.stderr
+    assert oplog_server.applied == []
+    p = restore(tool, pit, ts(imp), "--to", pit["base"] / "r", check=False)
+    assert p.returncode == 10 and not (pit["base"] / "r").exists(), p.stderr
+    # Inside a transaction's applyOps; applyOps nested deeper than mongod writes; and damaged
+    # history: a commitTransaction without prevOpTime cannot be tied to its transaction.
+    d = {"op": "c", "ns": "shop.$cmd", "o": {"importCollection": "o"}}
+    for _ in range(9):
+        d = {"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [d]}}
+    for name, code, text, make in (
+            ("txn", 10, "holds a \"importCollection\" command", lambda c: c.txn_entry(
+                (1, 1), [c.entry("c", "shop.$cmd", {"importCollection": "o"}, inner=True)],
+                None)),
+            ("deep", 10, "nests applyOps more than 8 deep",
+             lambda c: c.entry("c", "admin.$cmd", d["o"], ui=False)),
+            ("damaged", 4, "has no prevOpTime", lambda c: c.entry(
+                "c", "admin.$cmd", {"commitTransaction": 1,
+                                    "commitTimestamp": Timestamp(S, c.inc + 1)},
+                ui=False, session=(1, 1)))):
+        c2 = Corpus("7.0")
+        c2.entry("n", "", {"msg": "periodic noop"}, ui=False)
+        c2.mark_t0()
+        at = make(c2)
+        server2 = type(oplog_server)()
+        server2.start()
+        try:
+            pit2 = make_pit(tool, server2, tmp_path, [c2.entries[i] for i in sorted(c2.entries)],
+                            (S, c2.t0), name=name)
+        finally:
+            server2.stop()
+        p = restore(tool, pit2, ts(at), "--to", pit2["base"] / "r", check=False)
+        assert p.returncode == code, (name, p.stderr)
+        assert "entry at %s" % ts(at) in p.stderr and text in p.stderr, (name, p.stderr)
+        assert not (pit2["base"] / "r").exists()
