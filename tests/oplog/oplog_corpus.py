@@ -17,9 +17,9 @@ expectations are written here, shape by shape, not computed by the code under te
     whose commitTimestamp does not (a distributed transaction's shard), prepared and aborted;
   - batched deletes (applyOps without a session, 7.0 and 8.0);
   - DDL: create (options, view), collMod, index builds (createIndexes on 4.2, and from 4.4 on an
-    empty collection; startIndexBuild, commitIndexBuild, abortIndexBuild from 4.4), dropIndexes, renameCollection (plain, and the
-    $out form with dropTarget naming a UUID), convertToCapped, emptycapped (up to 6.0), drop,
-    dropDatabase, dbCheck;
+    empty collection; startIndexBuild, commitIndexBuild, abortIndexBuild from 4.4),
+    dropIndexes, renameCollection (plain, and the $out form with dropTarget naming a UUID),
+    convertToCapped, emptycapped (up to 6.0), drop, dropDatabase, dbCheck;
   - time-series collections (5.0+: the buckets collection, its view, bucket inserts and updates)
     and clustered collections (6.0+);
   - recordIdsReplicated collections (8.0: create with the option, inserts carrying rid);
@@ -276,7 +276,8 @@ def build(line):
     if v < (7, 0):
         c.keep(c.cmd(db, {"emptycapped": "capme"}, ui=uuid(db + ".capme")))
     c.keep(c.cmd(db, {"drop": "capme"}, o2={"numRecords": Int64(0)}, ui=uuid(db + ".capme")))
-    c.keep(c.cmd(db, {"dbCheck": "goods", "type": "batch", "md5": "d41d8cd98f00b204e9800998ecf8427e",
+    c.keep(c.cmd(db, {"dbCheck": "goods", "type": "batch",
+                      "md5": "d41d8cd98f00b204e9800998ecf8427e",
                       "minKey": {"$minKey": 1}, "maxKey": {"$maxKey": 1}, "count": Int64(1)},
                  ui=uuid(db + ".goods")))
     if v >= (5, 0):
