@@ -90,9 +90,14 @@ ks_lock(const wtkms_keystore *ks, int *fdp, wtkms_err *err)
     char holder[KS_LOCK_HOLDER_MAX], host[64];
     ssize_t n;
     long waited_ms, step_ms;
+    long timeout_ms;
+    const char *v;
     int fd, len;
 
     *fdp = -1;
+    timeout_ms = KS_LOCK_TIMEOUT_MS;
+    if ((v = getenv("WTKMS_TEST_KS_LOCK_TIMEOUT_MS")) != NULL && atol(v) > 0)
+        timeout_ms = atol(v); /* a test point (docs/FORMATS.md) */
     if ((fd = open(ks->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
         return (wtkms_errf(err, errno, "keystore %s: cannot open its lock file %s: %s", ks->path,
           ks->lock_path, strerror(errno)));
@@ -108,7 +113,7 @@ ks_lock(const wtkms_keystore *ks, int *fdp, wtkms_err *err)
             return (wtkms_errf(err, errno, "keystore %s: cannot lock %s: %s", ks->path,
               ks->lock_path, strerror(errno)));
         }
-        if (waited_ms >= KS_LOCK_TIMEOUT_MS) {
+        if (waited_ms >= timeout_ms) {
             n = pread(fd, holder, sizeof(holder) - 1, 0);
             holder[n > 0 ? n : 0] = '\0';
             holder[strcspn(holder, "\r\n")] = '\0';

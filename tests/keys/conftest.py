@@ -5,7 +5,8 @@ from ksutil import new_key
 
 
 @pytest.fixture
-def keys(wtline, tmp_path, local_key):
+def keys(line32, tmp_path, local_key):
+    """Three local master keys (the first is local_key)."""
     kdir = tmp_path / "keys"
     kdir.mkdir()
-    return [local_key] + [new_key(wtline, kdir / ("k%d.key" % i)) for i in range(1, 3)]
+    return [local_key] + [new_key(line32, kdir / ("k%d.key" % i)) for i in range(1, 3)]

@@ -45,38 +45,38 @@ def test_compact_removes_what_no_block_names(wtline, tmp_path, local_key):
     assert_home(wtline, home, local_key, ["k1", "k2"])
 
 
-def test_compact_beside_a_live_process(wtline, tmp_path, keys):
+def test_compact_beside_a_live_process(line32, tmp_path, keys):
     """With the home open, a keyid's newest data key is kept even if no block names it now (the
     running process may hold it for its next write); the process goes on writing and rotating
     without loss, and once it is gone the unnamed keys go."""
     a, b = keys[0], keys[1]
     home = tmp_path / "db"
-    make(wtline, home, a)
-    w = Writer(wtline, home, a)
+    make(line32, home, a)
+    w = Writer(line32, home, a)
     w.do("add k5")
     w.do("drop k5")  # k5's key: unnamed, newest of its keyid, the home live: kept
-    out = compact(wtline, home, a)
+    out = compact(line32, home, a)
     assert out["removed_data_keys"] == 0, out
-    assert {"k2", "k5"} <= {k["keyid"] for k in status(wtline, home)["keyids"]}
+    assert {"k2", "k5"} <= {k["keyid"] for k in status(line32, home)["keyids"]}
     # Why: the running process still holds k5's key, ready, and writes under it without asking
     # the keystore again when the keyid comes back.
     w.do("add k5")
     w.do("add k6")
     w.do("put k1")
-    rotate(wtline, home, a, b)
-    compact(wtline, home, b)
+    rotate(line32, home, a, b)
+    compact(line32, home, b)
     w.do("add k7")
     w.quit()
-    assert compact(wtline, home, b)["removed_data_keys"] == 3  # k2, k3, k4
-    assert_home(wtline, home, b, ["k1", "k5", "k6", "k7"], other=a)
+    assert compact(line32, home, b)["removed_data_keys"] == 3  # k2, k3, k4
+    assert_home(line32, home, b, ["k1", "k5", "k6", "k7"], other=a)
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_compact_killed_at_every_step(wtline, tmp_path, local_key, step):
+def test_compact_killed_at_every_step(line32, tmp_path, local_key, step):
     home = tmp_path / "db"
-    make(wtline, home, local_key)
-    p = compact(wtline, home, local_key, check=False, env={"WTKMS_TEST_KS_KILL": step})
+    make(line32, home, local_key)
+    p = compact(line32, home, local_key, check=False, env={"WTKMS_TEST_KS_KILL": step})
     assert p.returncode == -9, p.stderr
-    have = {k["keyid"] for k in status(wtline, home, local_key)["keyids"]}
+    have = {k["keyid"] for k in status(line32, home, local_key)["keyids"]}
     assert ("k2" in have) == (step != "written")
-    assert_home(wtline, home, local_key, ["k1"])
+    assert_home(line32, home, local_key, ["k1"])
