@@ -3,6 +3,7 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -97,6 +98,120 @@ wtkms_http_classify_default(const wtkms_http_resp *resp, void *arg)
     if (resp->status >= 500 && resp->status != 501)
         return (WTKMS_HTTP_RETRY);
     return (WTKMS_HTTP_FINAL);
+}
+
+/*
+ * wtkms_http_url_safe --
+ *     https:// anywhere; http:// to a loopback host only.
+ */
+bool
+wtkms_http_url_safe(const char *url)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    CURLU *u;
+    char *scheme, *host, h[64];
+    size_t n;
+    bool ok;
+
+    ok = false;
+    scheme = host = NULL;
+    if ((u = curl_url()) == NULL)
+        return (false);
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        goto done;
+    if (strcasecmp(scheme, "https") == 0) {
+        ok = true;
+        goto done;
+    }
+    if (strcasecmp(scheme, "http") != 0)
+        goto done;
+    if (strcasecmp(host, "localhost") == 0) {
+        ok = true;
+        goto done;
+    }
+    /* An address literal, never a name that merely starts like one (127.0.0.1.example.com). */
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        ok = (ntohl(a4.s_addr) >> 24) == 127;
+        goto done;
+    }
+    n = strlen(host);
+    if (n > 2 && n < sizeof(h) && host[0] == '[' && host[n - 1] == ']') {
+        memcpy(h, host + 1, n - 2);
+        h[n - 2] = '\0';
+        ok = inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+    }
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return (ok);
+}
+
+/*
+ * wtkms_http_body_excerpt --
+ *     A short, safe quote of an unparsable answer.
+ */
+void
+wtkms_http_body_excerpt(const wtkms_http_resp *resp, char *out, size_t outlen)
+{
+    char text[64];
+    size_t i, n;
+
+    if (resp->body == NULL || resp->body_len == 0) {
+        (void)snprintf(out, outlen, "an empty body");
+        return;
+    }
+    for (i = 0; i < resp->body_len && (resp->body[i] == ' ' || resp->body[i] == '\t' ||
+                                        resp->body[i] == '\r' || resp->body[i] == '\n');
+         i++)
+        ;
+    if (i < resp->body_len && (resp->body[i] == '{' || resp->body[i] == '[')) {
+        (void)snprintf(
+          out, outlen, "%zu bytes of JSON that is cut short or malformed", resp->body_len);
+        return;
+    }
+    n = resp->body_len < 60 ? resp->body_len : 60;
+    for (i = 0; i < n; i++)
+        text[i] = resp->body[i] >= 0x20 && resp->body[i] < 0x7f && resp->body[i] != '"'
+                    ? resp->body[i]
+                    : '?';
+    text[n] = '\0';
+    (void)snprintf(
+      out, outlen, "the answer begins \"%s\"%s", text, resp->body_len > n ? "..." : "");
+}
+
+/*
+ * wtkms_header_value_ok --
+ *     No control characters but tab.
+ */
+bool
+wtkms_header_value_ok(const char *v)
+{
+    const unsigned char *p;
+
+    for (p = (const unsigned char *)v; *p != '\0'; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return (false);
+    return (true);
+}
+
+/*
+ * wtkms_http_check_endpoint --
+ *     A configured endpoint must be https://, or http:// to this machine.
+ */
+int
+wtkms_http_check_endpoint(const char *origin, const char *what, const char *url, wtkms_err *err)
+{
+    if (wtkms_http_url_safe(url))
+        return (0);
+    return (wtkms_errf(err, EINVAL,
+      "%s%s%s=%s must start with https:// (http:// is allowed only to this machine: 127.0.0.1, "
+      "[::1] or localhost, for a local emulator): keys and credentials must not cross the "
+      "network in clear",
+      origin != NULL ? origin : "", origin != NULL ? ": " : "", what, url));
 }
 
 /*
@@ -232,6 +347,9 @@ http_slist_add(struct curl_slist **lp, const char *prefix, const char *value)
     size_t len;
     char *line;
 
+    /* Header injection: a value with CR or LF would end this header and start another. */
+    if (!wtkms_header_value_ok(prefix) || !wtkms_header_value_ok(value))
+        return (EINVAL);
     len = strlen(prefix) + strlen(value) + 1;
     if ((line = malloc(len)) == NULL)
         return (ENOMEM);
@@ -266,13 +384,15 @@ http_classify_curl(CURLcode cc, bool overflow)
     case CURLE_COULDNT_CONNECT:
         f.code = ECONNREFUSED;
         f.retry = true;
-        f.why = "check the endpoint setting and that the service is reachable from this host";
+        f.why = "nothing answers at that address: check the setting that names it and that the "
+                "service is reachable from this host";
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         f.code = EHOSTUNREACH;
         f.retry = true;
-        f.why = "the host name does not resolve: check the endpoint, proxy and DNS";
+        f.why = "the host name does not resolve: check the setting that names it, the proxy and "
+                "DNS";
         break;
     case CURLE_OPERATION_TIMEDOUT:
         f.code = ETIMEDOUT;
@@ -296,7 +416,7 @@ http_classify_curl(CURLcode cc, bool overflow)
         f.why = "the answer was not HTTP: check that the endpoint (and proxy) speak HTTP(S)";
         break;
     case CURLE_SSL_CONNECT_ERROR:
-        f.code = EPROTO;
+        f.code = ECONNRESET;
         f.retry = true;
         f.why = "the TLS handshake failed: check that the endpoint speaks TLS and the proxy "
                 "passes it through";
@@ -308,7 +428,7 @@ http_classify_curl(CURLcode cc, bool overflow)
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CRL_BADFILE:
-        f.code = EPROTO;
+        f.code = ECONNABORTED;
         f.why = "the server's TLS certificate is not trusted for this host name: if the endpoint "
                 "uses a private CA, set ca_file= to that CA; otherwise something is "
                 "intercepting the connection (not retried)";
@@ -321,7 +441,7 @@ http_classify_curl(CURLcode cc, bool overflow)
         break;
     case CURLE_URL_MALFORMAT:
         f.code = EINVAL;
-        f.why = "the URL is not a valid http:// or https:// URL: check the endpoint setting";
+        f.why = "the URL is not a valid http:// or https:// URL: check the setting that names it";
         break;
     case CURLE_OUT_OF_MEMORY:
         f.code = ENOMEM;
@@ -432,9 +552,14 @@ wtkms_http_request(
           req->what != NULL ? req->what : "HTTP request"));
     if (strncmp(req->url, "https://", 8) != 0 && strncmp(req->url, "http://", 7) != 0)
         return (wtkms_errf(err, EINVAL,
-          "%s: the URL must start with https:// (or http:// for an emulator or instance "
-          "metadata): check the endpoint setting",
+          "%s: the URL must start with https:// (or http:// to this machine or an instance "
+          "metadata service): check the endpoint setting",
           req->what != NULL ? req->what : "HTTP request"));
+    if (!req->metadata && !wtkms_http_url_safe(req->url))
+        return (wtkms_errf(err, EINVAL,
+          "%s to %s: refusing http:// to a host that is not this machine (only 127.0.0.1, [::1] "
+          "and localhost may be reached without TLS): use https://",
+          req->what != NULL ? req->what : "HTTP request", host));
     if ((cc = wtkms_net_init()) != CURLE_OK)
         return (wtkms_errf(
           err, EIO, "%s: libcurl cannot initialise: %s", req->what, curl_easy_strerror(cc)));
@@ -551,15 +676,21 @@ wtkms_http_request(
         goto done;
     }
     elapsed = wtkms_net_now_ms() - start;
-    ret = wtkms_errf(err, fail.code, "%s to %s failed after %d attempt%s in %.1f s: %s%s%s%s",
+    ret = wtkms_errf(err, fail.code, "%s to %s failed after %d attempt%s in %.1f s: %s%s%s%s%s%s%s",
       req->what, host, resp->attempts, resp->attempts == 1 ? "" : "s", (double)elapsed / 1000.0,
       cc != CURLE_OK ? (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc)) : "",
-      cc != CURLE_OK ? " (" : "", fail.why, cc != CURLE_OK ? ")" : "");
+      cc != CURLE_OK ? " (" : "", fail.why, cc != CURLE_OK ? ")" : "",
+      req->setting != NULL ? " [address from " : "", req->setting != NULL ? req->setting : "",
+      req->setting != NULL ? "]" : "");
     memset(resp, 0, sizeof(*resp));
     goto done;
 
 oom:
-    ret = wtkms_errf(err, ENOMEM, "%s to %s: out of memory", req->what, host);
+    ret = ret == EINVAL ? wtkms_errf(err, EPROTO,
+                            "%s to %s: a request header value carries control characters (CR, "
+                            "LF, ...): refusing to send it",
+                            req->what, host)
+                        : wtkms_errf(err, ENOMEM, "%s to %s: out of memory", req->what, host);
     wtkms_http_resp_free(resp);
 done:
     if (h != NULL)
