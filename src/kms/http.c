@@ -305,7 +305,7 @@ http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 /*
  * http_header_cb --
  *     libcurl header callback: keep only the last response's headers (proxies and 100-continue
- *     answer first).
+ *     answer first). Headers past HTTP_MAX_HEADERS end the transfer (b->overflow says why).
  */
 static size_t
 http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -315,10 +315,7 @@ http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
         b->len = 0;
-    /* Headers past the limit are dropped, not fatal. */
-    (void)http_buf_add(b, data, n);
-    b->overflow = false;
-    return (n);
+    return (http_buf_add(b, data, n) == 0 ? n : 0);
 }
 
 /*
@@ -375,7 +372,7 @@ typedef struct {
  *     Map a libcurl error to an errno, a retry decision and advice.
  */
 static http_failure
-http_classify_curl(CURLcode cc, bool overflow)
+http_classify_curl(CURLcode cc, bool overflow, bool header_overflow)
 {
     http_failure f;
 
@@ -448,6 +445,12 @@ http_classify_curl(CURLcode cc, bool overflow)
         f.why = "out of memory";
         break;
     case CURLE_WRITE_ERROR:
+        if (header_overflow) {
+            f.code = EMSGSIZE;
+            f.why = "the answer's headers are larger than 64 KiB, more than any service this "
+                    "request expects sends: check the endpoint";
+            break;
+        }
         if (overflow) {
             f.code = EMSGSIZE;
             f.why = "the answer is larger than any answer this request expects: check the "
@@ -590,7 +593,7 @@ wtkms_http_request(
     if ((h = curl_easy_init()) == NULL)
         goto oom;
     if ((cc = (CURLcode)http_setup(h, opts, req, headers, &body, &hdrs)) != CURLE_OK) {
-        fail = http_classify_curl(cc, false);
+        fail = http_classify_curl(cc, false, false);
         ret = wtkms_errf(err, fail.code == EIO ? EINVAL : fail.code,
           "%s to %s: cannot set up the request: %s", req->what, host, curl_easy_strerror(cc));
         goto done;
@@ -622,6 +625,7 @@ wtkms_http_request(
           opts->connect_timeout_ms < t ? opts->connect_timeout_ms : t);
         http_buf_free(&body);
         hdrs.len = 0;
+        hdrs.overflow = false;
         body.max = req->max_body != 0 ? req->max_body : WTKMS_HTTP_MAX_BODY_DEFAULT;
         errbuf[0] = '\0';
         resp->attempts = attempt;
@@ -650,7 +654,7 @@ wtkms_http_request(
                   "the server's certificate failed verification (%s)",
                   wtkms_tls_verify_string(wtkms_tls_verify_error()));
             }
-            fail = http_classify_curl(cc, body.overflow);
+            fail = http_classify_curl(cc, body.overflow, hdrs.overflow);
             if (!fail.retry)
                 break;
         }
