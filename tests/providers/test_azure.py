@@ -472,6 +472,7 @@ def test_exit_code_per_failure_class(line32, azure, azure_peer, azenv, faultprox
                        check=False, timeout=60)
     assert p.returncode == exit_classes.EXIT[cls], p.stderr
     assert CLASS_WORDS[cls] in p.stderr, p.stderr
+    assert " )" not in p.stderr, p.stderr  # "HTTP 503 )" when the answer had no error code
     if cls in exit_classes.FINAL:
         # Never retried: one token request at most, one vault call at most.
         after = az.calls()

@@ -429,6 +429,7 @@ def test_exit_code_per_failure_class(line32, gcp, gcp_plain, gcpenv, faultproxy,
                        check=False, timeout=60)
     assert p.returncode == exit_classes.EXIT[cls], p.stderr
     assert CLASS_WORDS[cls] in p.stderr, p.stderr
+    assert " )" not in p.stderr, p.stderr  # "HTTP 503 )" when the answer had no error code
     if cls in exit_classes.FINAL:
         after = g.calls()
         assert all(after.get(k, 0) - before.get(k, 0) <= 1 for k in after), (before, after)
