@@ -717,6 +717,58 @@ test_counter_exhausted(void **state)
     home_close(&h);
 }
 
+/*
+ * test_forged_epochs_not_cached --
+ *     Blocks whose header names an epoch nobody wrote under fail authentication and leave the
+ *     derived-key cache as it was: a file rewritten with forged headers cannot grow locked memory.
+ *     A genuine block of a new epoch is still read, and only then cached.
+ */
+static void
+test_forged_epochs_not_cached(void **state)
+{
+    t_home h;
+    wtkms_keyed *kd;
+    wtkms_err err;
+    uint8_t pt[64], *blk, *forged, out[200];
+    size_t blen, olen, before;
+    uint32_t e;
+
+    (void)state;
+    home_open(&h, "forged");
+    kd = t_keyed(h.e, "k1");
+    t_random(pt, sizeof(pt));
+    blk = t_seal(kd, pt, sizeof(pt), &blen);
+    assert_int_equal(wtkms_block_decrypt(kd, blk, blen, out, sizeof(out), &olen, &err), 0);
+    before = wtkms_keyed_test_cached_keys(kd);
+    assert_int_equal(before, 1);
+    forged = malloc(blen);
+    assert_non_null(forged);
+    for (e = 1; e <= 5000; e++) {
+        memcpy(forged, blk, blen);
+        /* The counter's high half is the epoch (bytes 16..19 of the header). */
+        forged[16] = (uint8_t)(e >> 24);
+        forged[17] = (uint8_t)(e >> 16);
+        forged[18] = (uint8_t)(e >> 8);
+        forged[19] = (uint8_t)e;
+        assert_int_equal(
+          wtkms_block_decrypt(kd, forged, blen, out, sizeof(out), &olen, &err), EBADMSG);
+    }
+    assert_int_equal(wtkms_keyed_test_cached_keys(kd), before);
+    /* The genuine block still opens (its slot was rekeyed by the forgeries). */
+    assert_int_equal(wtkms_block_decrypt(kd, blk, blen, out, sizeof(out), &olen, &err), 0);
+    assert_memory_equal(out, pt, sizeof(pt));
+    /* A genuine block of epoch 1 is cached once it authenticates. */
+    free(blk);
+    wtkms_keyed_test_set_counter(kd, 1ULL << 32);
+    blk = t_seal(kd, pt, sizeof(pt), &blen);
+    assert_int_equal(wtkms_block_decrypt(kd, blk, blen, out, sizeof(out), &olen, &err), 0);
+    assert_int_equal(wtkms_keyed_test_cached_keys(kd), before + 1);
+    free(blk);
+    free(forged);
+    wtkms_keyed_free(kd);
+    home_close(&h);
+}
+
 int
 main(void)
 {
@@ -732,6 +784,7 @@ main(void)
         cmocka_unit_test(test_decrypt_only_writes_nothing),
         cmocka_unit_test(test_counter_epoch_rollover),
         cmocka_unit_test(test_counter_exhausted),
+        cmocka_unit_test(test_forged_epochs_not_cached),
     };
 
     return (cmocka_run_group_tests(tests, NULL, NULL));

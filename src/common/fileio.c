@@ -7,49 +7,45 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define TMP_TRIES 8
+
 /*
- * wtkms_read_file --
- *     Read a small file whole.
+ * read_fd --
+ *     Read a whole open file of at most max bytes; closes fd.
  */
-int
-wtkms_read_file(const char *path, size_t max, char **bufp, size_t *lenp, wtkms_err *err)
+static int
+read_fd(int fd, const struct stat *sb, const char *path, size_t max, char **bufp, size_t *lenp,
+  wtkms_err *err)
 {
-    struct stat sb;
     char *buf;
     size_t off;
     ssize_t n;
-    int fd, ret;
+    int ret;
 
-    *bufp = NULL;
-    *lenp = 0;
     buf = NULL;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return (wtkms_errf(err, errno, "%s: %s", path, strerror(errno)));
-    if (fstat(fd, &sb) != 0) {
-        ret = wtkms_errf(err, errno, "%s: %s", path, strerror(errno));
-        goto err;
-    }
-    if (!S_ISREG(sb.st_mode)) {
+    if (!S_ISREG(sb->st_mode)) {
         ret = wtkms_errf(err, EINVAL, "%s: not a regular file", path);
         goto err;
     }
-    if ((size_t)sb.st_size > max) {
+    if ((size_t)sb->st_size > max) {
         ret = wtkms_errf(err, EFBIG, "%s: %lld bytes, more than the %zu expected", path,
-          (long long)sb.st_size, max);
+          (long long)sb->st_size, max);
         goto err;
     }
-    if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+    if ((buf = malloc((size_t)sb->st_size + 1)) == NULL) {
         ret = wtkms_errf(err, ENOMEM, "out of memory");
         goto err;
     }
-    for (off = 0; off < (size_t)sb.st_size; off += (size_t)n) {
-        n = read(fd, buf + off, (size_t)sb.st_size - off);
+    for (off = 0; off < (size_t)sb->st_size; off += (size_t)n) {
+        n = read(fd, buf + off, (size_t)sb->st_size - off);
         if (n < 0 && errno == EINTR) {
             n = 0;
             continue;
@@ -70,6 +66,97 @@ err:
     free(buf);
     (void)close(fd);
     return (ret);
+}
+
+/*
+ * wtkms_read_file --
+ *     Read a small file whole.
+ */
+int
+wtkms_read_file(const char *path, size_t max, char **bufp, size_t *lenp, wtkms_err *err)
+{
+    struct stat sb;
+    int fd, ret;
+
+    *bufp = NULL;
+    *lenp = 0;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return (wtkms_errf(err, errno, "%s: %s", path, strerror(errno)));
+    if (fstat(fd, &sb) != 0) {
+        ret = wtkms_errf(err, errno, "%s: %s", path, strerror(errno));
+        (void)close(fd);
+        return (ret);
+    }
+    return (read_fd(fd, &sb, path, max, bufp, lenp, err));
+}
+
+/*
+ * open_private --
+ *     Open a private file and check the descriptor: regular, ours or root's, mode 600 or
+ *     stricter. 0 with *fdp open, or an error.
+ */
+static int
+open_private(const char *path, const char *what, struct stat *sb, int *fdp, wtkms_err *err)
+{
+    int fd, ret;
+
+    *fdp = -1;
+    /* O_NONBLOCK: a FIFO planted at path must not hang the open; it fails the S_ISREG check. */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+        return (wtkms_errf(err, errno, "%s %s: %s", what, path, strerror(errno)));
+    if (fstat(fd, sb) != 0)
+        ret = wtkms_errf(err, errno, "%s %s: %s", what, path, strerror(errno));
+    else if (!S_ISREG(sb->st_mode))
+        ret = wtkms_errf(err, EINVAL, "%s %s is not a regular file", what, path);
+    else if (sb->st_uid != geteuid() && sb->st_uid != 0)
+        ret = wtkms_errf(err, EACCES,
+          "%s %s is owned by uid %u, not by this user (uid %u) or root: someone else could "
+          "replace it; chown it to uid %u",
+          what, path, (unsigned)sb->st_uid, (unsigned)geteuid(), (unsigned)geteuid());
+    else if (sb->st_mode & (S_IRWXG | S_IRWXO))
+        ret = wtkms_errf(err, EACCES,
+          "%s %s can be read or written by group or others (mode %03o): chmod 600 %s", what, path,
+          (unsigned)(sb->st_mode & 0777), path);
+    else {
+        *fdp = fd;
+        return (0);
+    }
+    (void)close(fd);
+    return (ret);
+}
+
+/*
+ * wtkms_read_private_file --
+ *     Read a key or credentials file, checked on the descriptor read.
+ */
+int
+wtkms_read_private_file(
+  const char *path, const char *what, size_t max, char **bufp, size_t *lenp, wtkms_err *err)
+{
+    struct stat sb;
+    int fd, ret;
+
+    *bufp = NULL;
+    *lenp = 0;
+    if ((ret = open_private(path, what, &sb, &fd, err)) != 0)
+        return (ret);
+    return (read_fd(fd, &sb, path, max, bufp, lenp, err));
+}
+
+/*
+ * wtkms_check_private_file --
+ *     The same checks, without reading.
+ */
+int
+wtkms_check_private_file(const char *path, const char *what, wtkms_err *err)
+{
+    struct stat sb;
+    int fd, ret;
+
+    if ((ret = open_private(path, what, &sb, &fd, err)) != 0)
+        return (ret);
+    (void)close(fd);
+    return (0);
 }
 
 /*
@@ -96,16 +183,34 @@ int
 wtkms_write_file_atomic(
   const char *path, const void *data, size_t len, int mode, int exclusive, wtkms_err *err)
 {
+    uint8_t rnd[8];
     char tmp[4096], dirbuf[4096];
     const char *p;
     size_t off;
     ssize_t n;
-    int fd, ret;
+    int fd, i, ret, tries;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return (wtkms_errf(err, ENAMETOOLONG, "%s: path too long", path));
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
-        return (wtkms_errf(err, errno, "%s: %s", tmp, strerror(errno)));
+    /*
+     * The temporary file has a name nobody can guess and is created here or not at all
+     * (O_EXCL|O_NOFOLLOW): a symlink or a file planted beside path is never followed, written or
+     * given our data, and the new file has exactly the requested mode, whatever was there.
+     */
+    for (fd = -1, tries = 0; fd < 0; tries++) {
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+            return (wtkms_errf(
+              err, EIO, "%s: no random bytes for a temporary name: %s", path, strerror(errno)));
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.", path) >= sizeof(tmp) - 2 * sizeof(rnd))
+            return (wtkms_errf(err, ENAMETOOLONG, "%s: path too long", path));
+        for (i = 0; i < (int)sizeof(rnd); i++)
+            (void)snprintf(tmp + strlen(tmp), 3, "%02x", rnd[i]);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+        if (fd < 0 && (errno != EEXIST || tries + 1 >= TMP_TRIES))
+            return (wtkms_errf(err, errno, "%s: %s", tmp, strerror(errno)));
+    }
+    if (fchmod(fd, (mode_t)(mode & 07777)) != 0) {
+        ret = wtkms_errf(err, errno, "%s: chmod: %s", tmp, strerror(errno));
+        goto err;
+    }
     for (p = data, off = 0; off < len; off += (size_t)n) {
         if ((n = write(fd, p + off, len - off)) < 0) {
             if (errno == EINTR) {
@@ -144,7 +249,7 @@ wtkms_write_file_atomic(
 err:
     if (fd >= 0)
         (void)close(fd);
-    (void)unlink(tmp);
+    (void)unlink(tmp); /* ours: created above with O_EXCL */
     return (ret);
 }
 

@@ -12,6 +12,22 @@
 int wtkms_read_file(const char *path, size_t max, char **bufp, size_t *lenp, wtkms_err *err);
 
 /*
+ * Read a private file (a master key, a client key, a credentials file) of at most max bytes. The
+ * descriptor that is read is the one checked (fstat, no window between check and read): a
+ * regular file, owned by this process's effective user or by root, with no permission bits for
+ * group or others (mode 600 or 400). A symlink is followed, as Kubernetes mounts secrets through
+ * symlinks: what is checked is the file it leads to, so a link planted to a file someone else
+ * owns, or one others may read, is refused all the same. what names the file in errors ("local
+ * key file"). Errors: ENOENT, EACCES (owner or mode, with the chmod/chown to run, or not
+ * readable), EINVAL (not a regular file), EFBIG.
+ */
+int wtkms_read_private_file(
+  const char *path, const char *what, size_t max, char **bufp, size_t *lenp, wtkms_err *err);
+
+/* Open path and check it as wtkms_read_private_file does, without reading: 0 or an error. */
+int wtkms_check_private_file(const char *path, const char *what, wtkms_err *err);
+
+/*
  * Replace path with data atomically and durably: write a temporary file beside it, fsync it,
  * rename it over path, fsync the directory. A crash leaves either the old or the new file. When
  * exclusive is set, an existing path is an error (EEXIST) and is never replaced.

@@ -72,6 +72,7 @@ struct wtkms_keyed {
     key_entry *table; /* under engine lock */
     size_t table_cap, table_used;
     key_chunk *chunks;
+    uint8_t *scratch; /* locked; a key derived for a block not yet authenticated (engine lock) */
 
     slot enc[SLOTS];
     slot dec[SLOTS];
@@ -229,6 +230,21 @@ wtkms_keyed_test_set_counter(wtkms_keyed *kd, uint64_t next)
 }
 
 /*
+ * wtkms_keyed_test_cached_keys --
+ *     Unit-test hook: the number of cached derived keys.
+ */
+size_t
+wtkms_keyed_test_cached_keys(wtkms_keyed *kd)
+{
+    size_t n;
+
+    (void)pthread_mutex_lock(&kd->engine->lock);
+    n = kd->table_used;
+    (void)pthread_mutex_unlock(&kd->engine->lock);
+    return (n);
+}
+
+/*
  * wtkms_keyed_free --
  *     Free contexts (OpenSSL cleanses their schedules) and wipe derived keys.
  */
@@ -249,6 +265,8 @@ wtkms_keyed_free(wtkms_keyed *kd)
         wtkms_secure_free(c->keys, KEYS_PER_CHUNK * WTKMS_KEY_LEN);
         free(c);
     }
+    if (kd->scratch != NULL)
+        wtkms_secure_free(kd->scratch, WTKMS_KEY_LEN);
     free(kd->table);
     free(kd);
 }
@@ -288,29 +306,36 @@ table_insert(key_entry *table, size_t cap, key_ident id, const uint8_t *key)
 }
 
 /*
- * derive_locked --
- *     Find or derive the key of an identity. Caller holds the engine lock.
+ * lookup_locked --
+ *     The cached key of an identity, or NULL. Caller holds the engine lock.
  */
-static int
-derive_locked(wtkms_keyed *kd, key_ident id, const uint8_t **keyp, wtkms_err *err)
+static const uint8_t *
+lookup_locked(wtkms_keyed *kd, key_ident id)
 {
-    wtkms_keystore *ks = kd->engine->ks;
-    wtkms_ks_root *root;
-    wtkms_ks_open *open;
-    key_entry *nt;
-    key_chunk *c;
-    uint8_t info[sizeof(write_label) - 1 + 4 + WTKMS_KEYID_MAX];
-    uint8_t *key;
-    size_t i, ncap, infolen, klen;
-    int ret;
+    size_t i;
 
     if (kd->table_cap > 0)
         for (i = ident_hash(id, kd->table_cap); kd->table[i].key != NULL;
              i = (i + 1) & (kd->table_cap - 1))
-            if (ident_eq(kd->table[i].ident, id)) {
-                *keyp = kd->table[i].key;
-                return (0);
-            }
+            if (ident_eq(kd->table[i].ident, id))
+                return (kd->table[i].key);
+    return (NULL);
+}
+
+/*
+ * derive_into_locked --
+ *     Check that the keystore holds an identity's data key and open record, and derive its key
+ *     into out (locked memory). Caller holds the engine lock.
+ */
+static int
+derive_into_locked(wtkms_keyed *kd, key_ident id, uint8_t *out, wtkms_err *err)
+{
+    wtkms_keystore *ks = kd->engine->ks;
+    wtkms_ks_root *root;
+    wtkms_ks_open *open;
+    uint8_t info[sizeof(write_label) - 1 + 4 + WTKMS_KEYID_MAX];
+    size_t infolen, klen;
+    int ret;
 
     if ((root = wtkms_keystore_root(ks, id.root)) == NULL || root->key == NULL)
         return (wtkms_errf(err, ENOKEY,
@@ -326,6 +351,34 @@ derive_locked(wtkms_keyed *kd, key_ident id, const uint8_t **keyp, wtkms_err *er
           "keyid %s: block names open record %u, which keystore %s does not hold (it has %u): "
           "the block is from another home, or the keystore is older than the data",
           kd->keyid, id.open, ks->path, ks->nopens));
+    klen = strlen(kd->keyid);
+    memcpy(info, write_label, sizeof(write_label) - 1);
+    put_be32(info + sizeof(write_label) - 1, id.epoch);
+    memcpy(info + sizeof(write_label) - 1 + 4, kd->keyid, klen);
+    infolen = sizeof(write_label) - 1 + 4 + klen;
+    if ((ret = wtkms_hkdf(root->key->b, WTKMS_KEY_LEN, open->salt, WTKMS_SALT_LEN, info, infolen,
+           out, WTKMS_KEY_LEN)) != 0)
+        return (wtkms_errf(err, ret, "keyid %s: key derivation failed", kd->keyid));
+    return (0);
+}
+
+/*
+ * derive_locked --
+ *     Find or derive (and cache) the key of an identity. Caller holds the engine lock. The cache
+ *     only grows with identities this process wrote under or a block under them authenticated
+ *     (see wtkms_block_decrypt): a forged header cannot add to it.
+ */
+static int
+derive_locked(wtkms_keyed *kd, key_ident id, const uint8_t **keyp, wtkms_err *err)
+{
+    key_entry *nt;
+    key_chunk *c;
+    uint8_t *key;
+    size_t i, ncap;
+    int ret;
+
+    if ((*keyp = lookup_locked(kd, id)) != NULL)
+        return (0);
 
     /* Grow the table at half full. */
     if (kd->table_used + 1 > kd->table_cap / 2) {
@@ -350,14 +403,10 @@ derive_locked(wtkms_keyed *kd, key_ident id, const uint8_t **keyp, wtkms_err *er
         kd->chunks = c;
     }
     key = c->keys[c->used];
-    klen = strlen(kd->keyid);
-    memcpy(info, write_label, sizeof(write_label) - 1);
-    put_be32(info + sizeof(write_label) - 1, id.epoch);
-    memcpy(info + sizeof(write_label) - 1 + 4, kd->keyid, klen);
-    infolen = sizeof(write_label) - 1 + 4 + klen;
-    if ((ret = wtkms_hkdf(root->key->b, WTKMS_KEY_LEN, open->salt, WTKMS_SALT_LEN, info, infolen,
-           key, WTKMS_KEY_LEN)) != 0)
-        return (wtkms_errf(err, ret, "keyid %s: key derivation failed", kd->keyid));
+    if ((ret = derive_into_locked(kd, id, key, err)) != 0) {
+        wtkms_wipe(key, WTKMS_KEY_LEN);
+        return (ret);
+    }
     c->used++;
     table_insert(kd->table, kd->table_cap, id, key);
     kd->table_used++;
@@ -505,6 +554,46 @@ slot_key(wtkms_keyed *kd, slot *s, key_ident id, wtkms_err *err)
 }
 
 /*
+ * slot_key_unverified --
+ *     For decrypt: make a slot's context hold the key a block header names, without caching a key
+ *     the cache does not already hold (*cachedp false then: the caller caches it only once the
+ *     block authenticates, so forged headers cannot grow the cache). The uncached key is derived
+ *     into the keyed's locked scratch buffer, loaded into the context and wiped, under the lock.
+ */
+static int
+slot_key_unverified(wtkms_keyed *kd, slot *s, key_ident id, bool *cachedp, wtkms_err *err)
+{
+    const uint8_t *key;
+    int ret;
+
+    *cachedp = true;
+    if (s->keyed && ident_eq(s->ident, id))
+        return (0);
+    if (s->g == NULL && (s->g = wtkms_gcm_new()) == NULL)
+        return (wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid));
+    s->keyed = false;
+    (void)pthread_mutex_lock(&kd->engine->lock);
+    if ((key = lookup_locked(kd, id)) == NULL) {
+        *cachedp = false;
+        if (kd->scratch == NULL && (kd->scratch = wtkms_secure_alloc(WTKMS_KEY_LEN)) == NULL)
+            ret = wtkms_errf(err, ENOMEM, "out of memory");
+        else if ((ret = derive_into_locked(kd, id, kd->scratch, err)) == 0)
+            key = kd->scratch;
+    } else
+        ret = 0;
+    if (ret == 0 && (ret = wtkms_gcm_setkey(s->g, key)) != 0)
+        wtkms_errf(err, ret, "keyid %s: cannot set a cipher key", kd->keyid);
+    if (kd->scratch != NULL)
+        wtkms_wipe(kd->scratch, WTKMS_KEY_LEN);
+    (void)pthread_mutex_unlock(&kd->engine->lock);
+    if (ret == 0 && *cachedp) {
+        s->ident = id;
+        s->keyed = true;
+    }
+    return (ret);
+}
+
+/*
  * wtkms_block_encrypt --
  *     Seal one block.
  */
@@ -572,7 +661,9 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     wtkms_block_hdr h;
     key_ident id;
     slot *s;
+    const uint8_t *key;
     size_t len;
+    bool cached;
     int ret;
 
     *result_lenp = 0;
@@ -600,7 +691,8 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     id.open = h.open;
     id.epoch = (uint32_t)(h.counter >> 32);
     s = slot_get(kd->dec);
-    if ((ret = slot_key(kd, s, id, err)) == 0) {
+    cached = true;
+    if ((ret = slot_key_unverified(kd, s, id, &cached, err)) == 0) {
         ret = wtkms_gcm_open(s->g, src + 12, src, WTKMS_BLOCK_HDR_LEN, src + WTKMS_BLOCK_HDR_LEN,
           len, dst, src + WTKMS_BLOCK_HDR_LEN + len);
         if (ret == EBADMSG)
@@ -610,6 +702,16 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
               kd->keyid, h.root, h.open, (unsigned long long)h.counter);
         else if (ret != 0)
             wtkms_errf(err, ret, "keyid %s: AES-256-GCM decryption failed", kd->keyid);
+        if (!cached) {
+            /* Authenticated: now the identity is real, and its key may be kept. */
+            if (ret == 0) {
+                (void)pthread_mutex_lock(&kd->engine->lock);
+                ret = derive_locked(kd, id, &key, err);
+                (void)pthread_mutex_unlock(&kd->engine->lock);
+            }
+            s->ident = id;
+            s->keyed = ret == 0;
+        }
     }
     slot_put(s);
     if (ret == 0)

@@ -77,4 +77,7 @@ int wtkms_block_parse_header(const uint8_t *src, size_t src_len, wtkms_block_hdr
  */
 void wtkms_keyed_test_set_counter(wtkms_keyed *kd, uint64_t next);
 
+/* Unit-test hook only: how many derived keys kd holds (the cache forged blocks must not grow). */
+size_t wtkms_keyed_test_cached_keys(wtkms_keyed *kd);
+
 #endif

@@ -148,7 +148,7 @@ aws_http_error(
 {
     bson_error_t berr;
     bson_t *doc;
-    char name[1200], type[128], msg[400], host[300];
+    char name[1200], type[128], msg[400], host[300], quoted[120];
     int ret;
 
     aws_key_name(ak, name, sizeof(name));
@@ -205,25 +205,27 @@ aws_http_error(
           "that now names another key?) or altered; configure the key it was made under",
           name, type);
     else if (aws_is_throttle(type) || resp->status == 429)
-        ret = wtkms_errf(err, ETIMEDOUT,
+        ret = wtkms_errf(err, EAGAIN,
           "%s: AWS KMS at %s throttled %s %d attempt%s (%s): retry later, or raise the KMS "
           "request quota",
           name, host, resp->attempts == 1 ? "its" : "all", resp->attempts,
           resp->attempts == 1 ? "" : "s", type[0] ? type : "HTTP 429");
     else if (resp->status >= 500)
-        ret = wtkms_errf(err, EHOSTUNREACH,
-          "%s: AWS KMS at %s failed with HTTP %ld%s%s on %s %d attempt%s: the service is "
+        ret = wtkms_errf(err, EAGAIN,
+          "%s: AWS KMS at %s failed with HTTP %ld%s%s after %d attempt%s: the service is "
           "unavailable; retry later",
-          name, host, resp->status, type[0] ? " " : "", type, resp->attempts == 1 ? "its" : "all",
-          resp->attempts, resp->attempts == 1 ? "" : "s");
+          name, host, resp->status, type[0] ? " " : "", type, resp->attempts,
+          resp->attempts == 1 ? "" : "s");
     else if (type[0] != '\0')
         ret = wtkms_errf(err, EPROTO, "%s: AWS KMS %s failed: %s%s%.200s", name, op, type,
           msg[0] ? ": " : "", msg);
-    else
+    else {
+        wtkms_http_body_excerpt(resp, quoted, sizeof(quoted));
         ret = wtkms_errf(err, EPROTO,
-          "%s: AWS KMS at %s answered HTTP %ld that is not a KMS error: check endpoint= and "
+          "%s: AWS KMS at %s answered HTTP %ld that is not a KMS error (%s): check endpoint= and "
           "proxy=",
-          name, host, resp->status);
+          name, host, resp->status, quoted);
+    }
     return (ret);
 }
 
@@ -258,6 +260,19 @@ aws_creds_get(aws_kms *ak, wtkms_err *err)
 }
 
 /*
+ * aws_free_doc --
+ *     Wipe (it may hold key material) and free a parsed answer or request.
+ */
+static void
+aws_free_doc(bson_t *doc)
+{
+    if (doc == NULL)
+        return;
+    wtkms_wipe((void *)bson_get_data(doc), doc->len);
+    bson_destroy(doc);
+}
+
+/*
  * aws_call --
  *     One KMS JSON call; *outp is the parsed answer on success (the caller wipes and frees).
  */
@@ -267,7 +282,7 @@ aws_call(aws_kms *ak, const char *op, const bson_t *body, bson_t **outp, wtkms_e
     wtkms_http_req req;
     wtkms_http_resp resp;
     bson_error_t berr;
-    char target[64], sigv4[128], what[64], name[1200], source[600], *json;
+    char target[64], sigv4[128], what[64], name[1200], source[600], quoted[120], *json;
     const char *headers[3];
     size_t json_len;
     int ret;
@@ -291,6 +306,7 @@ aws_call(aws_kms *ak, const char *op, const bson_t *body, bson_t **outp, wtkms_e
     req.what = what;
     req.method = "POST";
     req.url = ak->url;
+    req.setting = ak->endpoint[0] != '\0' ? "endpoint=" : "region= (the regional AWS endpoint)";
     req.headers = headers;
     req.body = json;
     req.body_len = json_len;
@@ -312,29 +328,23 @@ aws_call(aws_kms *ak, const char *op, const bson_t *body, bson_t **outp, wtkms_e
         goto done;
     }
     if ((*outp = bson_new_from_json((const uint8_t *)resp.body, (ssize_t)resp.body_len, &berr)) ==
-        NULL)
+        NULL) {
+        wtkms_http_body_excerpt(&resp, quoted, sizeof(quoted));
         ret = wtkms_errf(err, EPROTO,
-          "%s: AWS KMS %s answered HTTP 200 with a body that is not JSON: check endpoint= and "
-          "proxy=",
-          name, op);
+          "%s: AWS KMS %s answered HTTP 200 with a body that is not JSON (%s): check endpoint= "
+          "and proxy=",
+          name, op, quoted);
+    } else if (bson_has_field(*outp, "__type")) {
+        /* An error in a 200 answer (some proxies and emulators): report the error it carries. */
+        ret = aws_http_error(ak, op, &resp, source, err);
+        aws_free_doc(*outp);
+        *outp = NULL;
+    }
 done:
     wtkms_http_resp_free(&resp);
     wtkms_wipe(json, json_len);
     bson_free(json);
     return (ret);
-}
-
-/*
- * aws_free_doc --
- *     Wipe (it may hold key material) and free a parsed answer or request.
- */
-static void
-aws_free_doc(bson_t *doc)
-{
-    if (doc == NULL)
-        return;
-    wtkms_wipe((void *)bson_get_data(doc), doc->len);
-    bson_destroy(doc);
 }
 
 /*
@@ -525,9 +535,9 @@ aws_unwrap(wtkms_kms *kms, const uint8_t *blob, size_t blob_len, const wtkms_kms
     b64 = bson_iter_utf8(&it, &b64_len);
     if (aws_b64_decode(b64, b64_len, (uint8_t *)pt, sizeof(pt), &n) != 0 || n != WTKMS_KEY_LEN) {
         wtkms_wipe(pt, sizeof(pt));
-        ret = wtkms_errf(err, EKEYREJECTED,
-          "%s: Decrypt returned something other than a 32-byte key: the wrapped key is not one "
-          "wtkms made",
+        ret = wtkms_errf(err, EPROTO,
+          "%s: the Decrypt answer's Plaintext is not a base64 32-byte key: check endpoint= and "
+          "proxy=",
           name);
         goto err;
     }
@@ -673,18 +683,17 @@ wtkms_kms_aws_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
         goto err;
     }
     if (ak->endpoint[0] != '\0') {
-        if (strncmp(ak->endpoint, "https://", 8) != 0 && strncmp(ak->endpoint, "http://", 7) != 0) {
-            ret = wtkms_errf(err, EINVAL,
-              "%s: endpoint=%s must start with https:// (or http:// for a local emulator)",
-              cfg->origin, ak->endpoint);
+        if ((ret = wtkms_http_check_endpoint(cfg->origin, "endpoint", ak->endpoint, err)) != 0)
             goto err;
-        }
         /* Normalise: no trailing slash in the descriptor, one in the request URL. */
         while ((n = strlen(ak->endpoint)) > 0 && ak->endpoint[n - 1] == '/')
             ak->endpoint[n - 1] = '\0';
         (void)snprintf(ak->url, sizeof(ak->url), "%s/", ak->endpoint);
     } else
         (void)snprintf(ak->url, sizeof(ak->url), "https://kms.%s.amazonaws.com/", ak->region);
+    if (ak->sts_endpoint[0] != '\0' &&
+        (ret = wtkms_http_check_endpoint(cfg->origin, "sts_endpoint", ak->sts_endpoint, err)) != 0)
+        goto err;
     *kmsp = &ak->iface;
     return (0);
 err:

@@ -147,7 +147,8 @@ wtkms_aws_parse_time(const char *s)
     n = 0;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n == 0)
         return (-1);
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || sec < 0 || sec > 60)
         return (-1);
     p = s + n;
     if (*p == '.')
@@ -158,8 +159,14 @@ wtkms_aws_parse_time(const char *s)
     if (*p == 'Z' || *p == 'z')
         p++;
     else if (*p == '+' || *p == '-') {
+        /* Exactly "hh:mm": each test stops at the string's end, so nothing past it is read. */
         sign = *p == '-' ? -1 : 1;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
+            !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+            return (-1);
+        oh = (p[1] - '0') * 10 + (p[2] - '0');
+        om = (p[4] - '0') * 10 + (p[5] - '0');
+        if (oh > 23 || om > 59)
             return (-1);
         p += 6;
     } else if (*p != '\0')
@@ -232,18 +239,26 @@ ini_creds(const char *path, const char *profile, bool config_style, bool must_ex
     int ret;
 
     buf = NULL;
-    if (stat(path, &sb) != 0) {
-        if (!must_exist && errno == ENOENT)
-            return (NOT_HERE);
-        return (wtkms_errf(err, errno == ENOENT ? ENOENT : EACCES,
-          "AWS credentials file %s: %s: check credentials_file=", path, strerror(errno)));
+    if (must_exist) {
+        /*
+         * credentials_file=: mode 600 (or 400) and owned by this user or root, checked on the
+         * descriptor that is read, as for key files.
+         */
+        if ((ret = wtkms_read_private_file(
+               path, "AWS credentials file", FILE_MAX, &buf, &len, err)) != 0) {
+            (void)wtkms_err_prefix(err, "credentials_file=");
+            err->code = ret == ENOENT ? ENOENT : EACCES;
+            return (err->code);
+        }
+    } else {
+        if (stat(path, &sb) != 0) {
+            if (errno == ENOENT)
+                return (NOT_HERE);
+            return (wtkms_errf(err, EACCES, "AWS credentials file %s: %s", path, strerror(errno)));
+        }
+        if ((ret = wtkms_read_file(path, FILE_MAX, &buf, &len, err)) != 0)
+            return (wtkms_err_prefix(err, "AWS credentials file"));
     }
-    if (must_exist && (sb.st_mode & (S_IROTH | S_IWOTH)))
-        return (wtkms_errf(err, EACCES,
-          "AWS credentials file %s can be read or written by any user (mode %03o): chmod 600 %s",
-          path, (unsigned)(sb.st_mode & 0777), path));
-    if ((ret = wtkms_read_file(path, FILE_MAX, &buf, &len, err)) != 0)
-        return (wtkms_err_prefix(err, "AWS credentials file"));
     (void)snprintf(source, sizeof(source), "%s %s (profile %s)",
       config_style ? "AWS config file" : "credentials file", path, profile);
 
@@ -475,9 +490,11 @@ sts_call(const wtkms_aws_cred_cfg *cfg, const char *action, const char *form,
     int ret;
 
     sk = tok = NULL;
-    if (cfg->sts_endpoint != NULL && cfg->sts_endpoint[0] != '\0')
+    if (cfg->sts_endpoint != NULL && cfg->sts_endpoint[0] != '\0') {
+        if ((ret = wtkms_http_check_endpoint(NULL, "sts_endpoint", cfg->sts_endpoint, err)) != 0)
+            return (ret);
         (void)snprintf(url, sizeof(url), "%s", cfg->sts_endpoint);
-    else
+    } else
         (void)snprintf(url, sizeof(url), "https://sts.%s.amazonaws.com/", cfg->region);
     (void)snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:sts", cfg->region);
     (void)snprintf(what, sizeof(what), "AWS STS %s", action);
@@ -485,6 +502,9 @@ sts_call(const wtkms_aws_cred_cfg *cfg, const char *action, const char *form,
     req.what = what;
     req.method = "POST";
     req.url = url;
+    req.setting = cfg->sts_endpoint != NULL && cfg->sts_endpoint[0] != '\0'
+                    ? "sts_endpoint="
+                    : "region= (the regional STS endpoint)";
     req.headers = headers;
     req.body = form;
     req.body_len = strlen(form);
@@ -502,11 +522,18 @@ sts_call(const wtkms_aws_cred_cfg *cfg, const char *action, const char *form,
             (void)snprintf(code, sizeof(code), "HTTP %ld", resp.status);
         if (xml_text(resp.body, "Message", msg, sizeof(msg)) != 0)
             msg[0] = '\0';
-        ret = wtkms_errf(err,
-          resp.status >= 500 || strcmp(code, "Throttling") == 0 ? ETIMEDOUT : EACCES,
-          "AWS STS %s at %s refused credentials from %s: %s%s%s%s (check the role's trust policy, "
-          "role_arn=, external_id= and the caller's sts:%s permission)",
-          action, url, source, code, msg[0] ? " (" : "", msg, msg[0] ? ")" : "", action);
+        if (resp.status >= 500 || resp.status == 429 || strcmp(code, "Throttling") == 0 ||
+            strcmp(code, "RequestLimitExceeded") == 0)
+            ret = wtkms_errf(err, EAGAIN,
+              "AWS STS %s at %s failed after %d attempt%s (HTTP %ld, %s%s%s%s): the service is "
+              "unavailable, not refusing the credentials from %s; retry later",
+              action, url, resp.attempts, resp.attempts == 1 ? "" : "s", resp.status, code,
+              msg[0] ? ": " : "", msg, "", source);
+        else
+            ret = wtkms_errf(err, EACCES,
+              "AWS STS %s at %s refused credentials from %s: %s%s%s%s (check the role's trust "
+              "policy, role_arn=, external_id= and the caller's sts:%s permission)",
+              action, url, source, code, msg[0] ? " (" : "", msg, msg[0] ? ")" : "", action);
         goto done;
     }
     if ((sk = wtkms_secure_alloc(WTKMS_AWS_SECRET_MAX)) == NULL ||
@@ -615,11 +642,25 @@ json_creds(const char *body, size_t len, const char *source, wtkms_aws_creds *c,
     const char *ak, *sk, *tok, *exp, *code;
     uint32_t ak_len, sk_len, tok_len;
     int64_t expires;
+    size_t i;
+    char text[48];
     int ret;
 
-    if ((doc = bson_new_from_json((const uint8_t *)body, (ssize_t)len, &berr)) == NULL)
+    if ((doc = bson_new_from_json((const uint8_t *)body, (ssize_t)len, &berr)) == NULL) {
+        /* Quoted only when it does not start like JSON (cut short, it could hold a secret). */
+        for (i = 0; i < len && strchr(" \t\r\n", body[i]) != NULL; i++)
+            ;
+        if (i < len && body[i] == '{')
+            return (wtkms_errf(err, EPROTO,
+              "AWS credentials from %s: the answer is %zu bytes of JSON that is cut short or "
+              "malformed",
+              source, len));
+        for (i = 0; i < len && i < 40; i++)
+            text[i] = body[i] >= 0x20 && body[i] < 0x7f && body[i] != '"' ? body[i] : '?';
+        text[i] = '\0';
         return (wtkms_errf(err, EPROTO,
-          "AWS credentials from %s: the answer is not JSON: check the endpoint", source));
+          "AWS credentials from %s: the answer is not JSON (it begins \"%s\")", source, text));
+    }
     ak = sk = tok = exp = code = NULL;
     ak_len = sk_len = tok_len = 0;
     if (bson_iter_init_find(&it, doc, "Code") && BSON_ITER_HOLDS_UTF8(&it))
@@ -675,6 +716,8 @@ ecs_host_allowed(const char *url)
     char *scheme, *host;
     bool ok;
 
+    if (wtkms_http_url_safe(url))
+        return (true);
     ok = false;
     scheme = host = NULL;
     if ((u = curl_url()) == NULL)
@@ -682,11 +725,9 @@ ecs_host_allowed(const char *url)
     if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-        ok = strcmp(scheme, "https") == 0 ||
-             (strcmp(scheme, "http") == 0 &&
-               (strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
-                 strcmp(host, "[::1]") == 0 || strcmp(host, "169.254.170.2") == 0 ||
-                 strcmp(host, "169.254.170.23") == 0 || strcmp(host, "[fd00:ec2::23]") == 0));
+        ok = strcmp(scheme, "http") == 0 &&
+             (strcmp(host, "169.254.170.2") == 0 || strcmp(host, "169.254.170.23") == 0 ||
+               strcmp(host, "[fd00:ec2::23]") == 0);
     curl_free(scheme);
     curl_free(host);
     curl_url_cleanup(u);
@@ -741,8 +782,9 @@ src_ecs(const wtkms_aws_cred_cfg *cfg, wtkms_aws_creds *c, wtkms_err *err)
             ret = wtkms_errf(err, ENOMEM, "out of memory");
             goto done;
         }
-        if (strchr(tok, '\r') != NULL || strchr(tok, '\n') != NULL) {
-            ret = wtkms_errf(err, EACCES, "the container authorization token has a line break");
+        if (!wtkms_header_value_ok(tok)) {
+            ret = wtkms_errf(err, EACCES,
+              "the container authorization token has control characters (CR, LF, ...)");
             goto done;
         }
         (void)snprintf(hdr, hdr_len, "Authorization: %s", tok);
@@ -750,12 +792,22 @@ src_ecs(const wtkms_aws_cred_cfg *cfg, wtkms_aws_creds *c, wtkms_err *err)
     metadata_opts(cfg, &o);
     memset(&req, 0, sizeof(req));
     req.what = "AWS container credentials request";
+    req.setting = rel != NULL && rel[0] != '\0' ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+                                                : "AWS_CONTAINER_CREDENTIALS_FULL_URI";
     req.method = "GET";
     req.url = url;
     req.no_proxy = true;
+    req.metadata = true;
     req.secret_header = hdr;
     if ((ret = wtkms_http_request(&o, &req, &resp, err)) != 0)
         goto done;
+    if (resp.status >= 500 || resp.status == 429) {
+        ret = wtkms_errf(err, EAGAIN,
+          "AWS credentials from %s: the container credentials service failed after %d attempt%s "
+          "(HTTP %ld): retry later",
+          source, resp.attempts, resp.attempts == 1 ? "" : "s", resp.status);
+        goto done;
+    }
     if (resp.status != 200) {
         ret = wtkms_errf(err, EACCES,
           "AWS credentials from %s: HTTP %ld (check the task role and "
@@ -812,10 +864,13 @@ src_imds(
     (void)snprintf(url, sizeof(url), "%s/latest/api/token", base);
     memset(&req, 0, sizeof(req));
     req.what = "EC2 instance metadata (IMDSv2 token)";
+    req.setting =
+      explicit_endpoint ? "AWS_EC2_METADATA_SERVICE_ENDPOINT" : "the EC2 instance metadata address";
     req.method = "PUT";
     req.url = url;
     req.headers = ttl;
     req.no_proxy = true;
+    req.metadata = true;
     req.max_body = 4096;
     if ((ret = wtkms_http_request(&o, &req, &resp, &e2)) != 0) {
         if (explicit_endpoint)
@@ -832,6 +887,14 @@ src_imds(
     }
     if ((hdr = wtkms_secure_alloc(2100)) == NULL) {
         ret = wtkms_errf(err, ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!wtkms_header_value_ok(trim(resp.body))) {
+        ret = wtkms_errf(err, EPROTO,
+          "EC2 instance metadata at %s answered an IMDSv2 session token with control characters "
+          "(CR, LF, ...): refusing to put it in a request header; check "
+          "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+          base);
         goto done;
     }
     (void)snprintf(hdr, 2100, "X-aws-ec2-metadata-token: %s", trim(resp.body));
@@ -874,7 +937,11 @@ src_imds(
     if ((ret = wtkms_http_request(&o, &req, &resp, err)) != 0)
         goto done;
     if (resp.status != 200) {
-        ret = wtkms_errf(err, EACCES, "AWS credentials from %s: HTTP %ld", source, resp.status);
+        ret = wtkms_errf(err, resp.status >= 500 || resp.status == 429 ? EAGAIN : EACCES,
+          "AWS credentials from %s: HTTP %ld%s", source, resp.status,
+          resp.status >= 500 || resp.status == 429
+            ? ": the metadata service failed after every attempt; retry later"
+            : "");
         goto done;
     }
     ret = json_creds(resp.body, resp.body_len, source, c, err);

@@ -115,14 +115,13 @@ az_token_fetch(azure_kms *ak, wtkms_err *err)
         if (ep != NULL && ep[0] != '\0' && idh != NULL && idh[0] != '\0') {
             /* App Service, Functions, Container Apps. */
             wtkms_sbuf_str(&url, ep);
-            wtkms_sbuf_str(&url, strchr(ep, '?') != NULL ? "&" : "?");
+            /* The form builder puts "&" between fields, none after "?" or "&": no empty field. */
+            if (strchr(ep, '?') == NULL)
+                wtkms_sbuf_str(&url, "?");
             wtkms_sbuf_form(&url, "api-version", "2019-08-01");
-            wtkms_sbuf_add(&url, "&", 1);
             wtkms_sbuf_form(&url, "resource", ak->resource);
-            if (ak->msi_client_id[0] != '\0') {
-                wtkms_sbuf_add(&url, "&", 1);
+            if (ak->msi_client_id[0] != '\0')
                 wtkms_sbuf_form(&url, "client_id", ak->msi_client_id);
-            }
             wtkms_sbuf_str(&hdr, "X-IDENTITY-HEADER: ");
             wtkms_sbuf_str(&hdr, idh);
             req.secret_header = hdr.p;
@@ -133,16 +132,14 @@ az_token_fetch(azure_kms *ak, wtkms_err *err)
                 url.p[--url.len] = '\0';
             wtkms_sbuf_str(&url, "/metadata/identity/oauth2/token?");
             wtkms_sbuf_form(&url, "api-version", "2018-02-01");
-            wtkms_sbuf_add(&url, "&", 1);
             wtkms_sbuf_form(&url, "resource", ak->resource);
-            if (ak->msi_client_id[0] != '\0') {
-                wtkms_sbuf_add(&url, "&", 1);
+            if (ak->msi_client_id[0] != '\0')
                 wtkms_sbuf_form(&url, "client_id", ak->msi_client_id);
-            }
             req.headers = az_hdr_imds;
         }
         req.method = "GET";
         req.no_proxy = true; /* link-local or local: never through a proxy */
+        req.metadata = true;
     } else {
         (void)snprintf(what, sizeof(what), "Entra ID token request");
         wtkms_sbuf_str(&url, ak->authority);
@@ -154,8 +151,9 @@ az_token_fetch(azure_kms *ak, wtkms_err *err)
         wtkms_sbuf_form(&body, "scope", scope);
         if (ak->cred == AZ_SECRET_FILE || ak->cred == AZ_ENV_SECRET) {
             if (ak->cred == AZ_SECRET_FILE) {
-                if ((ret = wtkms_read_file(ak->secret_file, 4096, &file, &file_len, err)) != 0) {
-                    wtkms_err_prefix(err, "azure: client_secret_file");
+                if ((ret = wtkms_read_private_file(
+                       ak->secret_file, "client_secret_file", 4096, &file, &file_len, err)) != 0) {
+                    wtkms_err_prefix(err, "azure");
                     goto done;
                 }
                 /* One line; a trailing newline is not part of the secret. */
@@ -173,8 +171,9 @@ az_token_fetch(azure_kms *ak, wtkms_err *err)
             /* Certificate: a client assertion signed with its key, naming it by thumbprint. */
             const char *path =
               ak->cred == AZ_CERT_FILE ? ak->cert_file : getenv("AZURE_CLIENT_CERTIFICATE_PATH");
-            if ((ret = wtkms_read_file(path, 1024 * 1024, &file, &file_len, err)) != 0) {
-                wtkms_err_prefix(err, "azure: client certificate");
+            if ((ret = wtkms_read_private_file(
+                   path, "client certificate file", 1024 * 1024, &file, &file_len, err)) != 0) {
+                wtkms_err_prefix(err, "azure");
                 goto done;
             }
             if (wtkms_pem_private_key(file, file_len, &pkey) != 0 ||
@@ -225,6 +224,10 @@ az_token_fetch(azure_kms *ak, wtkms_err *err)
     }
     req.what = what;
     req.url = url.p;
+    if (ak->cred != AZ_MSI)
+        req.setting = "authority_host=";
+    else
+        req.setting = req.secret_header != NULL ? "IDENTITY_ENDPOINT" : "IMDS_ENDPOINT";
     req.max_body = 256 * 1024;
     if ((ret = wtkms_http_request(&ak->opts, &req, &resp, err)) != 0) {
         wtkms_err_prefix(err, "azure: cannot get a token for %s", ak->cred_desc);
@@ -232,8 +235,9 @@ az_token_fetch(azure_kms *ak, wtkms_err *err)
     }
     bson_destroy(&doc);
     if (wtkms_json_parse(resp.body, resp.body_len, &doc) != 0 && resp.status == 200) {
-        ret = wtkms_errf(err, EPROTO, "%s for %s: HTTP %ld with a body that is not JSON", what,
-          ak->cred_desc, resp.status);
+        wtkms_http_body_excerpt(&resp, text, sizeof(text));
+        ret = wtkms_errf(err, EPROTO, "%s for %s: HTTP %ld with a body that is not JSON (%s)", what,
+          ak->cred_desc, resp.status, text);
         goto done;
     }
     if (resp.status != 200) {
@@ -244,9 +248,17 @@ az_token_fetch(azure_kms *ak, wtkms_err *err)
         if (desc == NULL && (msg = wtkms_json_str(&doc, "message", &mlen)) != NULL)
             desc = msg;
         wtkms_printable(desc, desc != NULL ? mlen : 0, text, sizeof(text));
-        ret = wtkms_errf(err, resp.status >= 500 || resp.status == 429 ? EAGAIN : EACCES,
-          "%s for %s was refused (HTTP %ld%s%s): %s", what, ak->cred_desc, resp.status,
-          text[0] != '\0' ? ": " : "", text,
+        if (resp.status >= 500 || resp.status == 429) {
+            ret = wtkms_errf(err, EAGAIN,
+              "%s for %s: the token service at %s failed after %d attempt%s (HTTP %ld%s%s): it "
+              "is unavailable, not refusing the credential; retry later",
+              what, ak->cred_desc,
+              ak->cred == AZ_MSI ? "the managed identity endpoint" : ak->authority, resp.attempts,
+              resp.attempts == 1 ? "" : "s", resp.status, text[0] != '\0' ? ": " : "", text);
+            goto done;
+        }
+        ret = wtkms_errf(err, EACCES, "%s for %s was refused (HTTP %ld%s%s): %s", what,
+          ak->cred_desc, resp.status, text[0] != '\0' ? ": " : "", text,
           ak->cred == AZ_MSI
             ? "check that this machine has a managed identity and that it has access to the vault"
             : "check tenant_id, client_id and the secret or certificate, and that it has not "
@@ -275,6 +287,7 @@ done:
 /* What a Key Vault call answered, when it failed. */
 typedef struct {
     long status;
+    int attempts;
     char code[64], inner[64], message[300];
 } az_failure;
 
@@ -303,6 +316,7 @@ az_call(azure_kms *ak, const char *what, const char *method, const char *url, co
             return (ret);
         memset(&req, 0, sizeof(req));
         req.what = what;
+        req.setting = "vault_url=";
         req.method = method;
         req.url = url;
         req.headers = az_hdr_json;
@@ -330,6 +344,7 @@ az_call(azure_kms *ak, const char *what, const char *method, const char *url, co
         return (ret);
     }
     fail->status = resp.status;
+    fail->attempts = resp.attempts;
     wtkms_http_resp_free(&resp);
     if (fail->status == 200)
         return (0);
@@ -353,8 +368,9 @@ az_error(azure_kms *ak, const char *op, const char *version, const az_failure *f
     char label[900], detail[500];
 
     az_key_label(ak, version, label, sizeof(label));
-    (void)snprintf(detail, sizeof(detail), "HTTP %ld %s%s%s%s%s", f->status, f->code,
-      f->inner[0] != '\0' ? "/" : "", f->inner, f->message[0] != '\0' ? ": " : "", f->message);
+    (void)snprintf(detail, sizeof(detail), "HTTP %ld%s%s%s%s%s%s", f->status,
+      f->code[0] != '\0' ? " " : "", f->code, f->inner[0] != '\0' ? "/" : "", f->inner,
+      f->message[0] != '\0' ? ": " : "", f->message);
     if (strcasecmp(f->inner, "KeyDisabled") == 0 ||
         (f->status == 403 && strstr(f->message, "disabled") != NULL))
         return (wtkms_errf(err, EKEYREVOKED,
@@ -390,12 +406,15 @@ az_error(azure_kms *ak, const char *op, const char *version, const az_failure *f
           label, op, detail));
     case 429:
         return (wtkms_errf(err, EAGAIN,
-          "%s: the vault is throttling requests (%s) and still was after every retry: retry "
+          "%s: the vault is throttling requests (%s) and still was after %d attempt%s: retry "
           "later, or raise max_retries/deadline_ms",
-          label, detail));
+          label, detail, f->attempts, f->attempts == 1 ? "" : "s"));
     default:
-        return (wtkms_errf(err, f->status >= 500 ? EAGAIN : EPROTO, "%s: %s failed (%s)%s", label,
-          op, detail, f->status >= 500 ? ": the service failed on every retry; retry later" : ""));
+        if (f->status >= 500)
+            return (wtkms_errf(err, EAGAIN,
+              "%s: %s failed (%s): the service failed after %d attempt%s; retry later", label, op,
+              detail, f->attempts, f->attempts == 1 ? "" : "s"));
+        return (wtkms_errf(err, EPROTO, "%s: %s failed (%s)", label, op, detail));
     }
 }
 

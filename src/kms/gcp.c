@@ -65,6 +65,7 @@ typedef struct {
 /* What a Cloud KMS call answered, when it failed. */
 typedef struct {
     long status;
+    int attempts;
     char code[64], message[400];
 } gcp_failure;
 
@@ -106,11 +107,13 @@ gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
         req.method = "GET";
         req.headers = gcp_hdr_metadata;
         req.no_proxy = true;
+        req.metadata = true;
     } else {
         (void)snprintf(what, sizeof(what), "Google OAuth token request");
         path = gk->sa_file;
-        if ((ret = wtkms_read_file(path, 64 * 1024, &file, &file_len, err)) != 0) {
-            wtkms_err_prefix(err, "gcp: service account key file");
+        if ((ret = wtkms_read_private_file(
+               path, "service account key file", 64 * 1024, &file, &file_len, err)) != 0) {
+            wtkms_err_prefix(err, "gcp");
             goto done;
         }
         bson_destroy(&sa);
@@ -179,6 +182,7 @@ gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
     }
     req.what = what;
     req.url = url.p;
+    req.setting = gk->cred == GCP_METADATA ? "GCE_METADATA_HOST" : "token_uri=";
     req.max_body = 256 * 1024;
     if ((ret = wtkms_http_request(&gk->opts, &req, &resp, err)) != 0) {
         wtkms_err_prefix(err, "gcp: cannot get a token for %s", gk->cred_desc);
@@ -186,8 +190,9 @@ gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
     }
     bson_destroy(&doc);
     if (wtkms_json_parse(resp.body, resp.body_len, &doc) != 0 && resp.status == 200) {
-        ret = wtkms_errf(err, EPROTO, "%s for %s: HTTP %ld with a body that is not JSON", what,
-          gk->cred_desc, resp.status);
+        wtkms_http_body_excerpt(&resp, text, sizeof(text));
+        ret = wtkms_errf(err, EPROTO, "%s for %s: HTTP %ld with a body that is not JSON (%s)", what,
+          gk->cred_desc, resp.status, text);
         goto done;
     }
     if (resp.status != 200) {
@@ -195,9 +200,16 @@ gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
         if ((desc = wtkms_json_str(&doc, "error_description", &len)) == NULL)
             desc = wtkms_json_str(&doc, "error", &len);
         wtkms_printable(desc, desc != NULL ? len : 0, text, sizeof(text));
-        ret = wtkms_errf(err, resp.status >= 500 || resp.status == 429 ? EAGAIN : EACCES,
-          "%s for %s was refused (HTTP %ld%s%s): %s", what, gk->cred_desc, resp.status,
-          text[0] != '\0' ? ": " : "", text,
+        if (resp.status >= 500 || resp.status == 429) {
+            ret = wtkms_errf(err, EAGAIN,
+              "%s for %s: the token service failed after %d attempt%s (HTTP %ld%s%s): it is "
+              "unavailable, not refusing the credential; retry later",
+              what, gk->cred_desc, resp.attempts, resp.attempts == 1 ? "" : "s", resp.status,
+              text[0] != '\0' ? ": " : "", text);
+            goto done;
+        }
+        ret = wtkms_errf(err, EACCES, "%s for %s was refused (HTTP %ld%s%s): %s", what,
+          gk->cred_desc, resp.status, text[0] != '\0' ? ": " : "", text,
           gk->cred == GCP_METADATA
             ? "check that the instance has a service account with the cloudkms scope"
             : "check that the service account and this key of it still exist and are enabled, "
@@ -250,6 +262,7 @@ gcp_call(gcp_kms *gk, const char *what, const char *op, const char *body, size_t
             return (ret);
         memset(&req, 0, sizeof(req));
         req.what = what;
+        req.setting = "endpoint=";
         req.method = "POST";
         req.url = url;
         req.headers = gcp_hdr_json;
@@ -276,6 +289,7 @@ gcp_call(gcp_kms *gk, const char *what, const char *op, const char *body, size_t
         return (ret);
     }
     fail->status = resp.status;
+    fail->attempts = resp.attempts;
     wtkms_http_resp_free(&resp);
     if (fail->status == 200)
         return (0);
@@ -296,8 +310,8 @@ gcp_error(gcp_kms *gk, const char *op, const gcp_failure *f, wtkms_err *err)
 {
     char detail[500];
 
-    (void)snprintf(detail, sizeof(detail), "HTTP %ld %s%s%s", f->status, f->code,
-      f->message[0] != '\0' ? ": " : "", f->message);
+    (void)snprintf(detail, sizeof(detail), "HTTP %ld%s%s%s%s", f->status,
+      f->code[0] != '\0' ? " " : "", f->code, f->message[0] != '\0' ? ": " : "", f->message);
     if (strcmp(f->code, "FAILED_PRECONDITION") == 0) {
         if (strstr(f->message, "DESTROY_SCHEDULED") != NULL)
             return (wtkms_errf(err, EKEYEXPIRED,
@@ -337,12 +351,14 @@ gcp_error(gcp_kms *gk, const char *op, const gcp_failure *f, wtkms_err *err)
           gk->key_name, detail));
     if (f->status == 429)
         return (wtkms_errf(err, EAGAIN,
-          "Cloud KMS key %s: quota exceeded (%s) on every retry: retry later, or raise "
+          "Cloud KMS key %s: quota exceeded (%s) after %d attempt%s: retry later, or raise "
           "max_retries/deadline_ms",
-          gk->key_name, detail));
-    return (wtkms_errf(err, f->status >= 500 ? EAGAIN : EPROTO,
-      "Cloud KMS key %s: %s failed (%s)%s", gk->key_name, op, detail,
-      f->status >= 500 ? ": the service failed on every retry; retry later" : ""));
+          gk->key_name, detail, f->attempts, f->attempts == 1 ? "" : "s"));
+    if (f->status >= 500)
+        return (wtkms_errf(err, EAGAIN,
+          "Cloud KMS key %s: %s failed (%s): the service failed after %d attempt%s; retry later",
+          gk->key_name, op, detail, f->attempts, f->attempts == 1 ? "" : "s"));
+    return (wtkms_errf(err, EPROTO, "Cloud KMS key %s: %s failed (%s)", gk->key_name, op, detail));
 }
 
 /*

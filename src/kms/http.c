@@ -190,7 +190,7 @@ http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 /*
  * http_header_cb --
  *     libcurl header callback: keep only the last response's headers (proxies and 100-continue
- *     answer first).
+ *     answer first). Headers past HTTP_MAX_HEADERS end the transfer (b->overflow says why).
  */
 static size_t
 http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -200,10 +200,7 @@ http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
         b->len = 0;
-    /* Headers past the limit are dropped, not fatal. */
-    (void)http_buf_add(b, data, n);
-    b->overflow = false;
-    return (n);
+    return (http_buf_add(b, data, n) == 0 ? n : 0);
 }
 
 /*
@@ -232,6 +229,9 @@ http_slist_add(struct curl_slist **lp, const char *prefix, const char *value)
     size_t len;
     char *line;
 
+    /* Header injection: a value with CR or LF would end this header and start another. */
+    if (!wtkms_header_value_ok(prefix) || !wtkms_header_value_ok(value))
+        return (EINVAL);
     len = strlen(prefix) + strlen(value) + 1;
     if ((line = malloc(len)) == NULL)
         return (ENOMEM);
@@ -257,7 +257,7 @@ typedef struct {
  *     Map a libcurl error to an errno, a retry decision and advice.
  */
 static http_failure
-http_classify_curl(CURLcode cc, bool overflow)
+http_classify_curl(CURLcode cc, bool overflow, bool header_overflow)
 {
     http_failure f;
 
@@ -266,13 +266,15 @@ http_classify_curl(CURLcode cc, bool overflow)
     case CURLE_COULDNT_CONNECT:
         f.code = ECONNREFUSED;
         f.retry = true;
-        f.why = "check the endpoint setting and that the service is reachable from this host";
+        f.why = "nothing answers at that address: check the setting that names it and that the "
+                "service is reachable from this host";
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         f.code = EHOSTUNREACH;
         f.retry = true;
-        f.why = "the host name does not resolve: check the endpoint, proxy and DNS";
+        f.why = "the host name does not resolve: check the setting that names it, the proxy and "
+                "DNS";
         break;
     case CURLE_OPERATION_TIMEDOUT:
         f.code = ETIMEDOUT;
@@ -296,7 +298,7 @@ http_classify_curl(CURLcode cc, bool overflow)
         f.why = "the answer was not HTTP: check that the endpoint (and proxy) speak HTTP(S)";
         break;
     case CURLE_SSL_CONNECT_ERROR:
-        f.code = EPROTO;
+        f.code = ECONNRESET;
         f.retry = true;
         f.why = "the TLS handshake failed: check that the endpoint speaks TLS and the proxy "
                 "passes it through";
@@ -308,7 +310,7 @@ http_classify_curl(CURLcode cc, bool overflow)
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CRL_BADFILE:
-        f.code = EPROTO;
+        f.code = ECONNABORTED;
         f.why = "the server's TLS certificate is not trusted for this host name: if the endpoint "
                 "uses a private CA, set ca_file= to that CA; otherwise something is "
                 "intercepting the connection (not retried)";
@@ -321,13 +323,19 @@ http_classify_curl(CURLcode cc, bool overflow)
         break;
     case CURLE_URL_MALFORMAT:
         f.code = EINVAL;
-        f.why = "the URL is not a valid http:// or https:// URL: check the endpoint setting";
+        f.why = "the URL is not a valid http:// or https:// URL: check the setting that names it";
         break;
     case CURLE_OUT_OF_MEMORY:
         f.code = ENOMEM;
         f.why = "out of memory";
         break;
     case CURLE_WRITE_ERROR:
+        if (header_overflow) {
+            f.code = EMSGSIZE;
+            f.why = "the answer's headers are larger than 64 KiB, more than any service this "
+                    "request expects sends: check the endpoint";
+            break;
+        }
         if (overflow) {
             f.code = EMSGSIZE;
             f.why = "the answer is larger than any answer this request expects: check the "
@@ -432,9 +440,14 @@ wtkms_http_request(
           req->what != NULL ? req->what : "HTTP request"));
     if (strncmp(req->url, "https://", 8) != 0 && strncmp(req->url, "http://", 7) != 0)
         return (wtkms_errf(err, EINVAL,
-          "%s: the URL must start with https:// (or http:// for an emulator or instance "
-          "metadata): check the endpoint setting",
+          "%s: the URL must start with https:// (or http:// to this machine or an instance "
+          "metadata service): check the endpoint setting",
           req->what != NULL ? req->what : "HTTP request"));
+    if (!req->metadata && !wtkms_http_url_safe(req->url))
+        return (wtkms_errf(err, EINVAL,
+          "%s to %s: refusing http:// to a host that is not this machine (only 127.0.0.1, [::1] "
+          "and localhost may be reached without TLS): use https://",
+          req->what != NULL ? req->what : "HTTP request", host));
     if ((cc = wtkms_net_init()) != CURLE_OK)
         return (wtkms_errf(
           err, EIO, "%s: libcurl cannot initialise: %s", req->what, curl_easy_strerror(cc)));
@@ -465,7 +478,7 @@ wtkms_http_request(
     if ((h = curl_easy_init()) == NULL)
         goto oom;
     if ((cc = (CURLcode)http_setup(h, opts, req, headers, &body, &hdrs)) != CURLE_OK) {
-        fail = http_classify_curl(cc, false);
+        fail = http_classify_curl(cc, false, false);
         ret = wtkms_errf(err, fail.code == EIO ? EINVAL : fail.code,
           "%s to %s: cannot set up the request: %s", req->what, host, curl_easy_strerror(cc));
         goto done;
@@ -497,6 +510,7 @@ wtkms_http_request(
           opts->connect_timeout_ms < t ? opts->connect_timeout_ms : t);
         http_buf_free(&body);
         hdrs.len = 0;
+        hdrs.overflow = false;
         body.max = req->max_body != 0 ? req->max_body : WTKMS_HTTP_MAX_BODY_DEFAULT;
         errbuf[0] = '\0';
         resp->attempts = attempt;
@@ -525,7 +539,7 @@ wtkms_http_request(
                   "the server's certificate failed verification (%s)",
                   wtkms_tls_verify_string(wtkms_tls_verify_error()));
             }
-            fail = http_classify_curl(cc, body.overflow);
+            fail = http_classify_curl(cc, body.overflow, hdrs.overflow);
             if (!fail.retry)
                 break;
         }
@@ -551,15 +565,21 @@ wtkms_http_request(
         goto done;
     }
     elapsed = wtkms_net_now_ms() - start;
-    ret = wtkms_errf(err, fail.code, "%s to %s failed after %d attempt%s in %.1f s: %s%s%s%s",
+    ret = wtkms_errf(err, fail.code, "%s to %s failed after %d attempt%s in %.1f s: %s%s%s%s%s%s%s",
       req->what, host, resp->attempts, resp->attempts == 1 ? "" : "s", (double)elapsed / 1000.0,
       cc != CURLE_OK ? (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc)) : "",
-      cc != CURLE_OK ? " (" : "", fail.why, cc != CURLE_OK ? ")" : "");
+      cc != CURLE_OK ? " (" : "", fail.why, cc != CURLE_OK ? ")" : "",
+      req->setting != NULL ? " [address from " : "", req->setting != NULL ? req->setting : "",
+      req->setting != NULL ? "]" : "");
     memset(resp, 0, sizeof(*resp));
     goto done;
 
 oom:
-    ret = wtkms_errf(err, ENOMEM, "%s to %s: out of memory", req->what, host);
+    ret = ret == EINVAL ? wtkms_errf(err, EPROTO,
+                            "%s to %s: a request header value carries control characters (CR, "
+                            "LF, ...): refusing to send it",
+                            req->what, host)
+                        : wtkms_errf(err, ENOMEM, "%s to %s: out of memory", req->what, host);
     wtkms_http_resp_free(resp);
 done:
     if (h != NULL)

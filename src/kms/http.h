@@ -27,8 +27,11 @@
  *     ETIMEDOUT     connect or transfer timed out on every attempt, or the deadline passed
  *     ECONNREFUSED  nothing listens there
  *     EHOSTUNREACH  the host name does not resolve or the host cannot be reached
- *     ECONNRESET    the connection broke mid-request (reset, empty reply)
- *     EPROTO        TLS failure, including an untrusted or mismatched certificate (not retried)
+ *     ECONNRESET    the connection broke mid-request (reset, empty reply), or the TLS handshake
+ *                   failed (retried)
+ *     ECONNABORTED  the server's certificate failed verification: untrusted or mismatched (not
+ *                   retried)
+ *     EPROTO        the answer was not HTTP
  *     EMSGSIZE      the answer is larger than max_body
  *     EINVAL        a bad URL or option
  *
@@ -113,7 +116,10 @@ typedef struct {
     /* One more header that carries a secret, "Name: value" (an ECS or IMDS token); wiped. */
     const char *secret_header;
 
-    bool no_proxy;   /* bypass any proxy (instance-metadata endpoints are link-local) */
+    bool no_proxy; /* bypass any proxy (instance-metadata endpoints are link-local) */
+    bool metadata; /* an instance-metadata endpoint: http:// allowed to any host */
+    /* Where the URL came from, for messages ("endpoint=", "AWS_EC2_METADATA_SERVICE_ENDPOINT"). */
+    const char *setting;
     size_t max_body; /* 0 = WTKMS_HTTP_MAX_BODY_DEFAULT */
 
     wtkms_http_classify_fn classify; /* NULL = wtkms_http_classify_default */
@@ -135,6 +141,33 @@ void wtkms_http_resp_free(wtkms_http_resp *resp);
  * Returns 0, or ENOENT when absent.
  */
 int wtkms_http_resp_header(const wtkms_http_resp *resp, const char *name, char *out, size_t outlen);
+
+/*
+ * Whether a URL may carry secrets: https:// to any host, http:// only to a loopback host
+ * (127.0.0.0/8, [::1], localhost). The one rule every endpoint setting follows.
+ */
+bool wtkms_http_url_safe(const char *url);
+
+/*
+ * Check a configured endpoint URL with wtkms_http_url_safe: 0, or EINVAL naming the setting
+ * (what: "endpoint", "s3_endpoint", ...; origin: the configuration's name, or NULL).
+ */
+int wtkms_http_check_endpoint(
+  const char *origin, const char *what, const char *url, wtkms_err *err);
+
+/*
+ * Whether a value may go into a request header: no control characters (CR, LF, NUL, ... and
+ * DEL; a tab is allowed). Every header line is checked before sending; callers check values from
+ * services first, to say where the bad value came from.
+ */
+bool wtkms_header_value_ok(const char *v);
+
+/*
+ * Words for an answer that could not be parsed, for a message: 'the answer begins "..."' with at
+ * most 60 bytes made printable, or "an empty body". A body that starts like JSON is never quoted
+ * (cut short, it could be a key or token answer): its length is given instead.
+ */
+void wtkms_http_body_excerpt(const wtkms_http_resp *resp, char *out, size_t outlen);
 
 /* "host:port" of a URL, for messages (never the path or query, which may carry identifiers). */
 void wtkms_http_url_host(const char *url, char *out, size_t outlen);

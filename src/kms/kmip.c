@@ -34,10 +34,12 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "fileio.h"
 #include "http.h"
 #include "kmip_ttlv.h"
 #include "net.h"
 #include "kms.h"
+#include "secure.h"
 
 #define KMIP_DEFAULT_PORT 5696
 #define KMIP_BLOB_VERSION 0x01
@@ -56,6 +58,13 @@ typedef struct {
     char url[320];      /* "https://host:port" for libcurl */
     char key_id[WTKMS_KMIP_MAX_UID + 1];
     char cert_file[1024], key_file[1024];
+    /*
+     * The client's private key, read once at open from the checked descriptor (fileio.h,
+     * wtkms_read_private_file) and handed to libcurl from memory: the file is never reopened by
+     * path. Locked memory, wiped when the provider is freed.
+     */
+    char *key_pem;
+    size_t key_pem_len, key_pem_cap;
     wtkms_http_opts opts;
 } kmip_kms;
 
@@ -116,7 +125,7 @@ classify_curl(CURLcode cc)
                 "that the server accepts this client certificate";
         break;
     case CURLE_SSL_CONNECT_ERROR:
-        f.code = EPROTO;
+        f.code = ECONNRESET;
         f.retry = true;
         f.why = "the TLS handshake failed: check that the endpoint speaks TLS and that the server "
                 "accepts this client certificate (client_cert_file, client_key_file)";
@@ -127,7 +136,7 @@ classify_curl(CURLcode cc)
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CRL_BADFILE:
-        f.code = EPROTO;
+        f.code = ECONNABORTED;
         f.why = "the server's TLS certificate is not trusted for this host name: set ca_file= to "
                 "the CA that issued the KMIP server's certificate (not retried)";
         break;
@@ -240,6 +249,7 @@ static CURLcode
 kmip_attempt(kmip_kms *kk, const uint8_t *req, size_t req_len, uint8_t *resp, size_t *lenp,
   int64_t deadline, char *errbuf, bool *bad_framep)
 {
+    struct curl_blob key_blob;
     CURL *h;
     CURLcode cc;
     size_t total;
@@ -266,7 +276,10 @@ kmip_attempt(kmip_kms *kk, const uint8_t *req, size_t req_len, uint8_t *resp, si
     SET(CURLOPT_SSL_ENABLE_ALPN, 0L);
     SET(CURLOPT_SSLCERT, kk->cert_file);
     SET(CURLOPT_SSLCERTTYPE, "PEM");
-    SET(CURLOPT_SSLKEY, kk->key_file);
+    key_blob.data = kk->key_pem;
+    key_blob.len = kk->key_pem_len;
+    key_blob.flags = CURL_BLOB_NOCOPY;
+    SET(CURLOPT_SSLKEY_BLOB, &key_blob);
     SET(CURLOPT_SSLKEYTYPE, "PEM");
     if (kk->opts.ca_file[0] != '\0')
         SET(CURLOPT_CAINFO, kk->opts.ca_file);
@@ -321,6 +334,7 @@ kmip_roundtrip(kmip_kms *kk, const char *what, const uint8_t *req, size_t req_le
     CURLcode cc;
     char errbuf[CURL_ERROR_SIZE];
     int64_t start, deadline, attempt_deadline;
+    const char *alert;
     long sleep;
     int attempt;
     bool bad_frame;
@@ -342,6 +356,17 @@ kmip_roundtrip(kmip_kms *kk, const char *what, const uint8_t *req, size_t req_le
               "message: check that endpoint names the KMIP port (usually 5696)",
               what, kk->key_id, kk->endpoint));
         f = classify_curl(cc);
+        /*
+         * The server refused our certificate (a fatal TLS alert; with TLS 1.3 it comes after the
+         * handshake, on the first read): that will not change on a second try.
+         */
+        if (cc != CURLE_PEER_FAILED_VERIFICATION && wtkms_tls_peer_refused_cert(&alert))
+            return (wtkms_errf(err, EACCES,
+              "KMIP %s of key %s: the server at %s refused this client certificate (TLS alert "
+              "\"%s\"; not retried): check that client_cert_file %s is issued by a CA the "
+              "server trusts, has not expired or been revoked, and that client_key_file is its "
+              "key",
+              what, kk->key_id, kk->endpoint, alert, kk->cert_file));
         if (!f.retry || attempt >= kk->opts.max_attempts)
             break;
         sleep = wtkms_net_backoff_ms(&kk->opts, attempt - 1);
@@ -662,7 +687,37 @@ err:
 static void
 kmip_free(wtkms_kms *kms)
 {
-    free(kms);
+    kmip_kms *kk = (kmip_kms *)kms;
+
+    if (kk->key_pem != NULL)
+        wtkms_secure_free(kk->key_pem, kk->key_pem_cap);
+    free(kk);
+}
+
+/*
+ * load_client_key --
+ *     Read client_key_file (checked on its descriptor) into locked memory.
+ */
+static int
+load_client_key(kmip_kms *kk, const char *origin, wtkms_err *err)
+{
+    char *buf;
+    size_t len;
+    int ret;
+
+    if ((ret = wtkms_read_private_file(
+           kk->key_file, "client_key_file", 1024 * 1024, &buf, &len, err)) != 0)
+        return (wtkms_err_prefix(err, "%s: it holds the client's private key", origin));
+    kk->key_pem_cap = len + 1;
+    if ((kk->key_pem = wtkms_secure_alloc(kk->key_pem_cap)) == NULL)
+        ret = wtkms_errf(err, ENOMEM, "out of memory");
+    else {
+        memcpy(kk->key_pem, buf, len + 1);
+        kk->key_pem_len = len;
+    }
+    wtkms_wipe(buf, len);
+    free(buf);
+    return (ret);
 }
 
 /*
@@ -725,11 +780,10 @@ parse_endpoint(kmip_kms *kk, const char *origin, const char *ep, wtkms_err *err)
 
 /*
  * check_file --
- *     A credential file must exist and be readable; a private key must not be readable by
- *     group or others.
+ *     A certificate file must exist and be a regular file (the private key: load_client_key).
  */
 static int
-check_file(const char *origin, const char *setting, const char *path, bool private, wtkms_err *err)
+check_file(const char *origin, const char *setting, const char *path, wtkms_err *err)
 {
     struct stat sb;
 
@@ -738,11 +792,6 @@ check_file(const char *origin, const char *setting, const char *path, bool priva
           path, strerror(errno)));
     if (!S_ISREG(sb.st_mode))
         return (wtkms_errf(err, EINVAL, "%s: %s=%s is not a regular file", origin, setting, path));
-    if (private && (sb.st_mode & (S_IRWXG | S_IRWXO)))
-        return (wtkms_errf(err, EPERM,
-          "%s: %s=%s can be read by group or others (mode %03o): it holds the client's private "
-          "key; chmod 600 %s",
-          origin, setting, path, (unsigned)(sb.st_mode & 0777), path));
     return (0);
 }
 
@@ -788,14 +837,14 @@ wtkms_kms_kmip_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
           wtkms_errf(err, ENAMETOOLONG, "%s: client certificate or key path too long", cfg->origin);
         goto err;
     }
-    if ((ret = check_file(cfg->origin, "client_cert_file", kk->cert_file, false, err)) != 0 ||
-        (ret = check_file(cfg->origin, "client_key_file", kk->key_file, true, err)) != 0 ||
+    if ((ret = check_file(cfg->origin, "client_cert_file", kk->cert_file, err)) != 0 ||
+        (ret = load_client_key(kk, cfg->origin, err)) != 0 ||
         (kk->opts.ca_file[0] != '\0' &&
-          (ret = check_file(cfg->origin, "ca_file", kk->opts.ca_file, false, err)) != 0))
+          (ret = check_file(cfg->origin, "ca_file", kk->opts.ca_file, err)) != 0))
         goto err;
     *kmsp = &kk->iface;
     return (0);
 err:
-    free(kk);
+    kmip_free(&kk->iface);
     return (ret);
 }

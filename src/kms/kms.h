@@ -11,10 +11,13 @@
  *     EKEYEXPIRED   the key is scheduled for deletion / pending deletion
  *     ENOKEY        the key does not exist (deleted): data under it cannot be recovered
  *     EKEYREJECTED  the key exists but this blob was not made by it (wrong key, altered blob)
- *     EACCES        credentials missing or denied
+ *     EACCES        credentials missing, rejected or denied access
+ *     EAGAIN        the service answered, but failed (5xx, throttling) on every attempt
  *     ETIMEDOUT, ECONNREFUSED, EHOSTUNREACH, ECONNRESET   the service is unreachable (retried)
+ *     ECONNABORTED  the server's TLS certificate failed verification (never retried)
  *     EPROTO        the service answered something we could not understand
  *     EINVAL        a setting is wrong (named)
+ * docs/CLI.md, "Failure classes", maps these to exit codes, the same for every provider.
  */
 #ifndef WTKMS_KMS_H
 #define WTKMS_KMS_H

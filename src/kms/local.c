@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crypto.h"
 #include "fileio.h"
@@ -36,22 +35,20 @@ typedef struct {
 static int
 local_load_key(local_kms *lk, wtkms_err *err)
 {
-    struct stat sb;
     uint8_t fp[WTKMS_SHA256_LEN], tmp[64];
     char *buf;
     size_t len;
     int n, ret;
 
-    if (stat(lk->path, &sb) != 0)
-        return (wtkms_errf(err, errno == ENOENT ? ENOKEY : errno,
-          "local key file %s: %s (create one with 'wtkms keys generate-local --key-file %s')",
-          lk->path, strerror(errno), lk->path));
-    if (sb.st_mode & (S_IRWXG | S_IRWXO))
-        return (wtkms_errf(err, EPERM,
-          "local key file %s can be read by group or others (mode %03o): chmod 600 %s", lk->path,
-          (unsigned)(sb.st_mode & 0777), lk->path));
-    if ((ret = wtkms_read_file(lk->path, 4096, &buf, &len, err)) != 0)
-        return (wtkms_err_prefix(err, "local key file"));
+    /* Checked on the descriptor that is read: owner, mode 600, a regular file. */
+    if ((ret = wtkms_read_private_file(lk->path, "local key file", 4096, &buf, &len, err)) != 0) {
+        if (ret == ENOENT)
+            return (wtkms_errf(err, ENOKEY,
+              "local key file %s does not exist (create one with 'wtkms keys generate-local "
+              "--key-file %s')",
+              lk->path, lk->path));
+        return (ret);
+    }
     ret = 0;
     if (len == WTKMS_KEY_LEN)
         memcpy(lk->key->b, buf, WTKMS_KEY_LEN);
@@ -62,7 +59,7 @@ local_load_key(local_kms *lk, wtkms_err *err)
         n = len == 44 ? EVP_DecodeBlock(tmp, (const unsigned char *)buf, (int)len) : -1;
         /* 44 base64 characters with one '=' decode to 33 bytes, the last a padding zero. */
         if (n != 33 || buf[43] != '=' || buf[42] == '=')
-            ret = wtkms_errf(err, EINVAL,
+            ret = wtkms_errf(err, EPROTO,
               "local key file %s holds %zu bytes: it must hold exactly 32 raw bytes or their "
               "base64 (44 characters)",
               lk->path, len);

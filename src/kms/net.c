@@ -19,6 +19,7 @@ static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static CURLcode net_init_ret = CURLE_OK;
 
 static _Thread_local long verify_error;
+static _Thread_local int peer_alert; /* the first fatal alert the server sent, + 1; 0: none */
 
 /*
  * net_global_init --
@@ -105,8 +106,21 @@ verify_cb(int ok, X509_STORE_CTX *store)
 }
 
 /*
+ * info_cb --
+ *     Remember the first fatal alert the server sent (why it ended the handshake).
+ */
+static void
+info_cb(const SSL *ssl, int where, int ret)
+{
+    (void)ssl;
+    if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT && peer_alert == 0 &&
+        (ret >> 8) == SSL3_AL_FATAL)
+        peer_alert = (ret & 0xff) + 1;
+}
+
+/*
  * ssl_ctx_cb --
- *     libcurl's hook into the OpenSSL context: keep its verification mode, add the callback.
+ *     libcurl's hook into the OpenSSL context: keep its verification mode, add the callbacks.
  */
 static CURLcode
 ssl_ctx_cb(CURL *h, void *ssl_ctx, void *arg)
@@ -116,6 +130,7 @@ ssl_ctx_cb(CURL *h, void *ssl_ctx, void *arg)
     (void)h;
     (void)arg;
     SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_cb);
+    SSL_CTX_set_info_callback(ctx, info_cb);
     return (CURLE_OK);
 }
 
@@ -127,6 +142,7 @@ void
 wtkms_tls_watch(CURL *h)
 {
     verify_error = 0;
+    peer_alert = 0;
     (void)curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
 }
 
@@ -138,6 +154,29 @@ long
 wtkms_tls_verify_error(void)
 {
     return (verify_error);
+}
+
+/*
+ * wtkms_tls_peer_refused_cert --
+ *     Whether the server ended the handshake with an alert that refuses our certificate.
+ */
+bool
+wtkms_tls_peer_refused_cert(const char **whyp)
+{
+    switch (peer_alert - 1) {
+    case SSL_AD_BAD_CERTIFICATE:
+    case SSL_AD_UNSUPPORTED_CERTIFICATE:
+    case SSL_AD_CERTIFICATE_REVOKED:
+    case SSL_AD_CERTIFICATE_EXPIRED:
+    case SSL_AD_CERTIFICATE_UNKNOWN:
+    case SSL_AD_UNKNOWN_CA:
+    case SSL_AD_ACCESS_DENIED:
+    case SSL_AD_CERTIFICATE_REQUIRED:
+        *whyp = SSL_alert_desc_string_long(peer_alert - 1);
+        return (true);
+    default:
+        return (false);
+    }
 }
 
 /*

@@ -12,6 +12,7 @@
 #define WTKMS_NET_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "http.h"
@@ -33,6 +34,13 @@ void wtkms_tls_watch(CURL *h);
 
 /* This thread's certificate error since wtkms_tls_watch (an X509_V_ERR_*), or 0. */
 long wtkms_tls_verify_error(void);
+
+/*
+ * Whether the server ended this thread's last handshake with an alert refusing the client
+ * certificate (bad, unknown CA, revoked, expired, required, access denied); *whyp is OpenSSL's
+ * name for the alert. Such a refusal does not change on retry.
+ */
+bool wtkms_tls_peer_refused_cert(const char **whyp);
 
 /* Words for an X509_V_ERR_* code. */
 const char *wtkms_tls_verify_string(long code);

@@ -193,7 +193,8 @@ wtkms_sbuf_form(wtkms_sbuf *b, const char *key, const char *value)
     const unsigned char *p;
     char enc[3];
 
-    if (b->len > 0)
+    /* "&" between fields, never right after the "?" or "&" a URL already ends with. */
+    if (b->len > 0 && b->p[b->len - 1] != '?' && b->p[b->len - 1] != '&')
         wtkms_sbuf_add(b, "&", 1);
     wtkms_sbuf_str(b, key);
     wtkms_sbuf_add(b, "=", 1);
@@ -288,12 +289,20 @@ wtkms_json_int(const bson_t *doc, const char *path, int64_t *vp)
     const char *s;
     char *end;
     long long v;
+    double d;
 
     if (!bson_iter_init(&it, doc) || !bson_iter_find_descendant(&it, path, &child))
         return (ENOENT);
-    if (BSON_ITER_HOLDS_INT32(&child) || BSON_ITER_HOLDS_INT64(&child) ||
-        BSON_ITER_HOLDS_DOUBLE(&child)) {
+    if (BSON_ITER_HOLDS_INT32(&child) || BSON_ITER_HOLDS_INT64(&child)) {
         *vp = bson_iter_as_int64(&child);
+        return (0);
+    }
+    if (BSON_ITER_HOLDS_DOUBLE(&child)) {
+        /* Converting a double outside int64's range is undefined: keep to +-2^53. */
+        d = bson_iter_double(&child);
+        if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0))
+            return (ENOENT);
+        *vp = (int64_t)d;
         return (0);
     }
     if (BSON_ITER_HOLDS_UTF8(&child)) {
@@ -491,23 +500,43 @@ int
 wtkms_token_from_json(const bson_t *doc, wtkms_token *t, const char *what, wtkms_err *err)
 {
     const char *tok;
-    uint32_t len;
-    int64_t life_s, life_ms, margin;
+    uint32_t len, i;
+    int64_t life_s, life_ms, margin, on, now;
 
     wtkms_token_clear(t);
-    if ((tok = wtkms_json_str(doc, "access_token", &len)) == NULL || len == 0 || len > 65536)
+    if ((tok = wtkms_json_str(doc, "access_token", &len)) == NULL || len == 0)
         return (wtkms_errf(err, EPROTO, "%s: the answer has no access_token", what));
-    /* expires_in (OAuth 2.0), or expires_on (seconds since the epoch: App Service identity). */
+    if (len > WTKMS_TOKEN_MAX)
+        return (wtkms_errf(err, EPROTO,
+          "%s: the answer's access_token is %u bytes, more than the %d a token may have", what, len,
+          WTKMS_TOKEN_MAX));
+    /* It goes into an Authorization header: CR, LF or any control character would inject one. */
+    for (i = 0; i < len; i++)
+        if ((unsigned char)tok[i] < 0x20 || (unsigned char)tok[i] == 0x7f)
+            return (wtkms_errf(err, EPROTO,
+              "%s: the answer's access_token carries control characters (CR, LF, ...): refusing "
+              "to send it in a header; check the token endpoint",
+              what));
+    /*
+     * expires_in (OAuth 2.0), or expires_on (seconds since the epoch: App Service identity). Both
+     * come from the service: range-checked before any arithmetic.
+     */
     if (wtkms_json_int(doc, "expires_in", &life_s) != 0) {
-        if (wtkms_json_int(doc, "expires_on", &life_s) == 0)
-            life_s -= (int64_t)time(NULL);
-        else
+        if (wtkms_json_int(doc, "expires_on", &on) == 0) {
+            now = (int64_t)time(NULL);
+            if (on < 0 || on > now + WTKMS_TOKEN_MAX_LIFE_S * 100)
+                return (wtkms_errf(err, EPROTO,
+                  "%s: the answer's expires_on %lld is not a time in the next few years: check "
+                  "the token endpoint",
+                  what, (long long)on));
+            life_s = on - now;
+        } else
             life_s = 0;
     }
     if (life_s <= 0)
         life_s = 60; /* unknown: use it briefly, then ask again */
-    if (life_s > 24 * 3600)
-        life_s = 24 * 3600;
+    if (life_s > WTKMS_TOKEN_MAX_LIFE_S)
+        life_s = WTKMS_TOKEN_MAX_LIFE_S;
     life_ms = life_s * 1000;
     margin = life_ms / 2 < TOKEN_MARGIN_MS ? life_ms / 2 : TOKEN_MARGIN_MS;
     if ((t->value = malloc(len + 1)) == NULL)

@@ -68,6 +68,10 @@ int wtkms_pem_cert_x5t(const char *pem, size_t len, char *out, size_t outlen);
 int wtkms_jwt_rs256(
   EVP_PKEY *key, const bson_t *header, const bson_t *claims, char **jwtp, wtkms_err *err);
 
+/* Bounds on what a token endpoint may answer (docs/FORMATS.md, "Limits"). */
+#define WTKMS_TOKEN_MAX (64 * 1024)        /* bytes of an access_token */
+#define WTKMS_TOKEN_MAX_LIFE_S (24 * 3600) /* a longer lifetime is cut to this */
+
 /* An access token and when it expires (monotonic milliseconds). */
 typedef struct {
     char *value; /* NULL when there is none */

@@ -21,6 +21,8 @@
 
 #define WTKMS_SNAP_FORMAT_VERSION 1
 #define WTKMS_SNAP_NOT_ENABLED "Not enabled"
+/* At most this many files in one snapshot (docs/FORMATS.md, "Limits"). */
+#define WTKMS_SNAP_MAX_FILES (1000 * 1000)
 
 typedef struct {
     char *name;   /* relative path inside the home */

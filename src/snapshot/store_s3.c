@@ -35,7 +35,14 @@
 #include "store.h"
 
 #define S3_PART_DEFAULT (8 * 1024 * 1024)
-#define S3_LIST_MAX (4 * 1024 * 1024)
+#define S3_LIST_MAX (4 * 1024 * 1024) /* one ListObjectsV2 page */
+/*
+ * A listing is bounded whatever the service answers (docs/FORMATS.md, "Limits"): an endpoint that
+ * keeps saying IsTruncated=true, or returns the same continuation token, stops it with an error.
+ */
+#define S3_LIST_MAX_PAGES 10000
+#define S3_LIST_MAX_ENTRIES (2 * 1000 * 1000)
+#define S3_LIST_MAX_KEY_BYTES (256 * 1024 * 1024)
 
 typedef struct {
     wtkms_store iface; /* must come first */
@@ -217,6 +224,7 @@ s3_call(s3_store *s, const char *what, const char *method, const char *key, cons
     headers[h] = NULL;
     memset(&req, 0, sizeof(req));
     req.what = what;
+    req.setting = "s3_endpoint=";
     req.method = method;
     req.url = url;
     req.headers = headers;
@@ -646,9 +654,23 @@ s3_get_close(wtkms_store_reader *r)
 
 /* One listing entry. */
 typedef struct {
-    char key[1200];
+    char *key; /* malloc'd */
     int64_t modified_ms;
 } s3_entry;
+
+/*
+ * s3_entries_free --
+ *     Free a listing.
+ */
+static void
+s3_entries_free(s3_entry *e, size_t n)
+{
+    size_t i;
+
+    for (i = 0; e != NULL && i < n; i++)
+        free(e[i].key);
+    free(e);
+}
 
 /*
  * s3_list_keys --
@@ -660,21 +682,29 @@ s3_list_keys(
 {
     wtkms_http_resp resp;
     s3_entry *out, *tmp;
-    char q[6000], pfx[2400], token[1200], etoken[3000], val[1200], when[64];
+    char q[6000], pfx[2400], token[1200], prev[1200], etoken[3000], val[1200], when[64];
     const char *p, *tag;
-    size_t n, cap;
+    size_t n, cap, bytes, pages, klen;
     bool more;
     int ret;
 
     *outp = NULL;
     *np = 0;
     out = NULL;
-    n = cap = 0;
-    token[0] = '\0';
+    n = cap = bytes = pages = 0;
+    token[0] = prev[0] = '\0';
     if ((ret = escape(prefix, pfx, sizeof(pfx))) != 0)
         return (wtkms_errf(err, ret, "snapshot store %s: prefix too long", s->iface.url));
     tag = delimited ? "Prefix" : "Key";
     do {
+        if (++pages > S3_LIST_MAX_PAGES) {
+            ret = wtkms_errf(err, EMSGSIZE,
+              "snapshot store %s: listing %s did not end after %d pages (%zu entries): the "
+              "service keeps answering IsTruncated=true; wtkms reads at most %d pages: check "
+              "s3_endpoint",
+              s->iface.url, prefix, S3_LIST_MAX_PAGES, n, S3_LIST_MAX_PAGES);
+            goto err;
+        }
         if (token[0] != '\0') {
             if ((ret = escape(token, etoken, sizeof(etoken))) != 0) {
                 ret = wtkms_errf(err, ret, "continuation token too long");
@@ -696,6 +726,15 @@ s3_list_keys(
         /* Entries: <CommonPrefixes><Prefix>..</Prefix> or <Contents><Key>..</Key>...</Contents>. */
         p = strstr(resp.body, delimited ? "<CommonPrefixes>" : "<Contents>");
         while (p != NULL && xml_value(resp.body, &p, tag, val, sizeof(val)) != NULL) {
+            klen = strlen(val) + 1;
+            if (n >= S3_LIST_MAX_ENTRIES || klen > S3_LIST_MAX_KEY_BYTES - bytes) {
+                wtkms_http_resp_free(&resp);
+                ret = wtkms_errf(err, EMSGSIZE,
+                  "snapshot store %s: listing %s returned more than %d entries or %d MiB of "
+                  "names, more than any snapshot store holds: check s3_endpoint and the bucket",
+                  s->iface.url, prefix, S3_LIST_MAX_ENTRIES, S3_LIST_MAX_KEY_BYTES >> 20);
+                goto err;
+            }
             if (n == cap) {
                 cap = cap == 0 ? 64 : cap * 2;
                 if ((tmp = realloc(out, cap * sizeof(*out))) == NULL) {
@@ -705,7 +744,12 @@ s3_list_keys(
                 }
                 out = tmp;
             }
-            (void)snprintf(out[n].key, sizeof(out[n].key), "%s", val);
+            if ((out[n].key = strdup(val)) == NULL) {
+                wtkms_http_resp_free(&resp);
+                ret = wtkms_errf(err, ENOMEM, "out of memory");
+                goto err;
+            }
+            bytes += klen;
             out[n].modified_ms = 0;
             if (!delimited && xml_value(resp.body, &p, "LastModified", when, sizeof(when)) != NULL)
                 out[n].modified_ms = wtkms_aws_parse_time(when);
@@ -713,16 +757,24 @@ s3_list_keys(
         }
         more = xml_value(resp.body, NULL, "IsTruncated", val, sizeof(val)) != NULL &&
                strcmp(val, "true") == 0;
+        (void)snprintf(prev, sizeof(prev), "%s", token);
         if (more &&
             xml_value(resp.body, NULL, "NextContinuationToken", token, sizeof(token)) == NULL)
             more = false;
         wtkms_http_resp_free(&resp);
+        if (more && strcmp(token, prev) == 0) {
+            ret = wtkms_errf(err, EPROTO,
+              "snapshot store %s: listing %s: the service answered the same continuation token "
+              "twice, so the listing would never end: check s3_endpoint",
+              s->iface.url, prefix);
+            goto err;
+        }
     } while (more);
     *outp = out;
     *np = n;
     return (0);
 err:
-    free(out);
+    s3_entries_free(out, n);
     return (ret);
 }
 
@@ -768,13 +820,17 @@ snapshot_ids(s3_store *s, s3_entry **outp, size_t *np, wtkms_err *err)
     for (i = k = 0; i < n; i++) {
         char *id = e[i].key + len;
         size_t l = strlen(e[i].key);
-        if (l <= len || e[i].key[l - 1] != '/')
+        if (l <= len || e[i].key[l - 1] != '/') {
+            free(e[i].key);
             continue;
+        }
         e[i].key[l - 1] = '\0';
-        if (!wtkms_snap_id_valid(id))
+        if (!wtkms_snap_id_valid(id)) {
+            free(e[i].key);
             continue;
-        memmove(e[k].key, id, strlen(id) + 1);
-        k++;
+        }
+        memmove(e[i].key, id, strlen(id) + 1);
+        e[k++] = e[i];
     }
     *outp = e;
     *np = k;
@@ -810,7 +866,7 @@ s3_list(wtkms_store *st, char ***idsp, size_t *np, wtkms_err *err)
     if ((ret = snapshot_ids(s, &e, &n, err)) != 0)
         return (ret);
     if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
-        free(e);
+        s3_entries_free(e, n);
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     }
     for (i = k = 0; i < n; i++) {
@@ -821,7 +877,7 @@ s3_list(wtkms_store *st, char ***idsp, size_t *np, wtkms_err *err)
             break;
         }
     }
-    free(e);
+    s3_entries_free(e, n);
     if (ret != 0) {
         wtkms_store_free_ids(ids, k);
         return (ret);
@@ -872,7 +928,7 @@ delete_snapshot(s3_store *s, const char *id, int64_t older_than_ms, bool *delete
     if (older_than_ms > 0)
         for (i = 0; i < n; i++)
             if (e[i].modified_ms < 0 || e[i].modified_ms > older_than_ms) {
-                free(e);
+                s3_entries_free(e, n);
                 return (0);
             }
     if ((ret = object_key(s, id, "manifest", key, sizeof(key), err)) == 0)
@@ -880,7 +936,7 @@ delete_snapshot(s3_store *s, const char *id, int64_t older_than_ms, bool *delete
     for (i = 0; ret == 0 && i < n; i++)
         if (strcmp(e[i].key, key) != 0)
             ret = delete_key(s, e[i].key, err);
-    free(e);
+    s3_entries_free(e, n);
     if (ret == 0 && deletedp != NULL)
         *deletedp = true;
     return (ret);
@@ -941,7 +997,7 @@ s3_cleanup(wtkms_store *st, int64_t max_age_ms, int *removedp, wtkms_err *err)
             gone)
             (*removedp)++;
     }
-    free(e);
+    s3_entries_free(e, n);
     return (ret);
 }
 
@@ -1074,12 +1130,8 @@ wtkms_store_s3_open(const char *url, wtkms_config *cfg, wtkms_store **sp, wtkms_
         goto err;
     }
     if (s->endpoint[0] != '\0') {
-        if (strncmp(s->endpoint, "https://", 8) != 0 && strncmp(s->endpoint, "http://", 7) != 0) {
-            ret = wtkms_errf(err, EINVAL,
-              "s3_endpoint=%s must start with https:// (or http:// for a local emulator)",
-              s->endpoint);
+        if ((ret = wtkms_http_check_endpoint(NULL, "s3_endpoint", s->endpoint, err)) != 0)
             goto err;
-        }
         while ((n = strlen(s->endpoint)) > 0 && s->endpoint[n - 1] == '/')
             s->endpoint[n - 1] = '\0';
         s->path_style = strcmp(addressing, "virtual") != 0;

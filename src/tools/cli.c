@@ -171,9 +171,11 @@ wtkms_cli_exit_code(int code)
     case ENOKEY:
     case EKEYREJECTED:
     case EACCES:
+    case EAGAIN:
     case ETIMEDOUT:
     case ECONNREFUSED:
     case ECONNRESET:
+    case ECONNABORTED:
     case EHOSTUNREACH:
         return (WTKMS_EXIT_KEY);
     case EBADMSG:

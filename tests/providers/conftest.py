@@ -290,3 +290,69 @@ def aws_mock(tmp_path):
             stack.enter_context(peer(cmd, port, d / "mock.log"))
             return AwsMock(port, ak, secret)
         yield start
+
+
+# --- a scripted HTTP(S) service ---------------------------------------------------------------
+
+class Scripted:
+    """A tiny HTTP(S) server on 127.0.0.1 that answers what the test says and records what it
+    was asked: for services that lie (a token with CR/LF, an endless listing, a 503 forever).
+    answer(method, path, headers, body) -> (status, {header: value}, body bytes)."""
+
+    def __init__(self, answer, tls=None):
+        import http.server
+        import threading
+
+        outer = self
+        self.requests = []
+        self.answer = answer
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def handle_one(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                outer.requests.append({"method": self.command, "path": self.path,
+                                       "headers": dict(self.headers.items()), "body": body})
+                status, hdrs, data = outer.answer(self.command, self.path, self.headers, body)
+                self.send_response(status)
+                for k, v in (hdrs or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_one
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd.daemon_threads = True
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def scripted():
+    """Factory: scripted(answer, tls=(cert, key)) -> Scripted, stopped at teardown."""
+    servers = []
+
+    def start(answer, tls=None):
+        s = Scripted(answer, tls)
+        servers.append(s)
+        return s
+    yield start
+    for s in servers:
+        s.close()

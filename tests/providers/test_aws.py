@@ -11,6 +11,7 @@
 Every test ends with a scan of every file it produced (homes, WiredTiger.basecfg, keystores, peer
 logs) and of every output it captured for the secrets it used.
 """
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import exit_classes
 from conftest import AWS_REGION, assert_no_secret, free_port, make_cert, write_private
 
 ENC = "TrentService.Encrypt"
@@ -482,8 +484,8 @@ def fault_home(line32, tmp_path, aws_mock, faultproxy, leaks):
 @pytest.mark.parametrize("mode,attempts,words", [
     ("throttle", 3, "throttled all 3 attempts (ThrottlingException)"),
     ("429", 3, "throttled all 3 attempts (HTTP 429)"),
-    ("500", 3, "failed with HTTP 500 KMSInternalException on all 3 attempts"),
-    ("503", 3, "failed with HTTP 503 on all 3 attempts"),
+    ("500", 3, "failed with HTTP 500 KMSInternalException after 3 attempts"),
+    ("503", 3, "failed with HTTP 503 after 3 attempts"),
     ("reset", 3, "failed after 3 attempts"),
     ("close", 3, "failed after 3 attempts"),
     ("garbage_http", 3, "the answer was not HTTP"),
@@ -691,3 +693,56 @@ def test_two_master_keys_either_opens(wtline, tmp_path, aws_env, aws_mock, local
     p = leaks.out(wtline.run([wtline.wtkms, "keys", "remove-master-key", key2, "--home", home]
                              + cli_flags("", m.url, key2, creds), check=False))
     assert p.returncode == 1 and "only master key" in p.stderr, p.stderr
+
+
+# --- one exit code per failure class (docs/CLI.md, "Failure classes") ---------------------------
+
+CLASS_WORDS = {
+    "key_state": "is disabled: enable it",
+    "access_denied": "access denied",
+    "credentials_rejected": "AWS rejected the credentials",
+    "unavailable": "failed with HTTP 503 after 3 attempts: the service is unavailable; retry later",
+    "unreachable": "failed after 3 attempts",
+    "tls": "TLS certificate is not trusted",
+    "malformed": "body that is not JSON (the answer begins \"??<html>not json at all\")",
+    "wrong_key": "this was made under AWS KMS key",
+}
+
+
+@pytest.mark.parametrize("cls", sorted(exit_classes.CLASSES))
+def test_exit_code_per_failure_class(line32, tmp_path, aws_env, aws_mock, faultproxy, leaks, cls):
+    m = aws_mock()
+    kms = m.client()
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    creds = m.credentials_file(tmp_path / "c")
+    leaks.secret(m.secret)
+    leaks.holds(creds)
+    home = tmp_path / "db"
+    home.mkdir()
+    leaks.out(line32.run([line32.wtkms, "keys", "init", "--home", home]
+                         + cli_flags("", m.url, key, creds, **FAST)))
+    endpoint, fp = m.url, None
+    with contextlib.ExitStack() as stack:
+        if cls in ("access_denied", "unavailable", "malformed", "tls"):
+            tls = make_cert(tmp_path, "untrusted", "IP:127.0.0.1") if cls == "tls" else None
+            fp = faultproxy(upstream=m.url, tls=tls)
+            endpoint = fp.url
+            if cls != "tls":
+                fp.fault({"access_denied": "denied", "unavailable": "503",
+                          "malformed": "garbage_body"}[cls])
+        elif cls == "key_state":
+            kms.disable_key(KeyId=key)
+        elif cls == "credentials_rejected":
+            creds = write_private(tmp_path / "bad", "[default]\naws_access_key_id = %s\n"
+                                  "aws_secret_access_key = %s\n" % (m.access_key, "x" * 40))
+        elif cls == "unreachable":
+            endpoint = "http://127.0.0.1:%d" % stack.enter_context(exit_classes.ClosedPort()).port
+        elif cls == "wrong_key":
+            key = kms.create_key()["KeyMetadata"]["KeyId"]
+        p = leaks.out(line32.run([line32.wtkms, "keys", "status", "--home", home, "--verify"]
+                                 + cli_flags("", endpoint, key, creds, **FAST), check=False))
+    assert p.returncode == exit_classes.EXIT[cls], p.stderr
+    assert CLASS_WORDS[cls] in p.stderr, p.stderr
+    if fp is not None and cls in exit_classes.FINAL:
+        st = settled(fp) if cls == "tls" else fp.stats()
+        assert st["connections"] == 1 and st["requests"] <= 1, st

@@ -25,6 +25,7 @@ import uuid
 
 import pytest
 
+import exit_classes
 from conftest import PEERS, PY, assert_no_secret, free_port, make_cert, peer, write_private
 from wtdb import (assert_all_rows, clean_env, data_files, make_db, pem_body_lines, read_all,
                   write_config)
@@ -389,3 +390,163 @@ def test_faults_bounded(line32, azure_peer, azenv, faultproxy, tmp_path, mode, a
     fp.fault("503", count=2)
     line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home])
     assert (home / "wtkms.keystore").exists()
+
+
+# --- one exit code per failure class (docs/CLI.md, "Failure classes") ---------------------------
+
+CLASS_WORDS = {
+    "key_state": "is disabled",
+    "access_denied": "ForbiddenByRbac",
+    "credentials_rejected": "AADSTS7000215",
+    "unavailable": "failed after 3 attempts; retry later",
+    "unreachable": "failed after 3 attempts",
+    "tls": "not trusted",
+    "malformed": "not JSON",
+    "wrong_key": "is not the one this was made under",
+}
+
+
+def plain_key(az, name):
+    """A key made straight on a plain-HTTP vault peer (the admin helper speaks TLS)."""
+    token = az.token(az.apps["admin"])
+    req = urllib.request.Request(az.vault.replace("https:", "http:")
+                                 + "/keys/%s/create?api-version=7.4" % name,
+                                 data=b'{"kty": "RSA"}', method="POST",
+                                 headers={"Authorization": "Bearer " + token,
+                                          "Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=20).read()
+
+
+@pytest.mark.parametrize("cls", sorted(exit_classes.CLASSES))
+def test_exit_code_per_failure_class(line32, azure, azure_peer, azenv, faultproxy, tmp_path, cls):
+    name = "wt-" + uuid.uuid4().hex[:8]
+    home = tmp_path / "db"
+    home.mkdir()
+    fast = dict(max_retries=2, retry_base_ms=20, deadline_ms=10000)
+    fp = None
+    with contextlib.ExitStack() as stack:
+        if cls in ("unavailable", "malformed"):
+            az = azure_peer(vault_plain=True)
+            fcert, fkey = make_cert(tmp_path, "proxy", "IP:127.0.0.1")
+            fp = faultproxy(upstream=az.vault.replace("https:", "http:"), tls=(fcert, fkey))
+            bundle = tmp_path / "bundle.pem"
+            bundle.write_text(az.cert.read_text() + fcert.read_text())
+            plain_key(az, name)
+            good = az.settings(name, vault_url=fp.url, ca_file=bundle, **fast)
+        else:
+            az = azure
+            v1 = az.create_key(name)
+            good = az.settings(name, **fast)
+        line32.run([line32.wtkms, "--config", write_config(tmp_path / "good.conf", good),
+                    "keys", "init", "--home", home])
+        if fp is not None:
+            fp.reset()
+        bad = dict(good)
+        if cls == "key_state":
+            az.set_enabled(name, v1, False)
+        elif cls == "access_denied":
+            bad = az.settings(name, app="norole", **fast)
+        elif cls == "credentials_rejected":
+            bad["client_secret_file"] = write_private(tmp_path / "wrong.secret", "not-it\n")
+        elif cls in ("unavailable", "malformed"):
+            fp.fault("503" if cls == "unavailable" else "garbage_body")
+        elif cls == "unreachable":
+            bad["vault_url"] = "https://127.0.0.1:%d" % stack.enter_context(
+                exit_classes.ClosedPort()).port
+        elif cls == "tls":
+            bad["ca_file"] = "/etc/ssl/certs/ca-certificates.crt"
+        elif cls == "wrong_key":
+            other = "wt-" + uuid.uuid4().hex[:8]
+            az.create_key(other)
+            bad["key_name"] = other
+        before = az.calls()
+        # A configuration naming another endpoint is another key (refused before any call):
+        # unreachable is shown on a new home, whose first wrap cannot reach the service.
+        if cls == "unreachable":
+            home = tmp_path / "new"
+            home.mkdir()
+            cmd = ["keys", "init", "--home", home]
+        else:
+            cmd = ["keys", "status", "--home", home, "--verify"]
+        p = line32.run([line32.wtkms, "--config", write_config(tmp_path / "bad.conf", bad)] + cmd,
+                       check=False, timeout=60)
+    assert p.returncode == exit_classes.EXIT[cls], p.stderr
+    assert CLASS_WORDS[cls] in p.stderr, p.stderr
+    assert " )" not in p.stderr, p.stderr  # "HTTP 503 )" when the answer had no error code
+    if cls in exit_classes.FINAL:
+        # Never retried: one token request at most, one vault call at most.
+        after = az.calls()
+        assert all(after.get(k, 0) - before.get(k, 0) <= 1 for k in after), (before, after)
+        if fp is not None:
+            assert fp.stats()["requests"] == 1, fp.stats()
+
+
+def test_token_service_outage_is_not_a_credential_refusal(line32, azure, azenv, tmp_path,
+                                                          scripted):
+    """Entra ID answering 503: retried, then reported as an outage (exit 3, retry later), not as
+    a refused secret."""
+    cert, key = make_cert(tmp_path, "login", "IP:127.0.0.1")
+    down = scripted(lambda *a: (503, {"Content-Type": "application/json"},
+                                b'{"error": "temporarily_unavailable"}'), tls=(cert, key))
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(azure.cert.read_text() + cert.read_text())
+    name = "wt-" + uuid.uuid4().hex[:8]
+    azure.create_key(name)
+    home = tmp_path / "db"
+    home.mkdir()
+    cfg = write_config(tmp_path / "c.conf", azure.settings(
+        name, authority_host=down.url, ca_file=bundle, max_retries=2, retry_base_ms=20))
+    p = line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home], check=False)
+    assert p.returncode == 3, p.stderr
+    assert "token service at %s failed after 3 attempts (HTTP 503" % down.url in p.stderr
+    assert "retry later" in p.stderr and "check tenant_id" not in p.stderr, p.stderr
+    assert len(down.requests) == 3
+
+
+@pytest.mark.parametrize("flavor", ["imds", "app_service", "app_service_query"])
+def test_identity_requests_have_no_empty_query_fields(line32, azenv, tmp_path, monkeypatch,
+                                                      scripted, flavor):
+    """The token request carries api-version, resource (and client_id) and no empty field: no
+    "?&", "&&" or trailing "&" (a strict server refuses them). The endpoint's own query, if any,
+    is kept."""
+    token = {"access_token": "t0k", "expires_in": 3600}
+    ep = scripted(lambda *a: (200, {"Content-Type": "application/json"},
+                              json.dumps(token).encode()))
+    if flavor == "imds":
+        monkeypatch.setenv("IMDS_ENDPOINT", ep.url)
+    else:
+        monkeypatch.setenv("IDENTITY_ENDPOINT", ep.url + ("/msi/token?x=1" if flavor.endswith(
+            "query") else "/msi/token"))
+        monkeypatch.setenv("IDENTITY_HEADER", "hdr")
+    cfg = write_config(tmp_path / "c.conf", {
+        "provider": "azure", "vault_url": "https://127.0.0.1:%d" % free_port(), "key_name": "k",
+        "managed_identity_client_id": "cid", "max_retries": 0, "deadline_ms": 3000})
+    home = tmp_path / "db"
+    home.mkdir()
+    line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home], check=False)
+    assert ep.requests, "no token request was made"
+    path = ep.requests[0]["path"]
+    query = path.split("?", 1)[1]
+    assert "&&" not in path and "?&" not in path and not path.endswith("&"), path
+    fields = [f.split("=", 1)[0] for f in query.split("&")]
+    assert all(fields), path
+    assert "api-version" in fields and "resource" in fields and "client_id" in fields, path
+    if flavor == "app_service_query":
+        assert fields[0] == "x", path
+
+
+def test_access_token_with_line_break_refused(line32, azenv, tmp_path, monkeypatch, scripted):
+    """A managed-identity endpoint that answers a token carrying CR/LF: refused before it goes
+    into an Authorization header (the vault never sees a request)."""
+    ep = scripted(lambda *a: (200, {"Content-Type": "application/json"}, json.dumps(
+        {"access_token": "abc\r\nX-Injected: 1", "expires_in": 3600}).encode()))
+    vault = scripted(lambda *a: (500, {}, b""))
+    monkeypatch.setenv("IMDS_ENDPOINT", ep.url)
+    cfg = write_config(tmp_path / "c.conf", {
+        "provider": "azure", "vault_url": vault.url.replace("http:", "https:"), "key_name": "k",
+        "max_retries": 0})
+    home = tmp_path / "db"
+    home.mkdir()
+    p = line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home], check=False)
+    assert p.returncode == 1 and "control characters" in p.stderr, p.stderr
+    assert vault.requests == []

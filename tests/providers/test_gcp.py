@@ -27,6 +27,7 @@ import uuid
 
 import pytest
 
+import exit_classes
 from conftest import PEERS, PY, assert_no_secret, free_port, make_cert, peer, wait_port, write_private
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -355,3 +356,119 @@ def test_faults_bounded(line32, gcp_peer, gcpenv, faultproxy, tmp_path, mode, at
     fp.fault("503", count=2)
     line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home])
     assert (home / "wtkms.keystore").exists()
+
+
+# --- one exit code per failure class (docs/CLI.md, "Failure classes") ---------------------------
+
+CLASS_WORDS = {
+    "key_state": "the key version is disabled",
+    "access_denied": "PERMISSION_DENIED",
+    "credentials_rejected": "Invalid JWT Signature",
+    "unavailable": "failed after 3 attempts; retry later",
+    "unreachable": "failed after 3 attempts",
+    "tls": "not trusted",
+    "malformed": "not JSON",
+    "wrong_key": "is not the one this was made under",
+}
+
+
+@pytest.fixture(scope="module")
+def gcp_plain(gcp_peer):
+    return gcp_peer(kms_plain=True)
+
+
+@pytest.mark.parametrize("cls", sorted(exit_classes.CLASSES))
+def test_exit_code_per_failure_class(line32, gcp, gcp_plain, gcpenv, faultproxy, tmp_path, cls):
+    home = tmp_path / "db"
+    home.mkdir()
+    fast = dict(max_retries=2, retry_base_ms=20, deadline_ms=10000)
+    fp = None
+    with contextlib.ExitStack() as stack:
+        if cls in ("unavailable", "malformed"):
+            g = gcp_plain
+            fcert, fkey = make_cert(tmp_path, "proxy", "IP:127.0.0.1")
+            fp = faultproxy(upstream=g.kms_direct, tls=(fcert, fkey))
+            bundle = tmp_path / "bundle.pem"
+            bundle.write_text(g.cert.read_text() + fcert.read_text())
+            key = g.create_key()
+            good = g.settings(key, endpoint=fp.url, ca_file=bundle, **fast)
+        else:
+            g = gcp
+            key = g.create_key()
+            good = g.settings(key, **fast)
+        line32.run([line32.wtkms, "--config", write_config(tmp_path / "good.conf", good),
+                    "keys", "init", "--home", home])
+        if fp is not None:
+            fp.reset()
+        bad = dict(good)
+        if cls == "key_state":
+            g.set_state(key, "1", "DISABLED")
+        elif cls == "access_denied":
+            bad = g.settings(key, account="noperm", **fast)
+        elif cls == "credentials_rejected":
+            bad = g.settings(key, account="unregistered", **fast)
+        elif cls in ("unavailable", "malformed"):
+            fp.fault("503" if cls == "unavailable" else "garbage_body")
+        elif cls == "unreachable":
+            bad["endpoint"] = "https://127.0.0.1:%d" % stack.enter_context(
+                exit_classes.ClosedPort()).port
+        elif cls == "tls":
+            bad["ca_file"] = "/etc/ssl/certs/ca-certificates.crt"
+        elif cls == "wrong_key":
+            bad = g.settings(g.create_key(), **fast)
+        before = g.calls()
+        # A configuration naming another endpoint is another key (refused before any call):
+        # unreachable is shown on a new home, whose first wrap cannot reach the service.
+        if cls == "unreachable":
+            home = tmp_path / "new"
+            home.mkdir()
+            cmd = ["keys", "init", "--home", home]
+        else:
+            cmd = ["keys", "status", "--home", home, "--verify"]
+        p = line32.run([line32.wtkms, "--config", write_config(tmp_path / "bad.conf", bad)] + cmd,
+                       check=False, timeout=60)
+    assert p.returncode == exit_classes.EXIT[cls], p.stderr
+    assert CLASS_WORDS[cls] in p.stderr, p.stderr
+    assert " )" not in p.stderr, p.stderr  # "HTTP 503 )" when the answer had no error code
+    if cls in exit_classes.FINAL:
+        after = g.calls()
+        assert all(after.get(k, 0) - before.get(k, 0) <= 1 for k in after), (before, after)
+        if fp is not None:
+            assert fp.stats()["requests"] == 1, fp.stats()
+
+
+def test_token_service_outage_is_not_a_credential_refusal(line32, gcp, gcpenv, tmp_path,
+                                                          scripted):
+    cert, key = make_cert(tmp_path, "token", "IP:127.0.0.1")
+    down = scripted(lambda *a: (503, {"Content-Type": "application/json"},
+                                b'{"error": "backend_error"}'), tls=(cert, key))
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(gcp.cert.read_text() + cert.read_text())
+    k = gcp.create_key()
+    home = tmp_path / "db"
+    home.mkdir()
+    cfg = write_config(tmp_path / "c.conf", gcp.settings(
+        k, token_uri=down.url + "/token", ca_file=bundle, max_retries=2, retry_base_ms=20))
+    p = line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home], check=False)
+    assert p.returncode == 3, p.stderr
+    assert "the token service failed after 3 attempts (HTTP 503" in p.stderr, p.stderr
+    assert "retry later" in p.stderr and "create a new key" not in p.stderr, p.stderr
+    assert len(down.requests) == 3
+
+
+def test_metadata_request_has_no_empty_query_fields(line32, gcpenv, tmp_path, monkeypatch,
+                                                    scripted):
+    md = scripted(lambda *a: (200, {"Content-Type": "application/json", "Metadata-Flavor":
+                                    "Google"}, b'{"access_token": "t0k", "expires_in": 3600}'))
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:%d" % md.port)
+    cfg = write_config(tmp_path / "c.conf", {
+        "provider": "gcp", "key_name": "projects/p/locations/l/keyRings/r/cryptoKeys/k",
+        "endpoint": "https://127.0.0.1:%d" % free_port(), "max_retries": 0,
+        "deadline_ms": 3000})
+    home = tmp_path / "db"
+    home.mkdir()
+    line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home], check=False)
+    assert md.requests, "no metadata request"
+    path = md.requests[0]["path"]
+    assert "?&" not in path and "&&" not in path and not path.endswith("&"), path
+    assert path.split("?", 1)[1].startswith("scopes="), path

@@ -10,6 +10,7 @@ at the server: one request message per open, none per byte written. The client's
 appears in any file or output of the run. Transport faults (refused, a server that never answers,
 one that answers garbage, an untrusted server certificate) end in bounded time with the cause named.
 """
+import contextlib
 import datetime
 import os
 import re
@@ -23,6 +24,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+
+import exit_classes
 
 from conftest import REPO, assert_no_secret, free_port, peer
 from wtdb import (ROWS, assert_all_rows, conn, data_files, make_db, pem_body_lines, read_all,
@@ -439,6 +442,8 @@ class FaultServer:
             if self.mode == "garbage":
                 s.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"\xff" * 64)
                 s.close()
+            elif self.mode == "close":  # a server that is up but fails every request
+                s.close()
             else:  # "hang": keep the connection open and say nothing
                 self.conns.append(s)
         except (OSError, ssl.SSLError):
@@ -495,3 +500,78 @@ def test_transport_faults(line32, kmip, tmp_path, mode):
     else:
         assert p.returncode == 3 and "3 attempts" in p.stderr and "reachable" in p.stderr
     assert not (home / "wtkms.keystore").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# One exit code per failure class (docs/CLI.md, "Failure classes").
+
+CLASS_WORDS = {
+    "key_state": "is Deactivated (revoked)",
+    "access_denied": "Permission Denied",
+    "credentials_rejected": "refused this client certificate",
+    "unavailable": "failed after 3 attempts",
+    "unreachable": "failed after 3 attempts",
+    "tls": "not trusted",
+    "malformed": "not a KMIP message",
+    "wrong_key": "is not the one this was made under",
+}
+
+
+@pytest.mark.parametrize("cls", sorted(exit_classes.CLASSES))
+def test_exit_code_per_failure_class(line32, kmip, tmp_path, cls):
+    uid = kmip.create_key()
+    home = tmp_path / "db"
+    home.mkdir()
+    fast = dict(max_retries=2, retry_base_ms=20, timeout_ms=2000, deadline_ms=10000)
+    line32.run([line32.wtkms, "--config", kmip_config(tmp_path / "good.conf", kmip, uid, **fast),
+                "keys", "init", "--home", home])
+    extra = dict(fast)
+    fs = None
+    with contextlib.ExitStack() as stack:
+        if cls == "key_state":
+            kmip.revoke(uid)
+        elif cls == "access_denied":
+            stranger = issue_client(kmip.pki, "someone-else", tmp_path / "stranger")
+            extra.update(client_cert_file=stranger / "client.pem",
+                         client_key_file=stranger / "client.key")
+        elif cls == "credentials_rejected":
+            # A client certificate from a CA the server does not trust: refused in the handshake.
+            other = make_pki(tmp_path / "other", ca_cn="some other CA")
+            extra.update(client_cert_file=other / "client.pem",
+                         client_key_file=other / "client.key")
+        elif cls in ("unavailable", "malformed"):
+            fs = FaultServer(kmip.pki, "close" if cls == "unavailable" else "garbage")
+            stack.callback(fs.close)
+            extra["endpoint"] = "127.0.0.1:%d" % fs.port
+        elif cls == "unreachable":
+            extra["endpoint"] = "127.0.0.1:%d" % stack.enter_context(
+                exit_classes.ClosedPort()).port
+        elif cls == "tls":
+            extra["ca_file"] = make_pki(tmp_path / "another", ca_cn="another CA") / "ca.pem"
+        elif cls == "wrong_key":
+            uid = kmip.create_key()
+        # Another endpoint is another key to the keystore (refused before any call): a server
+        # at another address is met by a new home's first wrap.
+        if "endpoint" in extra:
+            home = tmp_path / "new"
+            home.mkdir()
+            cmd = ["keys", "init", "--home", home]
+        else:
+            cmd = ["keys", "status", "--home", home, "--verify"]
+        before = kmip.counts()["connections"]
+        p = line32.run([line32.wtkms, "--config", kmip_config(tmp_path / "bad.conf", kmip, uid,
+                                                              **extra)] + cmd,
+                       check=False, timeout=60)
+        if fs is not None:
+            accepted = fs.accepted
+    assert p.returncode == exit_classes.EXIT[cls], p.stderr
+    assert CLASS_WORDS[cls] in p.stderr, p.stderr
+    if cls in exit_classes.FINAL:
+        assert "after 3 attempts" not in p.stderr, p.stderr
+        if fs is not None:
+            assert accepted == 1
+        elif cls != "wrong_key":
+            time.sleep(0.5)  # the server logs a connection a moment after it ends
+            assert kmip.counts()["connections"] - before == 1, kmip.counts()
+    elif fs is not None:
+        assert accepted == 3
