@@ -459,6 +459,27 @@ wtkms_snapshot_read_manifest(
 }
 
 /*
+ * wtkms_snapshot_check_keys --
+ *     Everything restore checks before writing, and nothing else.
+ */
+int
+wtkms_snapshot_check_keys(wtkms_store *store, const char *id, wtkms_kms *kms,
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err)
+{
+    wtkms_snap_manifest *m;
+    wtkms_snap_keys *keys;
+    int ret;
+
+    *mp = NULL;
+    if ((ret = open_snapshot(store, id, kms, ro, &m, &keys, err)) != 0)
+        return (ret);
+    if (keys != NULL)
+        wtkms_secure_free(keys, sizeof(*keys));
+    *mp = m;
+    return (0);
+}
+
+/*
  * wtkms_snapshot_verify --
  *     Check everything, write nothing.
  */

@@ -101,6 +101,14 @@ int wtkms_snapshot_restore(wtkms_store *store, const char *id, const char *to, w
   const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err);
 
 /*
+ * What restore checks before it writes anything (the downgrade rule, the snapshot key, the
+ * manifest's MAC, the inner keystore's key), alone: for pit restore, which writes its oplog file
+ * before it restores the snapshot. *mp receives the authenticated manifest.
+ */
+int wtkms_snapshot_check_keys(wtkms_store *store, const char *id, wtkms_kms *kms,
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err);
+
+/*
  * Rewrite a provider error about snapshot m's key (disabled, pending deletion, deleted, denied,
  * unreachable, missing key file) as what to do; returns err->code.
  */

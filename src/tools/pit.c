@@ -143,7 +143,7 @@ cmd_pit_restore(wtkms_cli *cli)
     wtkms_oplog_catalog cat;
     wtkms_oplog_store *ostore;
     wtkms_oplog_keys *keys;
-    wtkms_snap_manifest *m;
+    wtkms_snap_manifest *m, *am;
     wtkms_store *sstore;
     wtkms_kms *kms;
     wtkms_txn_plan plan;
@@ -261,15 +261,19 @@ cmd_pit_restore(wtkms_cli *cli)
         (ret = wtkms_snapshot_ext_config(&cfg, &ext, &err)) != 0)
         goto err;
     ro.ext_config = ext;
-    if (kms != NULL && !m->encrypted && !ro.allow_unencrypted) {
+    /*
+     * Every key the snapshot depends on and the no-downgrade rule, before anything is written;
+     * and T0 from the authenticated manifest, not the one read without a key.
+     */
+    if ((ret = wtkms_snapshot_check_keys(sstore, id, kms, &ro, &am, &err)) != 0)
+        goto err;
+    if (!am->has_oplog_ts || WTKMS_TS(am->oplog_t, am->oplog_i) != t0) {
+        wtkms_manifest_free(am);
         ret = wtkms_errf(&err, EBADMSG,
-          "pit restore: snapshot %s is not encrypted (Encryption Key ID \"%s\"), but a master key "
-          "is configured: an unencrypted snapshot is not authenticated, so anyone who can write "
-          "to the store could have made it; refused, nothing was written (pass "
-          "--allow-unencrypted only if you made it with --no-encryption yourself)",
-          id, WTKMS_SNAP_NOT_ENABLED);
+          "the manifest of snapshot %s changed while pit restore read it: run it again", id);
         goto err;
     }
+    wtkms_manifest_free(am);
     if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
         ret = wtkms_errf(&err, ENOMEM, "out of memory");
         goto err;
