@@ -160,10 +160,11 @@ wtkms_snap_check_keystore(wtkms_store *store, const wtkms_snap_manifest *m,
   const wtkms_snap_keys *keys, wtkms_kms *kms, wtkms_err *err)
 {
     wtkms_keystore *ks;
+    wtkms_err e2;
     char name[1200], dir[4096], path[4200];
     const char *tmp;
     uint8_t *buf;
-    uint32_t fi;
+    uint32_t fi, w;
     int ret;
 
     for (fi = 0; fi < m->nfiles; fi++)
@@ -188,11 +189,6 @@ wtkms_snap_check_keystore(wtkms_store *store, const wtkms_snap_manifest *m,
           "restored without that key it could not be opened; give that key's provider settings "
           "(--config FILE, or --key-file PATH / --provider ... flags); nothing was written",
           m->id, name));
-    /* The configuration decides where keys live: compare before sending any credential. */
-    if ((ret = wtkms_kms_check_match(kms, &m->keystore_cmk, err)) != 0)
-        return (wtkms_err_prefix(err,
-          "snapshot %s: the keystore inside it is under master key %s (nothing was written)", m->id,
-          name));
     if (m->files[fi].size > KEYSTORE_MAX)
         return (wtkms_errf(err, EBADMSG, "snapshot %s: its %s is %lld bytes, larger than any",
           m->id, WTKMS_KEYSTORE_FILE, (long long)m->files[fi].size));
@@ -221,8 +217,22 @@ wtkms_snap_check_keystore(wtkms_store *store, const wtkms_snap_manifest *m,
         (void)wtkms_err_prefix(err, "snapshot %s: its %s", m->id, WTKMS_KEYSTORE_FILE);
         goto err;
     }
+    /*
+     * The keystore may be wrapped by several master keys (the manifest names the first): name
+     * the one the configuration designates. Unlock compares before any credential is used.
+     */
+    for (w = 0; w < ks->nwraps; w++) {
+        wtkms_err_clear(&e2);
+        if (wtkms_kms_check_match(kms, &ks->wraps[w].cmk, &e2) == 0)
+            break;
+    }
     if ((ret = wtkms_keystore_unlock(ks, kms, err)) != 0) {
-        ret = wtkms_snap_key_state_error(m, &m->keystore_cmk, "keystore master key", err);
+        if (w < ks->nwraps)
+            ret = wtkms_snap_key_state_error(m, &ks->wraps[w].cmk, "keystore master key", err);
+        else
+            (void)wtkms_err_prefix(err,
+              "snapshot %s: the keystore inside it is under master key %s (nothing was written)",
+              m->id, name);
         goto err;
     }
 err:
