@@ -5,6 +5,7 @@
 #include "oplog_segmenter.h"
 
 #include "oplog_catalog.h"
+#include "oplog_verify.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -146,6 +147,30 @@ authenticate_newest(wtkms_segmenter *sg, const wtkms_seg_header *h, const uint8_
 }
 
 /*
+ * check_chain_end --
+ *     What verify checks at the end of the chain (the head file's place, digest and MAC, the
+ *     store ids): a tap must not continue a chain whose newest segments were cut, and so make the
+ *     cut look genuine.
+ */
+static int
+check_chain_end(wtkms_segmenter *sg, wtkms_err *err)
+{
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_keys *keys;
+    int ret;
+
+    if ((ret = wtkms_oplog_catalog_load(sg->store, &cat, err)) != 0)
+        return (ret);
+    if ((keys = wtkms_oplog_keys_new(sg->kms)) == NULL)
+        ret = wtkms_errf(err, ENOMEM, "out of memory");
+    else
+        ret = wtkms_oplog_check_ends(&cat, keys, 0, NULL, err);
+    wtkms_oplog_keys_free(keys);
+    wtkms_oplog_catalog_free(&cat);
+    return (ret);
+}
+
+/*
  * wtkms_segmenter_resume --
  *     Pick up the chain from the newest segment file.
  */
@@ -209,6 +234,19 @@ wtkms_segmenter_resume(wtkms_segmenter *sg, wtkms_oplog_resume *r, wtkms_err *er
           "oplog store %s: %s is not the segment its head file records: it was replaced (run "
           "'wtkms oplog verify --store %s')",
           where, name, where));
+    /*
+     * An encrypted chain written by this format (a store of an older wtkms has a head without a
+     * MAC until this run's first segment), under the configured key (after a rotation the old
+     * key is not configured here: verify checks it). A store's very first segment may have no
+     * head yet (a crash between the two writes).
+     */
+    wtkms_err_clear(&e2);
+    if (sg->encrypt && h.format >= 2 && wtkms_kms_check_match(sg->kms, &h.cmk, &e2) == 0 &&
+        !(hret == ENOENT && n == 1) && (ret = check_chain_end(sg, err)) != 0)
+        return (wtkms_err_prefix(err,
+          "oplog store %s: the end of its chain does not authenticate, so the tap will not "
+          "continue it",
+          where));
     sg->next_seq = last + 1;
     memcpy(sg->prev, digest, sizeof(digest));
     if (h.has_store)
