@@ -289,3 +289,35 @@ def test_tap_resumes_a_genuine_chain_and_after_a_crash_before_the_head(tool, opl
     rc, j, err = verify(tool, store, "--expect-last", "%d:%d" % (S, N + 31))
     assert rc == 0, (j, err)
     assert saved != before
+
+
+def test_damaged_head_never_crashes(tool, store, oplog_server):
+    """Random damage to oplog.head (bytes flipped, cut, extended, fields of the wrong type):
+    verify and the tap report it (exit 4) and never crash; nothing is written by the tap."""
+    import random
+    rnd = random.Random(int.from_bytes(os.urandom(4), "big"))
+    good = (store / "oplog.head").read_bytes()
+    doc = bson.decode(good)
+    variants = [good[:k] for k in range(0, len(good), 7)] + [good + b"\0" * 9]
+    for field, value in (("format", 3), ("format", "2"), ("seq", 0), ("seq", "1"),
+                         ("digest", Binary(b"x" * 31)), ("store", Binary(b"")),
+                         ("run", 5), ("mac", Binary(b"\1" * 33)), ("mac", None)):
+        d = dict(doc)
+        d[field] = value
+        variants.append(bson.encode(d))
+    for _ in range(40):
+        b = bytearray(good)
+        for _ in range(rnd.randrange(1, 4)):
+            b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+        variants.append(bytes(b))
+    n = len(segs(store))
+    oplog_server.append([entry(S, N + 1)])
+    for v in variants:
+        (store / "oplog.head").write_bytes(v)
+        rc, j, err = verify(tool, store)
+        assert rc == 4 and j is not None and not j["ok"], (v, rc, err)
+        assert "AddressSanitizer" not in err and "runtime error" not in err
+        p = tool.tap_once(oplog_server.uri, store, check=False)
+        assert p.returncode in (1, 4), (v, p.returncode, p.stderr)
+        assert "AddressSanitizer" not in p.stderr and "runtime error" not in p.stderr
+        assert len(segs(store)) == n
