@@ -330,7 +330,7 @@ wtkms_oplog_head_mac(
 
 /*
  * get_bin --
- *     A binary field of an exact length.
+ *     A binary field (generic subtype, as written) of an exact length.
  */
 static bool
 get_bin(const bson_t *doc, const char *key, uint8_t *out, uint32_t len)
@@ -343,7 +343,7 @@ get_bin(const bson_t *doc, const char *key, uint8_t *out, uint32_t len)
     if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_BINARY(&it))
         return (false);
     bson_iter_binary(&it, &st, &dlen, &data);
-    if (dlen != len)
+    if (st != BSON_SUBTYPE_BINARY || dlen != len)
         return (false);
     memcpy(out, data, len);
     return (true);
