@@ -175,6 +175,7 @@ wtkms_oplog_catalog_gaps_in(const wtkms_oplog_catalog *cat, wtkms_ts after, wtkm
 
 struct wtkms_oplog_keys {
     wtkms_kms *kms;
+    bool allow_unencrypted;
     struct {
         uint8_t run[WTKMS_RUN_ID_LEN];
         uint8_t wrapped[4096];
@@ -196,6 +197,26 @@ wtkms_oplog_keys_new(wtkms_kms *kms)
     if ((k = calloc(1, sizeof(*k))) != NULL)
         k->kms = kms;
     return (k);
+}
+
+/*
+ * wtkms_oplog_keys_allow_unencrypted --
+ *     --allow-unencrypted.
+ */
+void
+wtkms_oplog_keys_allow_unencrypted(wtkms_oplog_keys *keys, bool allow)
+{
+    keys->allow_unencrypted = allow;
+}
+
+/*
+ * wtkms_oplog_keys_strict --
+ *     A key is configured and the no-downgrade rule holds.
+ */
+bool
+wtkms_oplog_keys_strict(const wtkms_oplog_keys *keys)
+{
+    return (keys->kms != NULL && !keys->allow_unencrypted);
 }
 
 /*
@@ -230,8 +251,17 @@ wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const ch
     int ret;
 
     *keyp = NULL;
-    if (!h->encrypted)
+    if (!h->encrypted) {
+        /* No downgrade: with a key configured, a segment without a tag proves nothing. */
+        if (keys->kms != NULL && !keys->allow_unencrypted)
+            return (wtkms_errf(err, EBADMSG,
+              "%s (segment %" PRIu64 ") is not encrypted (Encryption Key ID \"Not enabled\"), but "
+              "a master key is configured: an unencrypted segment is not authenticated, so anyone "
+              "who can write to the store could have made it; refused (pass --allow-unencrypted "
+              "only if the tap wrote it with --no-encryption)",
+              name, h->seq));
         return (0);
+    }
     for (i = 0; i < keys->n; i++)
         if (memcmp(keys->runs[i].run, h->run, WTKMS_RUN_ID_LEN) == 0 &&
             keys->runs[i].wrapped_len == h->wrapped_len &&

@@ -60,6 +60,14 @@ int wtkms_oplog_catalog_gaps_in(const wtkms_oplog_catalog *cat, wtkms_ts after, 
 typedef struct wtkms_oplog_keys wtkms_oplog_keys;
 wtkms_oplog_keys *wtkms_oplog_keys_new(wtkms_kms *kms);
 void wtkms_oplog_keys_free(wtkms_oplog_keys *keys);
+/*
+ * With a master key configured (kms not NULL), an unencrypted segment is refused (EBADMSG): it
+ * carries no tag, so anyone who can write to the store could have made it. allow lets it through
+ * (--allow-unencrypted).
+ */
+void wtkms_oplog_keys_allow_unencrypted(wtkms_oplog_keys *keys, bool allow);
+/* Whether a master key is configured and unencrypted segments are not allowed. */
+bool wtkms_oplog_keys_strict(const wtkms_oplog_keys *keys);
 /* The run key of a segment (NULL for an unencrypted one); the provider's error otherwise. */
 int wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const char *name,
   const wtkms_key **keyp, wtkms_err *err);

@@ -94,6 +94,8 @@ build_header(const wtkms_seg_header *h, bson_t *b)
     BSON_APPEND_UTF8(b, "kind", h->kind == WTKMS_SEG_GAP ? "gap" : "entries");
     BSON_APPEND_INT64(b, "seq", (int64_t)h->seq);
     BSON_APPEND_BINARY(b, "run", BSON_SUBTYPE_BINARY, h->run, WTKMS_RUN_ID_LEN);
+    if (h->format >= 2)
+        BSON_APPEND_BINARY(b, "store", BSON_SUBTYPE_BINARY, h->store, WTKMS_STORE_ID_LEN);
     BSON_APPEND_DATE_TIME(b, "created", h->created_ms);
     BSON_APPEND_INT64(b, "count", (int64_t)h->count);
     if (h->kind == WTKMS_SEG_ENTRIES) {
@@ -140,6 +142,7 @@ wtkms_seg_seal(wtkms_seg_header *h, wtkms_gcm *gcm, const wtkms_key *run_key, co
     int ret;
 
     h->format = WTKMS_SEG_FORMAT;
+    h->has_store = true;
     h->encrypted = run_key != NULL;
     h->plain_len = plain_len;
     h->body_len = plain_len;
@@ -331,10 +334,10 @@ wtkms_seg_parse_header(
     if ((ret = get_field(&hdr, "format", BSON_TYPE_INT32, &it, name, err)) != 0)
         return (ret);
     h->format = bson_iter_int32(&it);
-    if (h->format != WTKMS_SEG_FORMAT)
+    if (h->format != WTKMS_SEG_FORMAT && h->format != WTKMS_SEG_FORMAT_OLD)
         return (wtkms_errf(err, EILSEQ,
-          "%s: segment format %d is not one this wtkms reads (%d): use a newer wtkms", name,
-          h->format, WTKMS_SEG_FORMAT));
+          "%s: segment format %d is not one this wtkms reads (%d, %d): use a newer wtkms", name,
+          h->format, WTKMS_SEG_FORMAT_OLD, WTKMS_SEG_FORMAT));
     if ((ret = get_str(&hdr, "kind", kind, sizeof(kind), name, err)) != 0)
         return (ret);
     if (strcmp(kind, "entries") == 0)
@@ -348,6 +351,12 @@ wtkms_seg_parse_header(
     h->seq = (uint64_t)v;
     if ((ret = get_binary(&hdr, "run", h->run, WTKMS_RUN_ID_LEN, 0, NULL, name, err)) != 0)
         return (ret);
+    if (h->format >= 2) {
+        if ((ret = get_binary(&hdr, "store", h->store, WTKMS_STORE_ID_LEN, 0, NULL, name, err)) !=
+            0)
+            return (ret);
+        h->has_store = true;
+    }
     if ((ret = get_field(&hdr, "created", BSON_TYPE_DATE_TIME, &it, name, err)) != 0)
         return (ret);
     h->created_ms = bson_iter_date_time(&it);

@@ -30,20 +30,24 @@
 #define WTKMS_SEG_MAGIC "WTKMSOPL"
 #define WTKMS_SEG_MAGIC_LEN 8
 #define WTKMS_SEG_PREFIX_LEN 12 /* magic + header length */
-#define WTKMS_SEG_FORMAT 1
+#define WTKMS_SEG_FORMAT 2      /* written; 1 (no store id) is still read */
+#define WTKMS_SEG_FORMAT_OLD 1
 #define WTKMS_SEG_MAX_HEADER (64 * 1024)
 #define WTKMS_SEG_MAX_BODY                                                \
     (1024ULL * 1024 * 1024) /* the largest --segment-bytes plus one entry \
                              */
 #define WTKMS_RUN_ID_LEN 16
+#define WTKMS_STORE_ID_LEN 16
 
 typedef enum { WTKMS_SEG_ENTRIES = 1, WTKMS_SEG_GAP = 2 } wtkms_seg_kind;
 
 typedef struct {
     int format;
     wtkms_seg_kind kind;
-    uint64_t seq;                       /* 1, 2, ...: position in the chain */
-    uint8_t run[WTKMS_RUN_ID_LEN];      /* the tap run that wrote it */
+    uint64_t seq;                  /* 1, 2, ...: position in the chain */
+    uint8_t run[WTKMS_RUN_ID_LEN]; /* the tap run that wrote it */
+    bool has_store;                /* format 2: the store it was written into */
+    uint8_t store[WTKMS_STORE_ID_LEN];
     int64_t created_ms;                 /* wall clock when written */
     wtkms_ts first_ts, last_ts;         /* entries: first and last entry */
     int64_t last_term;                  /* entries: "t" of the last entry, -1 if none */

@@ -4,6 +4,9 @@
 #define _GNU_SOURCE
 #include "oplog_segmenter.h"
 
+#include "oplog_catalog.h"
+#include "oplog_verify.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -55,8 +58,10 @@ wtkms_segmenter_init(wtkms_segmenter *sg, wtkms_oplog_store *store, wtkms_kms *k
     sg->last_term = -1;
     sg->segment_bytes = segment_bytes;
     sg->segment_ms = (int64_t)segment_seconds * 1000;
-    if ((ret = wtkms_random(sg->run, sizeof(sg->run))) != 0)
+    if ((ret = wtkms_random(sg->run, sizeof(sg->run))) != 0 ||
+        (ret = wtkms_random(sg->store_id, sizeof(sg->store_id))) != 0)
         return (wtkms_errf(err, ret, "no random bytes from OpenSSL for the run id"));
+    sg->kms = kms;
     if ((sg->gcm = wtkms_gcm_new()) == NULL)
         return (wtkms_errf(err, ENOMEM, "cannot create an AES-256-GCM context"));
     if (kms == NULL)
@@ -92,6 +97,77 @@ wtkms_segmenter_free(wtkms_segmenter *sg)
     wtkms_buf_free(&sg->plain);
     wtkms_buf_free(&sg->out);
     memset(sg, 0, sizeof(*sg));
+}
+
+/*
+ * authenticate_newest --
+ *     The segment a resumed chain continues from: never an unencrypted one in an encrypted run
+ *     (or the reverse), and, under the configured master key, one whose tag verifies.
+ */
+static int
+authenticate_newest(wtkms_segmenter *sg, const wtkms_seg_header *h, const uint8_t *file, size_t len,
+  const char *name, wtkms_err *err)
+{
+    wtkms_oplog_keys *keys;
+    const wtkms_key *key;
+    wtkms_err e2;
+    uint8_t *plain;
+    int ret;
+
+    if (sg->encrypt && !h->encrypted)
+        return (wtkms_errf(err, EBADMSG,
+          "%s is not encrypted, and this tap run is: an encrypted chain never continues from an "
+          "unencrypted segment, which anyone who can write to the store could have made; start a "
+          "new store (or continue an unencrypted one with --no-encryption)",
+          name));
+    if (!sg->encrypt && h->encrypted)
+        return (wtkms_errf(err, EBADMSG,
+          "%s is encrypted, and this tap run is not (--no-encryption): unencrypted segments in "
+          "an encrypted chain could be forged by anyone who can write to the store; give the "
+          "master key, or start a new store",
+          name));
+    if (!sg->encrypt)
+        return (0);
+    /* Under another master key (rotated since): nothing here can unwrap it; verify will. */
+    wtkms_err_clear(&e2);
+    if (wtkms_kms_check_match(sg->kms, &h->cmk, &e2) != 0)
+        return (0);
+    if ((keys = wtkms_oplog_keys_new(sg->kms)) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    if ((plain = malloc((size_t)h->body_len + 1)) == NULL) {
+        wtkms_oplog_keys_free(keys);
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    }
+    if ((ret = wtkms_oplog_keys_get(keys, h, name, &key, err)) == 0)
+        ret = wtkms_seg_open(h, file, len, sg->gcm, key, name, plain, err);
+    wtkms_wipe(plain, (size_t)h->body_len);
+    free(plain);
+    wtkms_oplog_keys_free(keys);
+    return (ret);
+}
+
+/*
+ * check_chain_end --
+ *     What verify checks at the end of the chain (the head file's place, digest and MAC, the
+ *     store ids): a tap must not continue a chain whose newest segments were cut, and so make the
+ *     cut look genuine.
+ */
+static int
+check_chain_end(wtkms_segmenter *sg, wtkms_err *err)
+{
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_keys *keys;
+    int ret;
+
+    if ((ret = wtkms_oplog_catalog_load(sg->store, &cat, err)) != 0)
+        return (ret);
+    if ((keys = wtkms_oplog_keys_new(sg->kms)) == NULL)
+        ret = wtkms_errf(err, ENOMEM, "out of memory");
+    else
+        ret = wtkms_oplog_check_ends(&cat, keys, 0, NULL, err);
+    wtkms_oplog_keys_free(keys);
+    wtkms_oplog_catalog_free(&cat);
+    return (ret);
 }
 
 /*
@@ -145,6 +221,8 @@ wtkms_segmenter_resume(wtkms_segmenter *sg, wtkms_oplog_resume *r, wtkms_err *er
           len, wtkms_seg_file_len(&h));
     if (ret == 0)
         ret = wtkms_sha256(buf, len, digest);
+    if (ret == 0)
+        ret = authenticate_newest(sg, &h, buf, len, name, err);
     free(buf);
     if (ret != 0)
         return (wtkms_err_prefix(err,
@@ -156,8 +234,23 @@ wtkms_segmenter_resume(wtkms_segmenter *sg, wtkms_oplog_resume *r, wtkms_err *er
           "oplog store %s: %s is not the segment its head file records: it was replaced (run "
           "'wtkms oplog verify --store %s')",
           where, name, where));
+    /*
+     * An encrypted chain written by this format (a store of an older wtkms has a head without a
+     * MAC until this run's first segment), under the configured key (after a rotation the old
+     * key is not configured here: verify checks it). A store's very first segment may have no
+     * head yet (a crash between the two writes).
+     */
+    wtkms_err_clear(&e2);
+    if (sg->encrypt && h.format >= 2 && wtkms_kms_check_match(sg->kms, &h.cmk, &e2) == 0 &&
+        !(hret == ENOENT && n == 1) && (ret = check_chain_end(sg, err)) != 0)
+        return (wtkms_err_prefix(err,
+          "oplog store %s: the end of its chain does not authenticate, so the tap will not "
+          "continue it",
+          where));
     sg->next_seq = last + 1;
     memcpy(sg->prev, digest, sizeof(digest));
+    if (h.has_store)
+        memcpy(sg->store_id, h.store, sizeof(sg->store_id));
     if (h.kind == WTKMS_SEG_ENTRIES) {
         r->ts = h.last_ts;
         r->term = h.last_term;
@@ -183,8 +276,10 @@ write_segment(
     wtkms_oplog_head head;
     int ret;
 
+    memset(&head, 0, sizeof(head));
     h->seq = sg->next_seq;
     memcpy(h->run, sg->run, sizeof(sg->run));
+    memcpy(h->store, sg->store_id, sizeof(sg->store_id));
     h->created_ms = wall_ms();
     memcpy(h->prev, sg->prev, sizeof(sg->prev));
     if (sg->encrypt) {
@@ -200,7 +295,13 @@ write_segment(
     if (sg->store != NULL) {
         if ((ret = wtkms_oplog_store_write(sg->store, h->seq, sg->out.p, sg->out.len, err)) != 0)
             return (wtkms_err_prefix(err, "writing oplog segment %" PRIu64, h->seq));
+        head.format = WTKMS_OPLOG_HEAD_FORMAT;
         head.seq = h->seq;
+        memcpy(head.store, sg->store_id, sizeof(head.store));
+        memcpy(head.run, sg->run, sizeof(head.run));
+        head.has_mac = sg->encrypt;
+        if (sg->encrypt && (ret = wtkms_oplog_head_mac(sg->run_key, &head, head.mac)) != 0)
+            return (wtkms_errf(err, ret, "cannot compute the oplog head's MAC"));
         if ((ret = wtkms_oplog_store_write_head(sg->store, &head, err)) != 0)
             return (
               wtkms_err_prefix(err, "updating the oplog head after segment %" PRIu64, h->seq));

@@ -35,6 +35,8 @@ typedef struct {
     FILE *log;                /* one line per segment, or NULL */
 
     /* The run. */
+    wtkms_kms *kms; /* wraps the run key; authenticates the segment a resumed chain ends with */
+    uint8_t store_id[WTKMS_STORE_ID_LEN]; /* the store's, from its newest segment, or new */
     bool encrypt;
     wtkms_key *run_key;
     uint8_t run[WTKMS_RUN_ID_LEN];
@@ -74,7 +76,8 @@ void wtkms_segmenter_free(wtkms_segmenter *sg);
 /*
  * Continue the store's chain after its newest durable segment, and say where the oplog must be
  * read from. Refuses a store whose newest segment is missing (the head file names a later one) or
- * damaged.
+ * damaged, and a chain the run would mix encrypted and unencrypted segments in. An encrypted run
+ * authenticates that segment (one unwrap) when it is under the configured master key.
  */
 int wtkms_segmenter_resume(wtkms_segmenter *sg, wtkms_oplog_resume *r, wtkms_err *err);
 

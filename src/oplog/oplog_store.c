@@ -299,44 +299,100 @@ wtkms_oplog_store_write(
 }
 
 /*
+ * wtkms_oplog_head_mac --
+ *     HMAC over the head's fields under a key derived from the run key.
+ */
+int
+wtkms_oplog_head_mac(
+  const wtkms_key *run_key, const wtkms_oplog_head *head, uint8_t out[WTKMS_SHA256_LEN])
+{
+    static const char info[] = "wtkms oplog head v2";
+    uint8_t key[WTKMS_KEY_LEN], msg[sizeof(info) - 1 + 8 + WTKMS_SHA256_LEN + 16 + 16], *p;
+    int i, ret;
+
+    if ((ret = wtkms_hkdf(run_key->b, WTKMS_KEY_LEN, head->run, sizeof(head->run),
+           (const uint8_t *)info, sizeof(info) - 1, key, sizeof(key))) != 0)
+        return (ret);
+    p = msg;
+    memcpy(p, info, sizeof(info) - 1);
+    p += sizeof(info) - 1;
+    for (i = 0; i < 8; i++)
+        *p++ = (uint8_t)(head->seq >> (56 - 8 * i));
+    memcpy(p, head->digest, WTKMS_SHA256_LEN);
+    p += WTKMS_SHA256_LEN;
+    memcpy(p, head->store, sizeof(head->store));
+    p += sizeof(head->store);
+    memcpy(p, head->run, sizeof(head->run));
+    ret = wtkms_hmac_sha256(key, sizeof(key), msg, sizeof(msg), out);
+    wtkms_wipe(key, sizeof(key));
+    return (ret);
+}
+
+/*
+ * get_bin --
+ *     A binary field (generic subtype, as written) of an exact length.
+ */
+static bool
+get_bin(const bson_t *doc, const char *key, uint8_t *out, uint32_t len)
+{
+    bson_iter_t it;
+    bson_subtype_t st;
+    const uint8_t *data;
+    uint32_t dlen;
+
+    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_BINARY(&it))
+        return (false);
+    bson_iter_binary(&it, &st, &dlen, &data);
+    if (st != BSON_SUBTYPE_BINARY || dlen != len)
+        return (false);
+    memcpy(out, data, len);
+    return (true);
+}
+
+/*
  * wtkms_oplog_store_read_head --
- *     The head file: { format, seq, digest }.
+ *     The head file: format 1 { format, seq, digest }, format 2 adds store, run and mac.
  */
 int
 wtkms_oplog_store_read_head(wtkms_oplog_store *s, wtkms_oplog_head *head, wtkms_err *err)
 {
     bson_t doc;
     bson_iter_t it;
-    bson_subtype_t st;
-    const uint8_t *data;
     char path[4200], *buf;
     size_t len;
-    uint32_t dlen;
+    bool ok;
     int ret;
 
     memset(head, 0, sizeof(*head));
     (void)snprintf(path, sizeof(path), "%s/%s", s->dir, HEAD_NAME);
     if ((ret = wtkms_read_file(path, 4096, &buf, &len, err)) != 0)
         return (ret);
-    ret = 0;
-    if (!bson_init_static(&doc, (const uint8_t *)buf, len) ||
-        !bson_iter_init_find(&it, &doc, "seq") || !BSON_ITER_HOLDS_INT64(&it) ||
-        bson_iter_int64(&it) <= 0)
-        ret = EILSEQ;
-    else {
+    ok = bson_init_static(&doc, (const uint8_t *)buf, len) &&
+         bson_validate(&doc, BSON_VALIDATE_NONE, NULL);
+    if (ok && bson_iter_init_find(&it, &doc, "format") && BSON_ITER_HOLDS_INT32(&it))
+        head->format = bson_iter_int32(&it);
+    if (ok && head->format != 1 && head->format != WTKMS_OPLOG_HEAD_FORMAT) {
+        free(buf);
+        return (wtkms_errf(err, EILSEQ,
+          "%s has head format %d, not one this wtkms reads (1, %d): use a newer wtkms, or the file "
+          "is damaged",
+          path, head->format, WTKMS_OPLOG_HEAD_FORMAT));
+    }
+    ok = ok && bson_iter_init_find(&it, &doc, "seq") && BSON_ITER_HOLDS_INT64(&it) &&
+         bson_iter_int64(&it) > 0;
+    if (ok)
         head->seq = (uint64_t)bson_iter_int64(&it);
-        if (!bson_iter_init_find(&it, &doc, "digest") || !BSON_ITER_HOLDS_BINARY(&it))
-            ret = EILSEQ;
-        else {
-            bson_iter_binary(&it, &st, &dlen, &data);
-            if (dlen != WTKMS_SHA256_LEN)
-                ret = EILSEQ;
-            else
-                memcpy(head->digest, data, WTKMS_SHA256_LEN);
+    ok = ok && get_bin(&doc, "digest", head->digest, WTKMS_SHA256_LEN);
+    if (ok && head->format == 2) {
+        ok = get_bin(&doc, "store", head->store, sizeof(head->store)) &&
+             get_bin(&doc, "run", head->run, sizeof(head->run));
+        if (ok && bson_iter_init_find(&it, &doc, "mac")) {
+            head->has_mac = true;
+            ok = get_bin(&doc, "mac", head->mac, WTKMS_SHA256_LEN);
         }
     }
     free(buf);
-    if (ret != 0)
+    if (!ok)
         return (wtkms_errf(
           err, EILSEQ, "%s is damaged: it does not name a segment and its digest", path));
     return (0);
@@ -344,7 +400,7 @@ wtkms_oplog_store_read_head(wtkms_oplog_store *s, wtkms_oplog_head *head, wtkms_
 
 /*
  * wtkms_oplog_store_write_head --
- *     Replace the head file atomically.
+ *     Replace the head file atomically (format 2).
  */
 int
 wtkms_oplog_store_write_head(wtkms_oplog_store *s, const wtkms_oplog_head *head, wtkms_err *err)
@@ -355,9 +411,13 @@ wtkms_oplog_store_write_head(wtkms_oplog_store *s, const wtkms_oplog_head *head,
 
     (void)snprintf(path, sizeof(path), "%s/%s", s->dir, HEAD_NAME);
     bson_init(&doc);
-    BSON_APPEND_INT32(&doc, "format", 1);
+    BSON_APPEND_INT32(&doc, "format", WTKMS_OPLOG_HEAD_FORMAT);
     BSON_APPEND_INT64(&doc, "seq", (int64_t)head->seq);
     BSON_APPEND_BINARY(&doc, "digest", BSON_SUBTYPE_BINARY, head->digest, WTKMS_SHA256_LEN);
+    BSON_APPEND_BINARY(&doc, "store", BSON_SUBTYPE_BINARY, head->store, sizeof(head->store));
+    BSON_APPEND_BINARY(&doc, "run", BSON_SUBTYPE_BINARY, head->run, sizeof(head->run));
+    if (head->has_mac)
+        BSON_APPEND_BINARY(&doc, "mac", BSON_SUBTYPE_BINARY, head->mac, WTKMS_SHA256_LEN);
     ret = wtkms_write_file_atomic(path, bson_get_data(&doc), doc.len, 0600, 0, err);
     bson_destroy(&doc);
     return (ret);

@@ -23,10 +23,29 @@
 
 typedef struct wtkms_oplog_store wtkms_oplog_store;
 
+#define WTKMS_OPLOG_HEAD_FORMAT 2 /* written; 1 (no MAC, no store id) is still read */
+
+/*
+ * The head file. Format 2 names the store and the tap run that wrote the newest segment, and
+ * (an encrypted run) carries an HMAC-SHA256 under a key derived from that run's key, which only
+ * the master key unwraps: whoever lacks the key cannot move the end of the chain.
+ */
 typedef struct {
+    int format;                       /* 1 or 2 */
     uint64_t seq;                     /* newest durable segment */
     uint8_t digest[WTKMS_SHA256_LEN]; /* SHA-256 of its file */
+    uint8_t store[16];                /* format 2: the store's id (as in its segments) */
+    uint8_t run[16];                  /* format 2: the run that wrote segment seq */
+    bool has_mac;                     /* format 2, encrypted run */
+    uint8_t mac[WTKMS_SHA256_LEN];
 } wtkms_oplog_head;
+
+/*
+ * The head's MAC: HMAC-SHA256(HKDF-SHA256(run key, salt = run id, info = "wtkms oplog head v2"),
+ * "wtkms oplog head v2" | be64(seq) | digest | store | run).
+ */
+int wtkms_oplog_head_mac(
+  const wtkms_key *run_key, const wtkms_oplog_head *head, uint8_t out[WTKMS_SHA256_LEN]);
 
 /*
  * Open a store. A directory path; create makes it (mode 700) when missing. ENOENT when it does

@@ -46,8 +46,8 @@ integrity_error(int code)
  *     Every segment, in chain order.
  */
 int
-wtkms_oplog_verify(
-  wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_oplog_verify_report *rep, wtkms_err *err)
+wtkms_oplog_verify(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts expect_last,
+  wtkms_oplog_verify_report *rep, wtkms_err *err)
 {
     wtkms_oplog_seginfo *si;
     wtkms_seg_header h;
@@ -153,48 +153,155 @@ wtkms_oplog_verify(
         prev_ok = true;
     }
 
-    /* The head file names the newest segment written: a missing tail shows here. */
-    if (cat->head_problem[0] != '\0')
-        ret = problem(rep, 0, "%s", cat->head_problem);
-    else if (!cat->have_head && cat->n > 0)
-        ret = problem(rep, 0,
-          "oplog.head is missing from %s: the newest segments may have been removed",
-          wtkms_oplog_store_where(cat->store));
-    else if (cat->have_head && (cat->n == 0 || cat->head.seq > cat->segs[cat->n - 1].seq))
-        ret = problem(rep, cat->head.seq,
-          "segment %" PRIu64 " (the newest, named by oplog.head) is missing%s", cat->head.seq,
-          cat->n > 0 && cat->head.seq > cat->segs[cat->n - 1].seq + 1 ? ", and others before it"
-                                                                      : "");
-    else if (cat->have_head) {
-        for (i = 0; i < cat->n && cat->segs[i].seq != cat->head.seq; i++)
-            ;
-        if (i == cat->n)
-            ret = 0; /* already reported as missing */
-        else {
-            uint8_t *buf;
-            size_t len;
-            uint64_t flen;
-            wtkms_err_clear(&e2);
-            if (wtkms_oplog_store_read(cat->store, cat->head.seq, false, &buf, &len, &flen, &e2) ==
-                0) {
-                (void)wtkms_sha256(buf, len, digest);
-                free(buf);
-                if (memcmp(digest, cat->head.digest, sizeof(digest)) != 0)
-                    ret = problem(rep, cat->head.seq,
-                      "segment %" PRIu64 " is not the file oplog.head records: it was replaced or "
-                      "altered",
-                      cat->head.seq);
-            }
-        }
-    }
-    if (ret != 0)
-        goto nomem;
-    ret = 0;
+    /* The head file names the newest segment written: a missing or cut tail shows here. */
+    ret = wtkms_oplog_check_ends(cat, keys, expect_last, rep, err);
     goto done;
 nomem:
     ret = wtkms_errf(err, ENOMEM, "out of memory");
 done:
     wtkms_oplog_reader_free(&rd);
+    return (ret);
+}
+
+/*
+ * end_problem --
+ *     Record a problem of the ends, or make it the error.
+ */
+static int end_problem(wtkms_oplog_verify_report *rep, wtkms_err *err, uint64_t seq,
+  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int
+end_problem(wtkms_oplog_verify_report *rep, wtkms_err *err, uint64_t seq, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (rep == NULL)
+        return (wtkms_errf(err, EBADMSG, "%s; run 'wtkms oplog verify' for details", msg));
+    if (problem(rep, seq, "%s", msg) != 0)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    return (0);
+}
+
+/*
+ * head_mac --
+ *     Check the head's MAC with the run key of the segment it names.
+ */
+static int
+head_mac(const wtkms_oplog_catalog *cat, const wtkms_oplog_seginfo *si, wtkms_oplog_keys *keys,
+  wtkms_oplog_verify_report *rep, wtkms_err *err)
+{
+    const wtkms_oplog_head *head = &cat->head;
+    const wtkms_key *key;
+    uint8_t mac[WTKMS_SHA256_LEN];
+    char name[WTKMS_SEG_NAME_LEN];
+    int ret;
+
+    wtkms_seg_name(si->seq, name, sizeof(name));
+    if (!si->h.encrypted)
+        return (0); /* an unencrypted chain (allowed): nothing to key a MAC */
+    if (!head->has_mac)
+        return (end_problem(rep, err, head->seq,
+          "oplog.head (format %d) carries no MAC, while the segment it names is encrypted: the "
+          "end of the chain is not authenticated, so segments after it could have been removed "
+          "(stores written by an older wtkms get an authenticated head with the tap's next "
+          "segment; --allow-unencrypted accepts it)",
+          head->format));
+    if (memcmp(head->run, si->h.run, sizeof(head->run)) != 0)
+        return (end_problem(rep, err, head->seq,
+          "oplog.head names segment %" PRIu64 " as written by another tap run than the one that "
+          "wrote %s: the head file was replaced",
+          head->seq, name));
+    if ((ret = wtkms_oplog_keys_get(keys, &si->h, name, &key, err)) != 0)
+        return (ret);
+    if ((ret = wtkms_oplog_head_mac(key, head, mac)) != 0)
+        return (wtkms_errf(err, ret, "cannot compute the oplog head's MAC"));
+    if (wtkms_ct_memcmp(mac, head->mac, sizeof(mac)) != 0)
+        return (end_problem(rep, err, head->seq,
+          "oplog.head does not authenticate under the key of %s: it was rewritten by someone "
+          "without the master key (newest segments removed and the head recomputed, or the head "
+          "replaced)",
+          name));
+    return (0);
+}
+
+/*
+ * wtkms_oplog_check_ends --
+ *     The head file against the segments; the newest entry against a record kept elsewhere.
+ */
+int
+wtkms_oplog_check_ends(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts expect_last,
+  wtkms_oplog_verify_report *rep, wtkms_err *err)
+{
+    const wtkms_oplog_seginfo *si;
+    wtkms_ts first, last;
+    uint64_t newest, flen;
+    uint8_t *buf, digest[WTKMS_SHA256_LEN];
+    char a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN], name[WTKMS_SEG_NAME_LEN];
+    size_t i, len;
+    wtkms_err e2;
+    int ret;
+
+    ret = 0;
+    newest = cat->n > 0 ? cat->segs[cat->n - 1].seq : 0;
+    if (cat->head_problem[0] != '\0')
+        ret = end_problem(rep, err, 0, "%s", cat->head_problem);
+    else if (!cat->have_head && cat->n > 0)
+        ret = end_problem(rep, err, 0,
+          "oplog.head is missing from %s: the newest segments may have been removed",
+          wtkms_oplog_store_where(cat->store));
+    else if (cat->have_head && cat->head.seq > newest)
+        ret = end_problem(rep, err, cat->head.seq,
+          "segment %" PRIu64 " (the newest, named by oplog.head) is missing%s", cat->head.seq,
+          cat->n > 0 && cat->head.seq > newest + 1 ? ", and others before it" : "");
+    else if (cat->have_head && cat->head.seq + 1 < newest)
+        ret = end_problem(rep, err, cat->head.seq,
+          "oplog.head names segment %" PRIu64 ", but segments up to %" PRIu64 " are present: "
+          "the head file was replaced by an older one",
+          cat->head.seq, newest);
+    else if (cat->have_head) {
+        for (i = 0; i < cat->n && cat->segs[i].seq != cat->head.seq; i++)
+            ;
+        si = i < cat->n ? &cat->segs[i] : NULL;
+        wtkms_err_clear(&e2);
+        if (si != NULL &&
+            wtkms_oplog_store_read(cat->store, cat->head.seq, false, &buf, &len, &flen, &e2) == 0) {
+            (void)wtkms_sha256(buf, len, digest);
+            free(buf);
+            if (memcmp(digest, cat->head.digest, sizeof(digest)) != 0)
+                ret = end_problem(rep, err, cat->head.seq,
+                  "segment %" PRIu64 " is not the file oplog.head records: it was replaced or "
+                  "altered",
+                  cat->head.seq);
+            else if (si->ok && wtkms_oplog_keys_strict(keys))
+                ret = head_mac(cat, si, keys, rep, err);
+        }
+        /* Every segment written with a store id must carry this store's. */
+        for (i = 0; ret == 0 && cat->head.format >= 2 && i < cat->n; i++) {
+            si = &cat->segs[i];
+            if (!si->ok || !si->h.has_store ||
+                memcmp(si->h.store, cat->head.store, sizeof(cat->head.store)) == 0)
+                continue;
+            wtkms_seg_name(si->seq, name, sizeof(name));
+            ret = end_problem(rep, err, si->seq,
+              "%s (segment %" PRIu64 ") was written into another oplog store: it was moved or "
+              "copied here",
+              name, si->seq);
+        }
+    }
+    if (ret != 0 || expect_last == 0)
+        return (ret);
+    wtkms_oplog_catalog_range(cat, &first, &last);
+    if (last < expect_last) {
+        wtkms_ts_str_long(last, a, sizeof(a));
+        wtkms_ts_str_long(expect_last, b, sizeof(b));
+        ret = end_problem(rep, err, newest,
+          "the newest entry in oplog store %s is %s, but --expect-last says %s was saved: the "
+          "newest segments were removed (with the head rolled back), or the store was replaced",
+          wtkms_oplog_store_where(cat->store), last == 0 ? "(none)" : a, b);
+    }
     return (ret);
 }
 

@@ -219,68 +219,12 @@ consume(restore_ctx *c, const char *dir, wtkms_progress *prog, wtkms_err *err)
 }
 
 /*
- * wtkms_snapshot_key_error --
- *     Say which key state stopped us and what to do; nothing has been written.
- */
-int
-wtkms_snapshot_key_error(const wtkms_snap_manifest *m, wtkms_err *err)
-{
-    char name[1200], cause[sizeof(err->msg)], *p;
-    int code = err->code;
-
-    wtkms_kms_desc_name(&m->key, name, sizeof(name));
-    (void)snprintf(cause, sizeof(cause), "%s", err->msg);
-    /* The provider's advice for a new key file is wrong here: this key must be the old one. */
-    if ((p = strstr(cause, " (create one with")) != NULL)
-        *p = '\0';
-    switch (code) {
-    case EKEYREVOKED:
-        return (wtkms_errf(err, code,
-          "snapshot %s: master key %s is disabled: re-enable key %s and retry; nothing was "
-          "written (%s)",
-          m->id, name, m->key.key_id, cause));
-    case EKEYEXPIRED:
-        return (wtkms_errf(err, code,
-          "snapshot %s: master key %s is pending deletion: cancel the deletion of key %s, "
-          "re-enable it and retry; nothing was written (%s)",
-          m->id, name, m->key.key_id, cause));
-    case ENOKEY:
-        if (strcmp(m->key.provider, "local") == 0)
-            return (wtkms_errf(err, code,
-              "snapshot %s: local master key %s is missing: put the key file back from your key "
-              "backup and retry; without it this snapshot cannot be recovered; nothing was "
-              "written (%s)",
-              m->id, m->key.key_id, cause));
-        return (wtkms_errf(err, code,
-          "snapshot %s: key %s was deleted: this snapshot cannot be recovered; nothing was "
-          "written (%s)",
-          m->id, name, cause));
-    case EACCES:
-        return (wtkms_errf(err, code,
-          "snapshot %s: access to master key %s was denied: grant this identity permission to "
-          "decrypt with it and retry; nothing was written (%s)",
-          m->id, name, cause));
-    case ETIMEDOUT:
-    case ECONNREFUSED:
-    case ECONNRESET:
-    case EHOSTUNREACH:
-        return (wtkms_errf(err, code,
-          "snapshot %s: the key service holding %s is unreachable: check the endpoint, network "
-          "and proxy settings and retry; nothing was written (%s)",
-          m->id, name, cause));
-    default:
-        return (
-          wtkms_err_prefix(err, "snapshot %s: cannot unwrap its key (nothing was written)", m->id));
-    }
-}
-
-/*
  * open_snapshot --
  *     Manifest, key unwrap, manifest authentication: everything before the first byte written.
  */
 static int
-open_snapshot(wtkms_store *store, const char *id, wtkms_kms *kms, wtkms_snap_manifest **mp,
-  wtkms_snap_keys **keysp, wtkms_err *err)
+open_snapshot(wtkms_store *store, const char *id, wtkms_kms *kms, const wtkms_snap_restore_opts *ro,
+  wtkms_snap_manifest **mp, wtkms_snap_keys **keysp, wtkms_err *err)
 {
     wtkms_snap_manifest *m;
     wtkms_snap_keys *keys;
@@ -294,6 +238,19 @@ open_snapshot(wtkms_store *store, const char *id, wtkms_kms *kms, wtkms_snap_man
     key = NULL;
     if ((ret = wtkms_snapshot_read_manifest(store, id, &m, err)) != 0)
         return (ret);
+    /*
+     * No downgrade: an unencrypted manifest carries only a keyless checksum, so anyone who can
+     * write to the store can make one under any id, an existing snapshot's included.
+     */
+    if (!m->encrypted && (kms != NULL || ro->home_kms != NULL) && !ro->allow_unencrypted) {
+        ret = wtkms_errf(err, EBADMSG,
+          "snapshot %s is not encrypted (Encryption Key ID \"%s\"), but a master key is "
+          "configured: an unencrypted snapshot is not authenticated, so anyone who can write to "
+          "the store could have made it, under this id too; refused, nothing was written (pass "
+          "--allow-unencrypted only if you made it with --no-encryption yourself)",
+          id, WTKMS_SNAP_NOT_ENABLED);
+        goto err;
+    }
     if (m->encrypted) {
         wtkms_kms_desc_name(&m->key, name, sizeof(name));
         if (kms == NULL) {
@@ -323,6 +280,10 @@ open_snapshot(wtkms_store *store, const char *id, wtkms_kms *kms, wtkms_snap_man
         if ((ret = wtkms_manifest_authenticate(m, keys, err)) != 0)
             goto err;
     }
+    /* The restored home's own master key: unlock its keystore now, not at its first open. */
+    if ((ret = wtkms_snap_check_keystore(
+           store, m, keys, ro->home_kms != NULL ? ro->home_kms : kms, err)) != 0)
+        goto err;
     wtkms_key_free(key);
     *mp = m;
     *keysp = keys;
@@ -498,12 +459,33 @@ wtkms_snapshot_read_manifest(
 }
 
 /*
+ * wtkms_snapshot_check_keys --
+ *     Everything restore checks before writing, and nothing else.
+ */
+int
+wtkms_snapshot_check_keys(wtkms_store *store, const char *id, wtkms_kms *kms,
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err)
+{
+    wtkms_snap_manifest *m;
+    wtkms_snap_keys *keys;
+    int ret;
+
+    *mp = NULL;
+    if ((ret = open_snapshot(store, id, kms, ro, &m, &keys, err)) != 0)
+        return (ret);
+    if (keys != NULL)
+        wtkms_secure_free(keys, sizeof(*keys));
+    *mp = m;
+    return (0);
+}
+
+/*
  * wtkms_snapshot_verify --
  *     Check everything, write nothing.
  */
 int
-wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms, bool progress,
-  wtkms_snap_manifest **mp, wtkms_err *err)
+wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms,
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err)
 {
     wtkms_snap_manifest *m;
     wtkms_snap_keys *keys;
@@ -511,9 +493,9 @@ wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms, bool p
 
     if (mp != NULL)
         *mp = NULL;
-    if ((ret = open_snapshot(store, id, kms, &m, &keys, err)) != 0)
+    if ((ret = open_snapshot(store, id, kms, ro, &m, &keys, err)) != 0)
         return (ret);
-    ret = run(store, m, keys, NULL, progress, err);
+    ret = run(store, m, keys, NULL, ro->progress, err);
     if (keys != NULL)
         wtkms_secure_free(keys, sizeof(*keys));
     if (ret == 0 && mp != NULL)
@@ -529,7 +511,7 @@ wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms, bool p
  */
 int
 wtkms_snapshot_restore(wtkms_store *store, const char *id, const char *to, wtkms_kms *kms,
-  bool progress, wtkms_snap_manifest **mp, wtkms_err *err)
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err)
 {
     wtkms_snap_manifest *m;
     wtkms_snap_keys *keys;
@@ -546,7 +528,7 @@ wtkms_snapshot_restore(wtkms_store *store, const char *id, const char *to, wtkms
         return (wtkms_errf(err, EINVAL, "snapshot restore needs --to DIR (a new directory)"));
     if ((ret = check_target(to, err)) != 0)
         return (ret);
-    if ((ret = open_snapshot(store, id, kms, &m, &keys, err)) != 0)
+    if ((ret = open_snapshot(store, id, kms, ro, &m, &keys, err)) != 0)
         return (ret);
 
     (void)snprintf(b1, sizeof(b1), "%s", to);
@@ -564,7 +546,12 @@ wtkms_snapshot_restore(wtkms_store *store, const char *id, const char *to, wtkms
         goto err;
     }
     made = true;
-    if ((ret = run(store, m, keys, tmp, progress, err)) != 0 || (ret = fsync_tree(tmp, err)) != 0)
+    if ((ret = run(store, m, keys, tmp, ro->progress, err)) != 0)
+        goto err;
+    /* Checked and whole: finish WiredTiger's recovery before anything can open it wrongly. */
+    if (!ro->no_recover && (ret = wtkms_snap_recover(tmp, m, ro, err)) != 0)
+        goto err;
+    if ((ret = fsync_tree(tmp, err)) != 0)
         goto err;
     /* rename(2) replaces an empty directory and refuses a non-empty one. */
     if (rename(tmp, to) != 0) {
@@ -590,24 +577,6 @@ err:
     if (keys != NULL)
         wtkms_secure_free(keys, sizeof(*keys));
     wtkms_manifest_free(m);
-    return (ret);
-}
-
-/*
- * wtkms_snapshot_restore_url --
- *     Restore, opening the store by URL.
- */
-int
-wtkms_snapshot_restore_url(const char *store_url, wtkms_config *cfg, const char *id, const char *to,
-  wtkms_kms *kms, wtkms_snap_manifest **mp, wtkms_err *err)
-{
-    wtkms_store *store;
-    int ret;
-
-    if ((ret = wtkms_store_open(store_url, cfg, &store, err)) != 0)
-        return (ret);
-    ret = wtkms_snapshot_restore(store, id, to, kms, false, mp, err);
-    wtkms_store_close(store);
     return (ret);
 }
 

@@ -61,18 +61,52 @@ int wtkms_snapshot_read_manifest(
   wtkms_store *store, const char *id, wtkms_snap_manifest **mp, wtkms_err *err);
 
 /*
- * Restore snapshot id into the new directory to (absent or empty). The snapshot key is unwrapped
- * before anything is written: a disabled, deleted or unreachable key stops it with the reason
- * and what to do. Files are written into a temporary directory beside to, checked, fsync'd and
- * renamed into place at the end: an interrupted restore never leaves a partial target. kms may
- * be NULL for an unencrypted snapshot. *mp (optional) receives the authenticated manifest.
+ * How restore and verify treat a snapshot. A master key is "configured" when kms is not NULL.
+ */
+typedef struct {
+    bool progress; /* a progress bar on stderr */
+    /*
+     * Accept a snapshot with no MAC (made with --no-encryption) although a master key is
+     * configured. Without it such a snapshot is refused: anyone who can write to the store can
+     * make one, under any id (--allow-unencrypted).
+     */
+    bool allow_unencrypted;
+    /*
+     * Restore only: leave WiredTiger's recovery to the first open (--no-recover). By default a
+     * restored backup-cursor copy is opened once through the extension and closed cleanly before
+     * it is renamed into place, so any program (wt without -R, mongod) opens it afterwards.
+     */
+    bool no_recover;
+    /*
+     * The provider of the home's own keystore when it is not kms (--home-config FILE): the
+     * keystore check and the recovery open use it. NULL: kms.
+     */
+    wtkms_kms *home_kms;
+    const char *ext_path;   /* libwtkms.so for that open; NULL: the one beside this program */
+    const char *ext_config; /* the extension's config=(...) contents (provider settings) */
+    const char *wt_config;  /* more wiredtiger_open settings for that open, or NULL */
+} wtkms_snap_restore_opts;
+
+/*
+ * Restore snapshot id into the new directory to (absent or empty). Every key the restore depends
+ * on is checked before anything is written: the snapshot key is unwrapped and the keystore
+ * inside the snapshot is unlocked (its master key), so a disabled, deleted or unreachable key
+ * stops it with the provider's reason and what to do. Files are written into a temporary
+ * directory beside to, checked, recovered (see no_recover), fsync'd and renamed into place at
+ * the end: an interrupted restore never leaves a partial target. kms may be NULL for an
+ * unencrypted snapshot of a home without a keystore. *mp (optional) receives the authenticated
+ * manifest.
  */
 int wtkms_snapshot_restore(wtkms_store *store, const char *id, const char *to, wtkms_kms *kms,
-  bool progress, wtkms_snap_manifest **mp, wtkms_err *err);
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err);
 
-/* The same, opening the store from its URL (settings such as s3_endpoint from cfg). */
-int wtkms_snapshot_restore_url(const char *store_url, wtkms_config *cfg, const char *id,
-  const char *to, wtkms_kms *kms, wtkms_snap_manifest **mp, wtkms_err *err);
+/*
+ * What restore checks before it writes anything (the downgrade rule, the snapshot key, the
+ * manifest's MAC, the inner keystore's key), alone: for pit restore, which writes its oplog file
+ * before it restores the snapshot. *mp receives the authenticated manifest.
+ */
+int wtkms_snapshot_check_keys(wtkms_store *store, const char *id, wtkms_kms *kms,
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err);
 
 /*
  * Rewrite a provider error about snapshot m's key (disabled, pending deletion, deleted, denied,
@@ -81,8 +115,22 @@ int wtkms_snapshot_restore_url(const char *store_url, wtkms_config *cfg, const c
 int wtkms_snapshot_key_error(const wtkms_snap_manifest *m, wtkms_err *err);
 
 /* Check every chunk and digest without writing anything; errors name the file and chunk. */
-int wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms, bool progress,
-  wtkms_snap_manifest **mp, wtkms_err *err);
+int wtkms_snapshot_verify(wtkms_store *store, const char *id, wtkms_kms *kms,
+  const wtkms_snap_restore_opts *ro, wtkms_snap_manifest **mp, wtkms_err *err);
+
+/*
+ * Internal to restore and verify (restore_keys.c, recover.c). Check the keystore inside snapshot
+ * m (decrypted with keys, NULL when unencrypted) against kms: present, readable, unlocked by its
+ * master key. A snapshot of a home without a keystore needs nothing.
+ */
+int wtkms_snap_check_keystore(wtkms_store *store, const wtkms_snap_manifest *m,
+  const wtkms_snap_keys *keys, wtkms_kms *kms, wtkms_err *err);
+/* Say why key d (the snapshot's "master key" or its keystore's) is unavailable. */
+int wtkms_snap_key_state_error(
+  const wtkms_snap_manifest *m, const wtkms_kms_desc *d, const char *which, wtkms_err *err);
+/* Open the restored copy in dir through the extension and close it cleanly (see no_recover). */
+int wtkms_snap_recover(
+  const char *dir, const wtkms_snap_manifest *m, const wtkms_snap_restore_opts *ro, wtkms_err *err);
 
 /*
  * "keys usage" also lists oplog segments that depend on a key when the oplog tap is built in: it

@@ -197,11 +197,11 @@ home_wt_version(const char *home, char *out, size_t outlen)
 }
 
 /*
- * needs_quotes --
+ * wtkms_snap_needs_quotes --
  *     Whether a path must be quoted inside a WiredTiger configuration string.
  */
-static bool
-needs_quotes(const char *s)
+bool
+wtkms_snap_needs_quotes(const char *s)
 {
     for (; *s != '\0'; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
@@ -211,11 +211,11 @@ needs_quotes(const char *s)
 }
 
 /*
- * default_ext_path --
+ * wtkms_snap_default_ext_path --
  *     libwtkms.so beside this program (the same build directory, so the same WiredTiger line).
  */
-static int
-default_ext_path(char *out, size_t outlen, wtkms_err *err)
+int
+wtkms_snap_default_ext_path(char *out, size_t outlen, wtkms_err *err)
 {
     char exe[PATH_MAX], *slash;
     ssize_t n;
@@ -305,13 +305,13 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
         (o->wt_config == NULL || strstr(o->wt_config, "extensions=") == NULL)) {
         if (o->ext_path != NULL)
             (void)snprintf(path, sizeof(path), "%s", o->ext_path);
-        else if ((ret = default_ext_path(path, sizeof(path), err)) != 0)
+        else if ((ret = wtkms_snap_default_ext_path(path, sizeof(path), err)) != 0)
             return (ret);
         if (strchr(path, '"') != NULL)
             return (wtkms_errf(err, EINVAL, "extension path %s may not contain '\"'", path));
         if (snprintf(ext, sizeof(ext), "extensions=[%s%s%s=(config=(%s%screate=false))],",
-              needs_quotes(path) ? "\"" : "", path, needs_quotes(path) ? "\"" : "",
-              o->ext_config != NULL ? o->ext_config : "",
+              wtkms_snap_needs_quotes(path) ? "\"" : "", path,
+              wtkms_snap_needs_quotes(path) ? "\"" : "", o->ext_config != NULL ? o->ext_config : "",
               o->ext_config != NULL && o->ext_config[0] != '\0' ? "," : "") >= (int)sizeof(ext))
             return (wtkms_errf(err, ENAMETOOLONG, "the extension configuration is too long"));
     }

@@ -39,6 +39,11 @@ int wtkms_source_open(const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkm
 /* Close the backup cursor and the connection; remove the private copy. */
 int wtkms_source_close(wtkms_source *src, wtkms_err *err);
 
+/* libwtkms.so beside this program (same build, same WiredTiger line), checked readable. */
+int wtkms_snap_default_ext_path(char *out, size_t outlen, wtkms_err *err);
+/* Whether a path must be quoted inside a WiredTiger configuration string. */
+bool wtkms_snap_needs_quotes(const char *s);
+
 /* The process holding a home's WiredTiger.lock, 0 if none (or no lock file). */
 pid_t wtkms_source_lock_holder(const char *home);
 

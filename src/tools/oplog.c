@@ -33,9 +33,11 @@ static const char oplog_usage[] =
   "                  [--segment-seconds S]\n"
   "                  [--start oldest|latest|TS] [--once] [--no-encryption] [provider flags]\n"
   "  wtkms oplog list --store DIR [--json]\n"
-  "  wtkms oplog verify --store DIR [--json] [provider flags]\n"
+  "  wtkms oplog verify --store DIR [--expect-last TS] [--allow-unencrypted] [--json]\n"
+  "                     [provider flags]\n"
   "  wtkms oplog export --store DIR [--from TS] [--until TS] --out FILE [--force]\n"
-  "                     [--across-gaps] [--json] [provider flags]\n"
+  "                     [--across-gaps] [--expect-last TS] [--allow-unencrypted] [--json]\n"
+  "                     [provider flags]\n"
   "TS: SECS:INC, SECS (= SECS:0) or YYYY-MM-DDTHH:MM:SSZ. --from and --until are inclusive.\n";
 
 /*
@@ -99,7 +101,8 @@ open_store(wtkms_cli *cli, bool create, wtkms_oplog_store **sp, wtkms_err *err)
 
 /*
  * catalog_kms --
- *     The provider, when the store holds encrypted segments (unencrypted stores need none).
+ *     The provider, when the store holds encrypted segments or provider settings are given (an
+ *     unencrypted store needs none; a configured key refuses unencrypted segments).
  */
 static int
 catalog_kms(wtkms_cli *cli, const wtkms_oplog_catalog *cat, wtkms_kms **kmsp, wtkms_err *err)
@@ -110,7 +113,13 @@ catalog_kms(wtkms_cli *cli, const wtkms_oplog_catalog *cat, wtkms_kms **kmsp, wt
     for (i = 0; i < cat->n; i++)
         if (cat->segs[i].ok && cat->segs[i].h.encrypted)
             return (wtkms_cli_kms(cli, "", kmsp, err));
-    return (wtkms_cli_check_unused(cli, err));
+    /* Provider settings given configure a key, and with it the no-downgrade rule. */
+    if (cli->config_file != NULL)
+        return (wtkms_cli_kms(cli, "", kmsp, err));
+    for (i = 0; i < (size_t)cli->nopts; i++)
+        if (!cli->opts[i].used)
+            return (wtkms_cli_kms(cli, "", kmsp, err));
+    return (0);
 }
 
 /*
@@ -473,8 +482,11 @@ cmd_verify(wtkms_cli *cli)
     wtkms_oplog_keys *keys;
     wtkms_kms *kms;
     wtkms_err err;
+    wtkms_ts expect_last;
     bson_t out, probs, d;
     char key[24], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
+    const char *v;
+    bool allow;
     size_t i;
     int ret;
 
@@ -482,8 +494,13 @@ cmd_verify(wtkms_cli *cli)
     store = NULL;
     kms = NULL;
     keys = NULL;
+    expect_last = 0;
     memset(&cat, 0, sizeof(cat));
     memset(&rep, 0, sizeof(rep));
+    allow = wtkms_cli_flag(cli, "allow-unencrypted");
+    if ((v = wtkms_cli_opt_get(cli, "expect-last")) != NULL &&
+        (ret = wtkms_ts_parse(v, "--expect-last", &expect_last, &err)) != 0)
+        goto err;
     if ((ret = open_store(cli, false, &store, &err)) != 0 ||
         (ret = wtkms_oplog_catalog_load(store, &cat, &err)) != 0 ||
         (ret = catalog_kms(cli, &cat, &kms, &err)) != 0)
@@ -492,7 +509,8 @@ cmd_verify(wtkms_cli *cli)
         ret = wtkms_errf(&err, ENOMEM, "out of memory");
         goto err;
     }
-    if ((ret = wtkms_oplog_verify(&cat, keys, &rep, &err)) != 0)
+    wtkms_oplog_keys_allow_unencrypted(keys, allow);
+    if ((ret = wtkms_oplog_verify(&cat, keys, expect_last, &rep, &err)) != 0)
         goto err;
     if (cli->json) {
         bson_init(&out);
@@ -570,11 +588,11 @@ cmd_export(wtkms_cli *cli)
     wtkms_txn_plan plan;
     wtkms_kms *kms;
     wtkms_err err;
-    wtkms_ts from, until, first, last;
+    wtkms_ts from, until, first, last, expect_last;
     bson_t j;
-    const char *vfrom, *vuntil, *path;
+    const char *vfrom, *vuntil, *path, *vexpect;
     char what[256], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
-    bool force, opened;
+    bool allow, force, opened;
     int ngaps, ret;
 
     wtkms_err_clear(&err);
@@ -588,6 +606,7 @@ cmd_export(wtkms_cli *cli)
     vuntil = wtkms_cli_opt_get(cli, "until");
     path = wtkms_cli_opt_get(cli, "out");
     force = wtkms_cli_flag(cli, "force");
+    allow = wtkms_cli_flag(cli, "allow-unencrypted");
     if (path == NULL) {
         ret = wtkms_errf(&err, EINVAL, "oplog export needs --out FILE (for example oplog.bson)");
         goto err;
@@ -598,8 +617,11 @@ cmd_export(wtkms_cli *cli)
     wtkms_oplog_catalog_range(&cat, &first, &last);
     from = first;
     until = last;
+    expect_last = 0;
     if ((vfrom != NULL && (ret = wtkms_ts_parse(vfrom, "--from", &from, &err)) != 0) ||
-        (vuntil != NULL && (ret = wtkms_ts_parse(vuntil, "--until", &until, &err)) != 0))
+        (vuntil != NULL && (ret = wtkms_ts_parse(vuntil, "--until", &until, &err)) != 0) ||
+        ((vexpect = wtkms_cli_opt_get(cli, "expect-last")) != NULL &&
+          (ret = wtkms_ts_parse(vexpect, "--expect-last", &expect_last, &err)) != 0))
         goto err;
     if (until < from) {
         ret = wtkms_errf(&err, EINVAL, "--until %s is before --from %s", vuntil, vfrom);
@@ -622,6 +644,10 @@ cmd_export(wtkms_cli *cli)
         ret = wtkms_errf(&err, ENOMEM, "out of memory");
         goto err;
     }
+    wtkms_oplog_keys_allow_unencrypted(keys, allow);
+    /* A cut tail or a replaced head stops the export before anything is written. */
+    if ((ret = wtkms_oplog_check_ends(&cat, keys, expect_last, NULL, &err)) != 0)
+        goto err;
     /*
      * A transaction committed inside the range whose earlier parts (partialTxn, prepare) lie
      * before --from goes out whole: mongorestore would otherwise apply it torn, or a prepared one

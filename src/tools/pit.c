@@ -22,14 +22,17 @@
 #include "oplog_export.h"
 #include "oplog_replay.h"
 #include "oplog_txn.h"
+#include "oplog_verify.h"
 #include "snapshot.h"
+
+int wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err);
 
 static const char pit_usage[] =
   "usage:\n"
   "  wtkms pit restore --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS\n"
   "                    (--to DIR [--oplog-out FILE] | --target URI | --target-file FILE |\n"
-  "                    both) [--preserve-uuid] [--json]\n"
-  "                    [provider flags]\n"
+  "                    both) [--preserve-uuid] [--expect-last TS] [--allow-unencrypted]\n"
+  "                    [--no-recover] [--wt-config STRING] [--json] [provider flags]\n"
   "Restores the snapshot into DIR and writes the oplog after the snapshot's time up to and\n"
   "including TS to DIR-oplog/oplog.bson (mongorestore --oplogReplay --dir DIR-oplog), and/or\n"
   "replays it into the running mongod at URI with applyOps. TS: SECS:INC, SECS or\n"
@@ -140,19 +143,20 @@ cmd_pit_restore(wtkms_cli *cli)
     wtkms_oplog_catalog cat;
     wtkms_oplog_store *ostore;
     wtkms_oplog_keys *keys;
-    wtkms_snap_manifest *m;
+    wtkms_snap_manifest *m, *am;
     wtkms_store *sstore;
     wtkms_kms *kms;
     wtkms_txn_plan plan;
     wtkms_bson_out out;
     wtkms_replay *replay;
+    wtkms_snap_restore_opts ro;
     wtkms_err err;
     pit_sink sink;
-    wtkms_ts t0, until;
+    wtkms_ts t0, until, expect_last;
     struct stat sb;
     bson_t j;
-    const char *id, *surl, *odir, *vuntil, *to, *target, *oplog_out;
-    char *target_buf;
+    const char *id, *surl, *odir, *vuntil, *to, *target, *oplog_out, *vexpect;
+    char *target_buf, *ext;
     char opath[4096], odirbuf[4096], what[512], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
     uint64_t applied, skipped, txns;
     wtkms_ui_mode ui;
@@ -164,7 +168,10 @@ cmd_pit_restore(wtkms_cli *cli)
     memset(&cat, 0, sizeof(cat));
     memset(&plan, 0, sizeof(plan));
     memset(&sink, 0, sizeof(sink));
+    memset(&ro, 0, sizeof(ro));
     wtkms_config_init(&cfg, "command-line flags");
+    ext = NULL;
+    expect_last = 0;
     ostore = NULL;
     keys = NULL;
     m = NULL;
@@ -203,6 +210,13 @@ cmd_pit_restore(wtkms_cli *cli)
     }
     if ((ret = wtkms_ts_parse(vuntil, "--until", &until, &err)) != 0)
         goto err;
+    if ((vexpect = wtkms_cli_opt_get(cli, "expect-last")) != NULL &&
+        (ret = wtkms_ts_parse(vexpect, "--expect-last", &expect_last, &err)) != 0)
+        goto err;
+    ro.allow_unencrypted = wtkms_cli_flag(cli, "allow-unencrypted");
+    ro.no_recover = wtkms_cli_flag(cli, "no-recover");
+    ro.wt_config = wtkms_cli_opt_get(cli, "wt-config");
+    ro.ext_path = wtkms_cli_opt_get(cli, "extension");
     wtkms_config_free(&cfg);
     if ((ret = pit_settings(cli, &cfg, &err)) != 0)
         goto err;
@@ -235,17 +249,38 @@ cmd_pit_restore(wtkms_cli *cli)
     if ((ret = wtkms_oplog_catalog_check(&cat, t0 - 1, until, what, &err)) != 0)
         goto err;
 
-    need_kms = m->encrypted;
+    /* Any provider setting given configures a key, and with it the no-downgrade rule. */
+    need_kms = m->encrypted || m->has_keystore;
     for (i = 0; i < cat.n; i++)
         need_kms = need_kms || cat.segs[i].h.encrypted;
+    for (n = 0; n < (size_t)cfg.n; n++)
+        need_kms = need_kms || !cfg.items[n].used;
     if (need_kms && (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0)
         goto err;
-    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
+    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0 ||
+        (ret = wtkms_snapshot_ext_config(&cfg, &ext, &err)) != 0)
         goto err;
+    ro.ext_config = ext;
+    /*
+     * Every key the snapshot depends on and the no-downgrade rule, before anything is written;
+     * and T0 from the authenticated manifest, not the one read without a key.
+     */
+    if ((ret = wtkms_snapshot_check_keys(sstore, id, kms, &ro, &am, &err)) != 0)
+        goto err;
+    if (!am->has_oplog_ts || WTKMS_TS(am->oplog_t, am->oplog_i) != t0) {
+        wtkms_manifest_free(am);
+        ret = wtkms_errf(&err, EBADMSG,
+          "the manifest of snapshot %s changed while pit restore read it: run it again", id);
+        goto err;
+    }
+    wtkms_manifest_free(am);
     if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
         ret = wtkms_errf(&err, ENOMEM, "out of memory");
         goto err;
     }
+    wtkms_oplog_keys_allow_unencrypted(keys, ro.allow_unencrypted);
+    if ((ret = wtkms_oplog_check_ends(&cat, keys, expect_last, NULL, &err)) != 0)
+        goto err;
     if ((ret = check_t0(&cat, keys, id, m, t0, &err)) != 0)
         goto err;
     /* Decide every transaction (and read every segment once) before writing anything. */
@@ -292,7 +327,7 @@ cmd_pit_restore(wtkms_cli *cli)
         out_open = false;
     }
     if (to != NULL) {
-        if ((ret = wtkms_snapshot_restore(sstore, id, to, kms, false, NULL, &err)) != 0)
+        if ((ret = wtkms_snapshot_restore(sstore, id, to, kms, &ro, NULL, &err)) != 0)
             goto err;
         restored = true;
         if (target != NULL) {
@@ -382,6 +417,7 @@ done:
     wtkms_store_close(sstore);
     wtkms_kms_close(kms);
     wtkms_config_free(&cfg);
+    free(ext);
     if (target_buf != NULL) {
         wtkms_wipe(target_buf, strlen(target_buf));
         free(target_buf);

@@ -25,8 +25,10 @@ static const char snapshot_usage[] =
   "flags]\n"
   "  wtkms snapshot list --store STORE [--json]\n"
   "  wtkms snapshot show ID --store STORE [--json]\n"
-  "  wtkms snapshot verify ID --store STORE [--json] [provider flags]\n"
-  "  wtkms snapshot restore ID --store STORE --to DIR [--json] [provider flags]\n"
+  "  wtkms snapshot verify ID --store STORE [--allow-unencrypted] [--home-config FILE] [--json]\n"
+  "        [provider flags]\n"
+  "  wtkms snapshot restore ID --store STORE --to DIR [--allow-unencrypted] [--no-recover]\n"
+  "        [--home-config FILE] [--wt-config STRING] [--json] [provider flags]\n"
   "  wtkms snapshot delete ID --store STORE [--json]\n"
   "  wtkms snapshot prune --store STORE (--keep-last N | --older-than DURATION) [--dry-run] "
   "[--json]\n"
@@ -51,11 +53,13 @@ settings(wtkms_cli *cli, wtkms_config *cfg, bool file_is_used, wtkms_err *err)
 }
 
 /*
- * ext_config --
- *     The provider settings as the extension's config=(...) contents: key="value",...
+ * wtkms_snapshot_ext_config --
+ *     The provider settings as the extension's config=(...) contents: key="value",... (also
+ *     what pit restore gives the extension when it finishes a restored home's recovery).
  */
-static int
-ext_config(wtkms_config *cfg, char **outp, wtkms_err *err)
+int wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err);
+int
+wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err)
 {
     size_t len, off;
     char *out;
@@ -79,6 +83,41 @@ ext_config(wtkms_config *cfg, char **outp, wtkms_err *err)
         off += (size_t)snprintf(out + off, len - off, "%s%s=\"%s\"", off > 0 ? "," : "", k, v);
     }
     *outp = out;
+    return (0);
+}
+
+/*
+ * wtkms_snapshot_home_kms --
+ *     --home-config FILE: the provider of the home's own keystore, and the extension's settings
+ *     (config_file="FILE") for the open that finishes a restored home's recovery.
+ */
+int wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err);
+int
+wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err)
+{
+    wtkms_config cfg;
+    int ret;
+
+    *kmsp = NULL;
+    *extp = NULL;
+    if (strchr(path, '"') != NULL)
+        return (wtkms_errf(err, EINVAL, "--home-config %s: the path may not contain '\"'", path));
+    wtkms_config_init(&cfg, path);
+    if ((ret = wtkms_config_parse_file(&cfg, path, err)) != 0 ||
+        (ret = wtkms_kms_open(&cfg, kmsp, err)) != 0 ||
+        (ret = wtkms_config_check_unused(&cfg, err)) != 0) {
+        wtkms_config_free(&cfg);
+        wtkms_kms_close(*kmsp);
+        *kmsp = NULL;
+        return (wtkms_err_prefix(err, "--home-config %s", path));
+    }
+    wtkms_config_free(&cfg);
+    if ((*extp = malloc(strlen(path) + 32)) == NULL) {
+        wtkms_kms_close(*kmsp);
+        *kmsp = NULL;
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    }
+    (void)sprintf(*extp, "config_file=\"%s\"", path);
     return (0);
 }
 
@@ -325,7 +364,7 @@ cmd_create(wtkms_cli *cli)
             goto err;
         }
         (void)sprintf(ext, "config_file=\"%s\"", home_cfg);
-    } else if ((ret = ext_config(&cfg, &ext, &err)) != 0)
+    } else if ((ret = wtkms_snapshot_ext_config(&cfg, &ext, &err)) != 0)
         goto err;
     o.ext_config = ext;
     o.store = store;
@@ -389,7 +428,7 @@ open_store_only(wtkms_cli *cli, const char *url, wtkms_store **storep, wtkms_err
  */
 static int
 open_store_kms(wtkms_cli *cli, const char *url, const char *id, wtkms_store **storep,
-  wtkms_kms **kmsp, wtkms_err *err)
+  wtkms_kms **kmsp, char **extp, wtkms_err *err)
 {
     wtkms_snap_manifest *m;
     wtkms_config cfg;
@@ -398,6 +437,7 @@ open_store_kms(wtkms_cli *cli, const char *url, const char *id, wtkms_store **st
 
     *storep = NULL;
     *kmsp = NULL;
+    *extp = NULL;
     m = NULL;
     if ((ret = settings(cli, &cfg, false, err)) != 0 ||
         (ret = wtkms_store_open(url, &cfg, storep, err)) != 0 ||
@@ -420,7 +460,8 @@ open_store_kms(wtkms_cli *cli, const char *url, const char *id, wtkms_store **st
             ret = wtkms_snapshot_key_error(m, err);
         goto done;
     }
-    ret = wtkms_config_check_unused(&cfg, err);
+    if ((ret = wtkms_config_check_unused(&cfg, err)) == 0)
+        ret = wtkms_snapshot_ext_config(&cfg, extp, err);
 done:
     if (ret != 0) {
         wtkms_kms_close(*kmsp);
@@ -570,28 +611,48 @@ cmd_show(wtkms_cli *cli)
 static int
 cmd_verify_restore(wtkms_cli *cli, bool restore)
 {
+    wtkms_snap_restore_opts ro;
     wtkms_snap_manifest *m;
     wtkms_store *store;
-    wtkms_kms *kms;
+    wtkms_kms *kms, *home_kms;
     wtkms_err err;
-    char sz[32];
-    const char *url = NULL, *id = NULL, *to;
-    bool progress;
+    char sz[32], *ext, *home_ext;
+    const char *url = NULL, *id = NULL, *to, *home_cfg;
     int ret;
 
     wtkms_err_clear(&err);
+    memset(&ro, 0, sizeof(ro));
     to = NULL;
+    ext = home_ext = NULL;
+    home_kms = NULL;
     if ((ret = one_arg(cli, &id, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
     if (restore && ((to = wtkms_cli_opt_get(cli, "to")) == NULL || to[0] == '\0')) {
         wtkms_errf(&err, EINVAL, "snapshot restore needs --to DIR (a new or empty directory)");
         return (wtkms_cli_fail(cli, &err));
     }
-    progress = progress_on(cli);
-    if ((ret = open_store_kms(cli, url, id, &store, &kms, &err)) != 0)
+    ro.progress = progress_on(cli);
+    ro.allow_unencrypted = wtkms_cli_flag(cli, "allow-unencrypted");
+    if (restore) {
+        ro.no_recover = wtkms_cli_flag(cli, "no-recover");
+        ro.wt_config = wtkms_cli_opt_get(cli, "wt-config");
+        ro.ext_path = wtkms_cli_opt_get(cli, "extension");
+    }
+    if ((home_cfg = wtkms_cli_opt_get(cli, "home-config")) != NULL &&
+        (ret = wtkms_snapshot_home_kms(home_cfg, &home_kms, &home_ext, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
-    ret = restore ? wtkms_snapshot_restore(store, id, to, kms, progress, &m, &err)
-                  : wtkms_snapshot_verify(store, id, kms, progress, &m, &err);
+    if ((ret = open_store_kms(cli, url, id, &store, &kms, &ext, &err)) != 0) {
+        wtkms_kms_close(home_kms);
+        free(home_ext);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    ro.home_kms = home_kms;
+    ro.ext_config = home_ext != NULL ? home_ext : ext;
+    ret = restore ? wtkms_snapshot_restore(store, id, to, kms, &ro, &m, &err)
+                  : wtkms_snapshot_verify(store, id, kms, &ro, &m, &err);
+    free(ext);
+    free(home_ext);
+    wtkms_kms_close(home_kms);
     wtkms_kms_close(kms);
     wtkms_store_close(store);
     if (ret != 0)

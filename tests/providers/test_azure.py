@@ -550,3 +550,31 @@ def test_access_token_with_line_break_refused(line32, azenv, tmp_path, monkeypat
     p = line32.run([line32.wtkms, "--config", cfg, "keys", "init", "--home", home], check=False)
     assert p.returncode == 1 and "control characters" in p.stderr, p.stderr
     assert vault.requests == []
+
+
+def test_snapshot_restore_checks_the_keystore_key(line32, azure, azenv, tmp_path):
+    """A "Not enabled" snapshot of a home whose keystore is under a Key Vault key: with that key
+    version disabled, restore and verify stop with Key Vault's reason before writing anything;
+    enabled again, the restored home opens with plain wt (no -R) and every row reads."""
+    name = "wt-" + uuid.uuid4().hex[:8]
+    v1 = azure.create_key(name)
+    cfg = write_config(tmp_path / "wtkms.conf", azure.settings(name))
+    home = tmp_path / "db"
+    make_db(line32, home, cfg)
+    store = tmp_path / "store"
+    p = line32.run([line32.wtkms, "--config", cfg, "snapshot", "create", "--home", home,
+                    "--store", store, "--no-encryption", "--json"])
+    sid = json.loads(p.stdout)["id"]
+    target = tmp_path / "restored"
+    azure.set_enabled(name, v1, False)
+    for cmd in (["restore", sid, "--to", target], ["verify", sid]):
+        p = line32.run([line32.wtkms, "--config", cfg, "snapshot", *cmd, "--store", store,
+                        "--allow-unencrypted"], check=False)
+        assert p.returncode == 3, (cmd, p.stderr)
+        assert "keystore master key" in p.stderr and "is disabled" in p.stderr, p.stderr
+        assert "nothing was written" in p.stderr
+    assert not target.exists()
+    azure.set_enabled(name, v1, True)
+    line32.run([line32.wtkms, "--config", cfg, "snapshot", "restore", sid, "--store", store,
+                "--to", target, "--allow-unencrypted"])
+    assert_all_rows(read_all(line32, target, cfg))

@@ -472,3 +472,38 @@ def test_metadata_request_has_no_empty_query_fields(line32, gcpenv, tmp_path, mo
     path = md.requests[0]["path"]
     assert "?&" not in path and "&&" not in path and not path.endswith("&"), path
     assert path.split("?", 1)[1].startswith("scopes="), path
+
+
+def test_snapshot_restore_checks_the_keystore_key(line32, gcp, gcpenv, tmp_path):
+    """A "Not enabled" snapshot of a home whose keystore is under a Cloud KMS key: a disabled
+    version, then one scheduled for destruction, stop restore and verify with Cloud KMS's reason
+    before anything is written; restored, the home opens with plain wt (no -R)."""
+    key = gcp.create_key()
+    cfg = write_config(tmp_path / "wtkms.conf", gcp.settings(key))
+    home = tmp_path / "db"
+    make_db(line32, home, cfg)
+    store = tmp_path / "store"
+    p = line32.run([line32.wtkms, "--config", cfg, "snapshot", "create", "--home", home,
+                    "--store", store, "--no-encryption", "--json"])
+    sid = json.loads(p.stdout)["id"]
+    target = tmp_path / "restored"
+
+    def refused(*needles):
+        for cmd in (["restore", sid, "--to", target], ["verify", sid]):
+            p = line32.run([line32.wtkms, "--config", cfg, "snapshot", *cmd, "--store", store,
+                            "--allow-unencrypted"], check=False)
+            assert p.returncode == 3, (cmd, p.stderr)
+            for n in ("keystore master key", "nothing was written") + needles:
+                assert n in p.stderr, (n, p.stderr)
+        assert not target.exists()
+
+    gcp.set_state(key, "1", "DISABLED")
+    refused("is disabled")
+    gcp.set_state(key, "1", "ENABLED")
+    gcp.version_verb(key, "1", "destroy")
+    refused("scheduled for destruction")
+    gcp.version_verb(key, "1", "restore")
+    gcp.set_state(key, "1", "ENABLED")
+    line32.run([line32.wtkms, "--config", cfg, "snapshot", "restore", sid, "--store", store,
+                "--to", target, "--allow-unencrypted"])
+    assert_all_rows(read_all(line32, target, cfg))

@@ -12,6 +12,7 @@ one that answers garbage, an untrusted server certificate) end in bounded time w
 """
 import contextlib
 import datetime
+import json
 import os
 import re
 import signal
@@ -575,3 +576,30 @@ def test_exit_code_per_failure_class(line32, kmip, tmp_path, cls):
             assert kmip.counts()["connections"] - before == 1, kmip.counts()
     elif fs is not None:
         assert accepted == 3
+
+
+def test_snapshot_restore_checks_the_keystore_key(line32, kmip, tmp_path):
+    """A "Not enabled" snapshot of a home whose keystore is under a KMIP key: revoked, it stops
+    restore and verify with the server's state named before anything is written; restored to
+    Active, the home restores and opens with plain wt (no -R)."""
+    uid = kmip.create_key()
+    cfg = kmip_config(tmp_path / "wtkms.conf", kmip, uid)
+    home = tmp_path / "db"
+    make_db(line32, home, cfg)
+    store = tmp_path / "store"
+    p = line32.run([line32.wtkms, "--config", cfg, "snapshot", "create", "--home", home,
+                    "--store", store, "--no-encryption", "--json"])
+    sid = json.loads(p.stdout)["id"]
+    target = tmp_path / "restored"
+    kmip.revoke(uid)
+    for cmd in (["restore", sid, "--to", target], ["verify", sid]):
+        p = line32.run([line32.wtkms, "--config", cfg, "snapshot", *cmd, "--store", store,
+                        "--allow-unencrypted"], check=False)
+        assert p.returncode == 3, (cmd, p.stderr)
+        assert "keystore master key" in p.stderr and "Deactivated (revoked)" in p.stderr, p.stderr
+        assert "nothing was written" in p.stderr
+    assert not target.exists()
+    kmip.restore_active(uid)
+    line32.run([line32.wtkms, "--config", cfg, "snapshot", "restore", sid, "--store", store,
+                "--to", target, "--allow-unencrypted"])
+    assert_all_rows(read_all(line32, target, cfg))

@@ -38,7 +38,7 @@ def test_restore_follows_the_key_state(snap, tmp_path, s3_env, aws_mock):
         before = os.stat(tmp_path).st_mtime_ns
         time.sleep(0.02)
         p = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target, *aws,
-                       check=check)
+                       "--home-config", home_cfg, check=check)
         if p.returncode != 0:  # refused: not even a temporary directory came and went
             assert os.stat(tmp_path).st_mtime_ns == before
         return p
@@ -52,7 +52,8 @@ def test_restore_follows_the_key_state(snap, tmp_path, s3_env, aws_mock):
 
     kms.disable_key(KeyId=key)
     refused(restore(check=False), "is disabled", "re-enable key %s" % key)
-    v = snap.wtkms("snapshot", "verify", sid, "--store", store, *aws, check=False)
+    v = snap.wtkms("snapshot", "verify", sid, "--store", store, *aws, "--home-config", home_cfg,
+                   check=False)
     assert v.returncode == 3 and "is disabled" in v.stderr
 
     kms.enable_key(KeyId=key)
@@ -62,12 +63,12 @@ def test_restore_follows_the_key_state(snap, tmp_path, s3_env, aws_mock):
     target2 = tmp_path / "restored2"
     kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
     p = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target2, *aws,
-                   check=False)
+                   "--home-config", home_cfg, check=False)
     assert p.returncode == 3 and "pending deletion" in p.stderr and "cancel" in p.stderr
     assert not target2.exists()
     kms.cancel_key_deletion(KeyId=key)
     kms.enable_key(KeyId=key)
-    snap.wtkms("snapshot", "verify", sid, "--store", store, *aws)
+    snap.wtkms("snapshot", "verify", sid, "--store", store, *aws, "--home-config", home_cfg)
 
     u = snap.wtkms("keys", "usage", key, "--store", store, "--json", check=False)
     assert u.returncode == 6
@@ -76,6 +77,6 @@ def test_restore_follows_the_key_state(snap, tmp_path, s3_env, aws_mock):
 
     m.delete_key(key)
     p = snap.wtkms("snapshot", "restore", sid, "--store", store, "--to", target2, *aws,
-                   check=False)
+                   "--home-config", home_cfg, check=False)
     assert p.returncode == 3 and "was deleted: this snapshot cannot be recovered" in p.stderr
     assert not target2.exists()

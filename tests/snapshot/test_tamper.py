@@ -61,7 +61,8 @@ def flip(path, off):
 
 
 def expect_failure(snap, store, sid, tmp_path, *needles, code=4):
-    keyargs = ["--key-file", snap.key]
+    # --allow-unencrypted: the clear snapshots are ours; what is tested is their damage.
+    keyargs = ["--key-file", snap.key, "--allow-unencrypted"]
     v = snap.wtkms("snapshot", "verify", sid, "--store", store, *keyargs, check=False)
     assert v.returncode == code, v.stderr
     for n in needles:
@@ -172,7 +173,8 @@ def test_chunk_from_another_snapshot(snap, tmp_path, tamper_root):
     data = bytearray(obj.read_bytes())
     data[off:off + n] = theirs
     obj.write_bytes(bytes(data))
-    v = snap.wtkms("snapshot", "verify", sid, "--store", store, check=False)
+    v = snap.wtkms("snapshot", "verify", sid, "--store", store, "--key-file", snap.key,
+                   "--allow-unencrypted", check=False)
     assert v.returncode == 4 and "file t.wt" in v.stderr and "chunk 0 of" in v.stderr, v.stderr
 
 
