@@ -54,9 +54,10 @@ def assert_all_rows(p, n=ROWS):
 
 
 def data_files(home):
-    """Every file of the home but the keystore, with its bytes."""
+    """Every file of the home but the keystore and its lock file (which names the last process
+    that changed the keystore), with its bytes."""
     return {p.name: p.read_bytes() for p in sorted(Path(home).iterdir())
-            if p.is_file() and p.name != "wtkms.keystore"}
+            if p.is_file() and p.name not in ("wtkms.keystore", "wtkms.keystore.lock")}
 
 
 def pem_body_lines(path):
