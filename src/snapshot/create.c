@@ -331,6 +331,10 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
             goto err;
         }
         m->keystore_cmk = ks->wraps[0].cmk;
+        for (m->n_keystore_cmks = 0;
+             m->n_keystore_cmks < ks->nwraps && m->n_keystore_cmks < WTKMS_SNAP_MAX_KEYSTORE_CMKS;
+             m->n_keystore_cmks++)
+            m->keystore_cmks[m->n_keystore_cmks] = ks->wraps[m->n_keystore_cmks].cmk;
         m->has_keystore = true;
         wtkms_keystore_free(ks);
     }

@@ -125,9 +125,15 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
           &sub, "wrapped_key", BSON_SUBTYPE_BINARY, m->wrapped_key, (uint32_t)m->wrapped_len);
     }
     bson_append_document_end(&body, &sub);
-    if (m->has_keystore)
+    if (m->has_keystore) {
         append_desc(&body, "keystore_master_key", &m->keystore_cmk);
-    else
+        BSON_APPEND_ARRAY_BEGIN(&body, "keystore_master_keys", &sub);
+        for (i = 0; i < m->n_keystore_cmks; i++) {
+            (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
+            append_desc(&sub, k, &m->keystore_cmks[i]);
+        }
+        bson_append_array_end(&body, &sub);
+    } else
         BSON_APPEND_NULL(&body, "keystore_master_key");
     if (m->has_oplog_ts)
         BSON_APPEND_TIMESTAMP(&body, "oplog_ts", m->oplog_t, m->oplog_i);
@@ -281,6 +287,47 @@ get_desc(dctx *d, const bson_t *doc, const char *key, wtkms_kms_desc *desc)
         return (ret);
     if (desc->provider[0] == '\0')
         return (bad(d, "a master key names no provider"));
+    return (0);
+}
+
+/*
+ * get_keystore_cmks --
+ *     Every master key of the keystore inside (optional: a snapshot made before keystores had
+ *     several records only keystore_master_key, its first).
+ */
+static int
+get_keystore_cmks(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
+{
+    bson_iter_t it;
+    bson_t arr;
+    const uint8_t *data;
+    char idx[16];
+    const char *k;
+    uint32_t len, i;
+    int ret;
+
+    m->keystore_cmks[0] = m->keystore_cmk;
+    m->n_keystore_cmks = 1;
+    if (!bson_iter_init_find(&it, body, "keystore_master_keys"))
+        return (0);
+    if (!BSON_ITER_HOLDS_ARRAY(&it))
+        return (bad(d, "field 'keystore_master_keys' is not an array"));
+    bson_iter_array(&it, &len, &data);
+    if (!bson_init_static(&arr, data, len))
+        return (bad(d, "field 'keystore_master_keys' is not an array"));
+    for (i = 0; i < WTKMS_SNAP_MAX_KEYSTORE_CMKS; i++) {
+        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
+        if (!bson_iter_init_find(&it, &arr, k))
+            break;
+        if ((ret = get_desc(d, &arr, k, &m->keystore_cmks[i])) != 0)
+            return (ret);
+    }
+    (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
+    if (i == 0 || bson_iter_init_find(&it, &arr, k) ||
+        memcmp(&m->keystore_cmks[0], &m->keystore_cmk, sizeof(m->keystore_cmk)) != 0)
+        return (bad(d, "field 'keystore_master_keys' does not list 1 to 4 keys, the first being "
+                       "'keystore_master_key'"));
+    m->n_keystore_cmks = i;
     return (0);
 }
 
@@ -492,7 +539,8 @@ decode_body(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
     if (!bson_iter_init_find(&it, body, "keystore_master_key"))
         return (bad(d, "field 'keystore_master_key' is missing"));
     if (!BSON_ITER_HOLDS_NULL(&it)) {
-        if ((ret = get_desc(d, body, "keystore_master_key", &m->keystore_cmk)) != 0)
+        if ((ret = get_desc(d, body, "keystore_master_key", &m->keystore_cmk)) != 0 ||
+            (ret = get_keystore_cmks(d, body, m)) != 0)
             return (ret);
         m->has_keystore = true;
     }

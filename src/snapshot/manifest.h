@@ -21,6 +21,7 @@
 
 #define WTKMS_SNAP_FORMAT_VERSION 1
 #define WTKMS_SNAP_NOT_ENABLED "Not enabled"
+#define WTKMS_SNAP_MAX_KEYSTORE_CMKS 4 /* as many master keys as a keystore holds */
 /* At most this many files in one snapshot (docs/FORMATS.md, "Limits"). */
 #define WTKMS_SNAP_MAX_FILES (1000 * 1000)
 
@@ -51,6 +52,9 @@ typedef struct {
 
     bool has_keystore;
     wtkms_kms_desc keystore_cmk; /* the CMK that wraps the keystore inside the snapshot */
+    /* Every CMK that wraps it (a keystore may be under up to 4); the first is keystore_cmk. */
+    wtkms_kms_desc keystore_cmks[WTKMS_SNAP_MAX_KEYSTORE_CMKS];
+    uint32_t n_keystore_cmks;
 
     bool has_oplog_ts; /* the consistent oplog timestamp (from a mongod) */
     uint32_t oplog_t, oplog_i;

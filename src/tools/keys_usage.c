@@ -83,8 +83,9 @@ check_store(usage_ctx *u, const char *url, wtkms_config *cfg, const char *key)
     wtkms_store *store;
     wtkms_err err;
     struct stat sb;
-    char **ids, when[32], via[64];
+    char **ids, when[32], via[96];
     size_t n, i, seen;
+    uint32_t w;
     bool snap, ks;
 
     u->where = url;
@@ -111,13 +112,15 @@ check_store(usage_ctx *u, const char *url, wtkms_config *cfg, const char *key)
             continue;
         }
         snap = m->encrypted && wtkms_snap_key_matches(&m->key, key);
-        ks = m->has_keystore && wtkms_snap_key_matches(&m->keystore_cmk, key);
+        for (ks = false, w = 0; m->has_keystore && w < m->n_keystore_cmks; w++)
+            ks = ks || wtkms_snap_key_matches(&m->keystore_cmks[w], key);
         if (snap || ks) {
             wtkms_cli_time(m->created_ms, when, sizeof(when));
-            (void)snprintf(via, sizeof(via), "%s",
+            (void)snprintf(via, sizeof(via), "%s%s",
               snap && ks ? "snapshot key and keystore"
               : snap     ? "snapshot key"
-                         : "keystore inside snapshot");
+                         : "keystore inside snapshot",
+              ks && m->n_keystore_cmks > 1 ? " (one of its master keys)" : "");
             usage_add(u, "snapshot", m->id, when, via);
         }
         wtkms_manifest_free(m);

@@ -195,6 +195,12 @@ summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_files)
     BSON_APPEND_UTF8(doc, "encryption_key_id", name);
     append_desc(doc, "master_key", m->encrypted ? &m->key : NULL);
     append_desc(doc, "keystore_master_key", m->has_keystore ? &m->keystore_cmk : NULL);
+    BSON_APPEND_ARRAY_BEGIN(doc, "keystore_master_keys", &sub);
+    for (i = 0; m->has_keystore && i < m->n_keystore_cmks; i++) {
+        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
+        append_desc(&sub, k, &m->keystore_cmks[i]);
+    }
+    bson_append_array_end(doc, &sub);
     BSON_APPEND_DOCUMENT_BEGIN(doc, "source", &sub);
     BSON_APPEND_UTF8(&sub, "host", m->source_host);
     BSON_APPEND_UTF8(&sub, "path", m->source_path);
@@ -584,10 +590,11 @@ cmd_show(wtkms_cli *cli)
         (void)printf("size:              %s (%lld bytes in %u files; %lld bytes stored)\n", sz,
           (long long)m->size, m->nfiles, (long long)m->stored_size);
         (void)printf("encryption key id: %s\n", name);
-        if (m->has_keystore) {
-            wtkms_kms_desc_name(&m->keystore_cmk, name, sizeof(name));
+        for (i = 0; m->has_keystore && i < m->n_keystore_cmks; i++) {
+            wtkms_kms_desc_name(&m->keystore_cmks[i], name, sizeof(name));
             (void)printf("keystore key:      %s (wraps the keystore inside the snapshot)\n", name);
-        } else
+        }
+        if (!m->has_keystore)
             (void)printf("keystore key:      none (the home has no wtkms keystore)\n");
         if (m->has_oplog_ts)
             (void)printf("oplog timestamp:   %u:%u\n", m->oplog_t, m->oplog_i);
