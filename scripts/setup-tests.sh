@@ -4,7 +4,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup-build.sh"
-pkgs=(libcmocka-dev valgrind clang-format openssl)
+# mmdebstrap: scripts/test-fresh.sh builds a minimal Debian root with it.
+pkgs=(libcmocka-dev valgrind clang-format openssl mmdebstrap)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh -- run every test suite: style, build (all variants), C unit tests (plain, valgrind,
 # ASan/UBSan), integration tests (pytest, both WiredTiger lines), then the WiredTiger-touching
-# integration tests again under ASan/UBSan. Run scripts/setup-tests.sh first (the README's second
-# command does both).
+# integration tests again under ASan/UBSan, the demo, and the README's first command on a fresh
+# minimal Debian root (scripts/test-fresh.sh). Run scripts/setup-tests.sh first (the README's
+# second command does both).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -45,5 +46,8 @@ jstests/run.sh
 
 stage "demo"
 scripts/demo.sh >/dev/null
+
+stage "fresh machine: the README's first command in a minimal Debian root"
+scripts/test-fresh.sh
 
 stage "done"
