@@ -90,9 +90,19 @@ wtkms_decrypt(WT_ENCRYPTOR *encryptor, WT_SESSION *session, uint8_t *src, size_t
         wtkms_errf(&err, EINVAL, "decrypt called without a keyid");
         return (report(we->wt_api, session, &err));
     }
-    if (wtkms_block_decrypt(we->kd, src, src_len, dst, dst_len, result_lenp, &err) != 0)
-        return (report(we->wt_api, session, &err));
-    return (0);
+    if (wtkms_block_decrypt(we->kd, src, src_len, dst, dst_len, result_lenp, &err) == 0)
+        return (0);
+    (void)report(we->wt_api, session, &err);
+    /*
+     * A block that passed WiredTiger's checksum but fails authentication, or names a key this
+     * keystore does not hold, is a damaged block: WiredTiger's salvage and verify skip a block
+     * whose read fails with WT_ERROR (as its sodium example returns) and stop on any other code.
+     * The message above says what is wrong with it. Other failures (out of memory) keep their
+     * code: salvage must not drop a good block because of them.
+     */
+    if (err.code == EBADMSG || err.code == ENOKEY || err.code == EKEYREJECTED)
+        return (WT_ERROR);
+    return (err.code != 0 ? err.code : EINVAL);
 }
 
 /*
@@ -139,7 +149,7 @@ wtkms_customize(WT_ENCRYPTOR *encryptor, WT_SESSION *session, WT_CONFIG_ARG *enc
   WT_ENCRYPTOR **customp)
 {
     wtkms_encryptor *base = (wtkms_encryptor *)encryptor, *we;
-    WT_CONFIG_ITEM keyid;
+    WT_CONFIG_ITEM keyid, secret;
     wtkms_err err;
     char id[WTKMS_KEYID_MAX];
     int ret;
@@ -158,6 +168,21 @@ wtkms_customize(WT_ENCRYPTOR *encryptor, WT_SESSION *session, WT_CONFIG_ARG *enc
     }
     memcpy(id, keyid.str, keyid.len);
     id[keyid.len] = '\0';
+    /*
+     * encryption=(secretkey=...) on the connection: wtkms's keys come from the keystore under the
+     * configured master key, so a secret key here would be ignored while its holder believes it
+     * protects the data, and mongod logs the engine string. Refuse it.
+     */
+    if (base->wt_api->config_get(base->wt_api, session, encrypt_config, "secretkey", &secret) ==
+          0 &&
+        secret.len != 0) {
+        wtkms_errf(&err, EINVAL,
+          "encryption=(secretkey=...) is not used by wtkms and is refused: wtkms's data keys come "
+          "from the keystore under the master key the extension's configuration names; remove "
+          "secretkey= from the configuration (keep keyid=%s)",
+          id);
+        return (report(base->wt_api, session, &err));
+    }
     if ((we = calloc(1, sizeof(*we))) == NULL)
         return (ENOMEM);
     *we = *base;

@@ -146,3 +146,14 @@ def test_config_file_form(fhome, tmp_path):
     conf.chmod(0o666)
     r = h.read("table:t", config=config, check=False)
     assert r.returncode != 0 and "chmod go-w" in r.stderr, r.stderr
+
+
+def test_connection_secretkey_is_refused(filled):
+    """encryption=(secretkey=...) would be silently unused (wtkms's keys come from the keystore):
+    the open is refused, naming the setting, without echoing the secret."""
+    h = filled
+    config = h.config(encryption=False,
+                      extra="encryption=(name=wtkms,keyid=system,secretkey=HUSH42)")
+    r = refused(h, config, "wtkms", "secretkey", "is refused")
+    assert "HUSH42" not in r.stderr, "the message echoes the secret key"
+    h.read("table:t", "-s", "0", "-n", str(ROWS))
