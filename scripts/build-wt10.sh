@@ -14,6 +14,7 @@ cache=${1:-${WTKMS_CACHE:-$top/.cache}}
 prefix=$cache/wt-$VERSION
 stamp=$prefix/.built
 if [ -f "$stamp" ]; then
+    "$top/scripts/build-wt-compressors.sh" "$prefix"
     echo "$prefix"
     exit 0
 fi
@@ -47,4 +48,6 @@ rm -f "$prefix"/lib/*.la
 cd "$cache/src"
 rm -rf "wiredtiger-$VERSION"
 touch "$stamp"
+# WiredTiger's snappy, zlib and zstd extensions beside the library (a stamp of their own).
+"$top/scripts/build-wt-compressors.sh" "$prefix"
 echo "$prefix"

@@ -11,6 +11,7 @@ cache=${1:-${WTKMS_CACHE:-$top/.cache}}
 prefix=$cache/wt-$VERSION
 stamp=$prefix/.built
 if [ -f "$stamp" ]; then
+    "$top/scripts/build-wt-compressors.sh" "$prefix"
     echo "$prefix"
     exit 0
 fi
@@ -24,7 +25,8 @@ tar xzf "wiredtiger-$VERSION.tar.gz"
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
 # gcc 12 reports a false -Warray-bounds error in WiredTiger's sources: ENABLE_STRICT=0 keeps the
-# warning a warning. No Python bindings, no unit tests, no compressors: only what wtkms tests need.
+# warning a warning. No Python bindings, no unit tests, no compressors built in (the snappy, zlib and
+# zstd extensions are built as loadable extensions below): only what wtkms tests need.
 cmake -S "wiredtiger-$VERSION" -B build-$VERSION "${gen[@]}" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX="$prefix" \
     -DENABLE_STRICT=0 -DENABLE_PYTHON=0 -DHAVE_UNITTEST=0 -DENABLE_STATIC=0 -DENABLE_SHARED=1 \
@@ -38,4 +40,6 @@ find build-$VERSION -maxdepth 2 -name 'libwiredtiger*.so*' -exec cp -a {} "$pref
 cp build-$VERSION/wt "$prefix/bin/wt"
 rm -rf "wiredtiger-$VERSION" build-$VERSION
 touch "$stamp"
+# WiredTiger's snappy, zlib and zstd extensions beside the library (a stamp of their own).
+"$top/scripts/build-wt-compressors.sh" "$prefix"
 echo "$prefix"

@@ -1,0 +1,19 @@
+/*
+ * wt_compress.h -- WiredTiger's compressor extensions for opening a home to snapshot it.
+ */
+#ifndef WTKMS_SNAP_WT_COMPRESS_H
+#define WTKMS_SNAP_WT_COMPRESS_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/*
+ * The compressor extensions (snappy, zlib, zstd, lz4) installed beside the libwiredtiger this
+ * program runs, as entries for extensions=[...]: "PATH","PATH" ("" when there are none). A
+ * compressor that wt_config names (compressor=NAME, block_compressor=NAME; wt_config may be NULL)
+ * and that is not among them is an error (EINVAL) naming where it was looked for.
+ */
+int wtkms_wt_compressors(const char *wt_config, char *out, size_t outlen, wtkms_err *err);
+
+#endif
