@@ -51,6 +51,10 @@ def test_dpkg_buildpackage(tmp_path, local_key):
         "usr/share/doc/wtkms/wtkms.conf.example", "usr/share/man/man1/wtkms.1.gz"])
     assert got == want
     assert "prefix=/usr\n" in (root / "usr/lib/pkgconfig/wtkms.pc").read_text()
+    # The package states its license (Apache-2.0), in Debian's machine-readable form.
+    copyright_text = (root / "usr/share/doc/wtkms/copyright").read_text()
+    assert "\nLicense: Apache-2.0\n" in copyright_text, copyright_text
+    assert "unspecified" not in copyright_text and "not stated" not in copyright_text
 
     l = lineutil.line(line)
     home = tmp_path / "home"
