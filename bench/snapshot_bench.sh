@@ -26,7 +26,7 @@ wtkms=$build/wtkms
 gen=$build/bench/snap_gen
 [ -x /usr/bin/time ] || { echo "snapshot_bench: needs GNU time (apt-get install time)" >&2; exit 2; }
 for f in "$wtkms" "$gen" "$build/libwtkms.so"; do
-    [ -x "$f" ] || [ -f "$f" ] || { echo "snapshot_bench: $f is missing: build first" >&2; exit 2; }
+    [ -x "$f" ] || [ -f "$f" ] || { echo "snapshot_bench: $f is missing: build first (scons benchmarks)" >&2; exit 2; }
 done
 libdir=
 case $build in
