@@ -4,8 +4,9 @@
 #
 #     jstests/run.sh
 #
-# Needs mongod (4.2, 7.0 or 8.0: the WiredTiger line picks build/ or build/wt-11.3/) and mongosh
-# (or the legacy mongo shell) on PATH, and scripts/build.sh run first. When mongod is not on PATH
+# Needs mongod (4.2 to 8.0: its WiredTiger line picks build/, build/wt-10.0/, build/wt-11.2/ or
+# build/wt-11.3/) and mongosh (or the legacy mongo shell) on PATH, and scripts/build.sh run first
+# (jstests/README says where to get the server binaries). When mongod is not on PATH
 # it prints that it skipped and why, and exits 0. The restore is replayed with wtkms' own applyOps
 # replay (pit restore --target) and, when mongorestore is on PATH too, a second time with
 # mongorestore --oplogReplay from the oplog.bson pit restore writes.
@@ -16,8 +17,8 @@ here=$top/jstests
 mongod=$(command -v mongod || true)
 shell=$(command -v mongosh || command -v mongo || true)
 if [ -z "$mongod" ]; then
-    echo "jstests: SKIPPED: no mongod on PATH (put MongoDB 4.2, 7.0 or 8.0 server binaries and" \
-         "mongosh on PATH and run jstests/run.sh again)"
+    echo "jstests: SKIPPED: no mongod on PATH (put MongoDB server binaries, 4.2 to 8.0, and" \
+         "mongosh on PATH and run jstests/run.sh again: jstests/README)"
     exit 0
 fi
 if [ -z "$shell" ]; then
@@ -25,17 +26,26 @@ if [ -z "$shell" ]; then
     exit 0
 fi
 ver=$("$mongod" --version | sed -n 's/^db version v\([0-9]*\.[0-9]*\).*/\1/p')
+# Each mongod carries one WiredTiger line (docs/WIREDTIGER.md); the extension of another line is
+# refused by the version guard, so each version gets its own line's build.
 case "$ver" in
 4.2) build=$top/build ;;
-7.0 | 8.0) build=$top/build/wt-11.3 ;;
+4.4 | 5.0 | 6.0) build=$top/build/wt-10.0 ;;
+7.0) build=$top/build/wt-11.2 ;;
+8.0) build=$top/build/wt-11.3 ;;
 *)
-    echo "jstests: SKIPPED: mongod $ver: wtkms is built for mongod 4.2 (WiredTiger 3.2) and" \
-         "7.0/8.0 (WiredTiger 11.x)"
+    echo "jstests: SKIPPED: mongod $ver: wtkms has builds for mongod 4.2 (WiredTiger 3.2), 4.4 to" \
+         "6.0 (10.0), 7.0 (11.2) and 8.0 (11.3)"
     exit 0
     ;;
 esac
 if [ ! -x "$build/wtkms" ] || [ ! -f "$build/libwtkms.so" ]; then
-    echo "jstests: FAILED: $build is not built: run scripts/build.sh" >&2
+    case "$build" in
+    */wt-11.2) how="build WiredTiger 11.2.0 as scripts/build-wt11.sh builds 11.3.1, then scons"
+        how+=" --wiredtiger=DIR (docs/WIREDTIGER.md)" ;;
+    *) how="run scripts/build.sh" ;;
+    esac
+    echo "jstests: FAILED: mongod $ver needs the build in $build, which is missing: $how" >&2
     exit 1
 fi
 wtkms=$build/wtkms
