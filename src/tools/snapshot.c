@@ -15,12 +15,14 @@
 
 #include "cli.h"
 #include "keystore.h"
+#include "oplog_cli.h"
+#include "secure.h"
 #include "snapshot.h"
 
 static const char snapshot_usage[] =
   "usage:\n"
-  "  wtkms snapshot create --home DIR --store STORE [--no-encryption] [--fsync-locked [--uri "
-  "URI]]\n"
+  "  wtkms snapshot create --home DIR --store STORE [--no-encryption]\n"
+  "        [--fsync-locked [--uri URI | --uri-file FILE]]\n"
   "        [--oplog-ts T:I] [--wt-config STRING] [--home-config FILE] [--json] [provider "
   "flags]\n"
   "  wtkms snapshot list --store STORE [--json]\n"
@@ -298,7 +300,7 @@ cmd_create(wtkms_cli *cli)
     wtkms_kms *kms;
     wtkms_config cfg;
     wtkms_err err;
-    char *ext, ts[64], name[1200], sz[32];
+    char *ext, *uri, ts[64], name[1200], sz[32];
     const char *url, *home_cfg, *v;
     unsigned long t, i;
     int ret, n;
@@ -308,14 +310,17 @@ cmd_create(wtkms_cli *cli)
     memset(&o, 0, sizeof(o));
     store = NULL;
     kms = NULL;
-    ext = NULL;
+    ext = uri = NULL;
     m = NULL;
     wtkms_config_init(&cfg, "command-line flags");
     if ((ret = wtkms_cli_home(cli, &o.home, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0)
         goto err;
     o.no_encryption = wtkms_cli_flag(cli, "no-encryption");
     o.fsync_locked = wtkms_cli_flag(cli, "fsync-locked");
-    o.uri = wtkms_cli_opt_get(cli, "uri");
+    /* --uri-file FILE: a URI with a password (SCRAM), kept out of the process list. */
+    if ((ret = wtkms_cli_connection_uri(cli, "uri", &uri, &err)) != 0)
+        goto err;
+    o.uri = uri;
     o.wt_config = wtkms_cli_opt_get(cli, "wt-config");
     o.ext_path = wtkms_cli_opt_get(cli, "extension");
     home_cfg = wtkms_cli_opt_get(cli, "home-config");
@@ -397,6 +402,10 @@ cmd_create(wtkms_cli *cli)
     }
     ret = 0;
 err:
+    if (uri != NULL) {
+        wtkms_wipe(uri, strlen(uri));
+        free(uri);
+    }
     wtkms_manifest_free(m);
     free(ext);
     wtkms_kms_close(kms);

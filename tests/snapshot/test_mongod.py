@@ -1,6 +1,7 @@
 """snapshot create --fsync-locked --uri: the consistent oplog timestamp is read from the mongod
 (a scripted mongod on mockupdb) only while it reports fsyncLock; an unlocked mongod is refused
 before anything is copied; a URI carrying a password is refused."""
+import base64
 import json
 
 import pytest
@@ -61,3 +62,39 @@ def test_uri_needs_fsync_locked_and_no_password(snap, tmp_path, mongod):
                    "--fsync-locked", "--uri",
                    "mongodb://admin:hunter2@127.0.0.1:%d/" % mongod.port, check=False)
     assert p.returncode == 2 and "password" in p.stderr and "hunter2" not in p.stderr
+
+
+def test_uri_file_with_a_password(snap, tmp_path, mongod):
+    """--uri-file FILE: a URI with credentials (here PLAIN, which the scripted mongod can answer;
+    SCRAM goes the same way) from a private file; the password reaches the server, never the
+    output; a file others can read, or both flags at once, are refused."""
+    sasl = []
+
+    def sasl_start(r):
+        sasl.append(r.doc)
+        return r.ok(conversationId=1, done=True, payload=b"")
+    mongod.autoresponds("saslStart", sasl_start)
+    home = snap.make_home(rows=20)
+    secret = tmp_path / "mongod.uri"
+    secret.write_text("mongodb://backup:hunter2@127.0.0.1:%d/?directConnection=true"
+                      "&authMechanism=PLAIN&authSource=$external\n" % mongod.port)
+    secret.chmod(0o644)
+    store = tmp_path / "store"
+    args = ["snapshot", "create", "--home", home, "--store", store, "--key-file", snap.key,
+            "--fsync-locked", "--uri-file", secret]
+    p = snap.wtkms(*args, check=False)
+    assert p.returncode == 1 and "chmod 600" in p.stderr and "hunter2" not in p.stderr, p.stderr
+    assert not sasl and not store.exists()
+    p = snap.wtkms(*(args + ["--uri", uri(mongod)]), check=False)
+    assert p.returncode == 2 and "not both" in p.stderr, p.stderr
+
+    secret.chmod(0o600)
+    p = snap.wtkms(*(args + ["--json"]))
+    assert "hunter2" not in p.stdout + p.stderr
+    assert sasl and sasl[0]["mechanism"] == "PLAIN", sasl
+    payload = sasl[0]["payload"]
+    payload = payload if isinstance(payload, bytes) else base64.b64decode(payload)
+    assert payload == b"\0backup\0hunter2", payload
+    sid = json.loads(p.stdout)["id"]
+    show = json.loads(snap.wtkms("snapshot", "show", sid, "--store", store, "--json").stdout)
+    assert show["oplog_ts"] == {"t": 1732570200, "i": 3}
