@@ -4,7 +4,8 @@ journal/ compressed with snappy, the tables with block_compressor=snappy.
 `snapshot create` loads WiredTiger's compressor extensions found beside the libwiredtiger it runs
 (Debian's libwiredtiger0 ships snappy and zlib; scripts/build-wt-compressors.sh builds snappy,
 zlib and zstd for the lines built from source), so the README's command for a stopped mongod
-works as written. Runs on every line.
+works as written, and `snapshot restore` loads them too for the recovery it runs on the restored
+copy (snappy tables). Runs on every line.
 """
 import json
 import subprocess
