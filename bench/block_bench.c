@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * block_bench.c -- wtkms_block_encrypt/decrypt against raw OpenSSL AES-256-GCM, side by side.
  *

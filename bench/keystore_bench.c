@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keystore_bench.c -- the cost of the keystore lock: the first write of a keyid records its data
  * key with one locked read-modify-write (wtkms_keystore_update: lock, re-read and compare, write

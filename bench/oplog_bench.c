@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_bench.c -- throughput of the oplog segmenter (entries in, sealed segments out) and of
  * export (segments in, entries out), with and without encryption, side by side in one run.

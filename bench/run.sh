@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run.sh -- the wtkms benchmark (not a test): every figure is a ratio measured side by side
 # in one run and printed here.
 #

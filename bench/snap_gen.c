@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snap_gen.c -- make a WiredTiger home of a given size for bench/snapshot_bench.sh: one table
  * loaded through a bulk cursor with incompressible 8 KiB values, encrypted when CONFIG loads the

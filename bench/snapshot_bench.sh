@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # snapshot_bench.sh -- throughput and peak RSS of "wtkms snapshot create/restore/verify" against
 # "tar -cf"/"tar -xf" of the same files, in the same run, on homes of 1 GiB (and 4 GiB when
 # asked). Not a test: it prints a table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wt_bench.c -- a WiredTiger workload with wtkms, without encryption, with a copy-only
  * encryptor of the same expansion and (when built) WiredTiger's sodium example encryptor, run

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # jstests/run.sh -- mongo-shell tests against a real mongod running the wtkms extension, with the
 # oplog tap beside it: write, snapshot, write, point-in-time restore, compare.
 #

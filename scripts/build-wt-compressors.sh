@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # build-wt-compressors.sh -- WiredTiger's own snappy, zlib and zstd compressor extensions for a
 # WiredTiger built here (scripts/build-wt10.sh, build-wt11.sh), once, as
 # PREFIX/lib/libwiredtiger_NAME.so: the names and place Debian's libwiredtiger0 uses for its

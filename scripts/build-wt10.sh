@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # build-wt10.sh -- build WiredTiger 10.0.0 (library + wt) from its PyPI source package into the
 # project cache, once. A second run finds the stamp and returns at once.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # build.sh -- build every variant the tests use: the system (3.2) line, WiredTiger 11.3 and 10.0
 # (each built once into .cache/), each plain, and 3.2 and 11.3 with ASan/UBSan. Each variant gets
 # scons's "all" target: what a user runs, plus the unit tests, the integration-test programs and

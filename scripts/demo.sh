@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh -- an encrypted WiredTiger database on the local key provider, end to end:
 # make a master key, create a database whose tables and journal are encrypted by wtkms, write
 # rows holding canary strings, close, reopen, read them back, and show that no canary is on disk.

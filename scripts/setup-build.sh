@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # setup-build.sh -- install what building wtkms needs (Debian packages). Idempotent.
 set -euo pipefail
 pkgs=(scons gcc pkg-config libssl-dev libcurl4-openssl-dev libbson-dev libmongoc-dev

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # setup-tests.sh -- install what the tests need: Debian packages, the project venv (.venv) with
 # tests/requirements.txt, and every peer in scripts/setup.d/*.sh (each caches under .cache/).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test-fresh.sh -- the README's first command, exactly as written, on a fresh Debian system.
 #
 # A minimal Debian root (mmdebstrap --variant=minbase: dpkg, apt and the essential packages, no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test.sh -- run every test suite: style, build (all variants), C unit tests (plain, valgrind,
 # ASan/UBSan), integration tests (pytest, both WiredTiger lines), then the WiredTiger-touching
 # integration tests again under ASan/UBSan, the demo, and the README's first command on a fresh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures for wtkms integration tests.
 
 Every test that touches WiredTiger runs once per WiredTiger line (fixture `wtline`): Debian's

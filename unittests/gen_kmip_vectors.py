@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Regenerate the PyKMIP test vectors in unittests/test_kmip_ttlv.c.
 
 Run with a Python that has PyKMIP 0.11.0 (tests/requirements.txt):

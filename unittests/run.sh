@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh -- run every C unit test three ways: plain (build/unittests/), under valgrind memcheck
 # with leak checking, and the ASan/UBSan build (build/asan/unittests/). Build first with
 # scripts/build.sh. A missing binary or build fails the run; nothing is skipped silently.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_block.c -- the block engine (src/encryptor/block.h) with real keystores made by the local
  * provider: round trips, exact sizes, every kind of damaged or foreign block, durability of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c -- wtkms settings (src/common/config.h): the syntax, every error naming its
  * setting, secrets refused without being echoed, config files, and no crash on any input.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_gcm.c -- the pre-keyed AES-256-GCM contexts (src/crypto/crypto.c): a published test
  * vector, and agreement with a fresh textbook EVP encryption for every message of a context

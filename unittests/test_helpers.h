@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_helpers.h -- shared by the wtkms unit tests.
  *

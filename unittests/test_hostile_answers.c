@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_hostile_answers.c -- what a lying service or a planted file can hand the small parsers
  * around the providers: AWS timestamps (a one-digit zone offset once read past the string's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_keystore.c -- the keystore (src/keystore/keystore.h) with the local provider: every kind
  * of damage stops the open with a message naming the file, and the file is never touched; writes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_kmip_ttlv.c -- the KMIP TTLV encoder and response parser (src/kms/kmip_ttlv.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_local.c -- the local master-key provider (src/kms/local.c): key files raw and base64,
  * every malformed or exposed key file refused with a message naming it (and never echoing key

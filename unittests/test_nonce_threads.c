@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_nonce_threads.c -- no (key, nonce) pair ever repeats: many threads encrypting at once
  * under several keyids, across a restart, and in two copies of one home written at the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_oauth.c -- the helpers the azure and gcp providers share (src/kms/oauth.c): base64 and
  * base64url both ways (RFC 4648 vectors, strict rejection of what is not canonical, random round

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * copy_encryptor.c -- a benchmark-only WiredTiger encryptor "copy" that does not encrypt: it
  * copies the bytes and adds the same 40-byte expansion as wtkms (a zeroed 24-byte header before,

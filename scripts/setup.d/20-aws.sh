@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 20-aws.sh -- the AWS peers: moto server (signature checks on in the tests) and boto3/botocore,
 # from PyPI through tests/requirements.txt (pinned) into the project venv; tests/peers/
 # aws_kms_mock.py verifies SigV4 with that botocore; the TLS tests make certificates with the

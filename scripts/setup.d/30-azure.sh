@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 30-azure.sh -- the Azure peers. The Go emulators DESIGN.md names
 # (github.com/calvinchengx/azure-keyvault-emulator and .../entra-emulator) cannot be installed
 # here: the Go module proxy answers 403 "This module version is not available" for every version,

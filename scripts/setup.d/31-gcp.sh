@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 31-gcp.sh -- the Google Cloud KMS peers. The Go emulator DESIGN.md names
 # (github.com/blackwell-systems/gcp-kms-emulator/cmd/server-rest) cannot be installed here: the Go
 # module proxy answers 403 "This module version is not available" for every version. The tests

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 32-kmip.sh -- the KMIP peer: PyKMIP's server, from PyPI through tests/requirements.txt (pinned)
 # into the project venv. This only checks that it is there and imports, so a broken install fails
 # here, with its cause, rather than as a peer that never listens.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 50-oplog.sh -- the oplog tap's peers: mockupdb (a scripted MongoDB-wire server; the tests script
 # gaps, CappedPositionLost, torn replies and step-downs with it) and SecantusDB (a single-node
 # MongoDB-wire server on WiredTiger whose local.oplog.rs can be tailed), from PyPI through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h -- wtkms settings: a flat list of key=value pairs.
  *

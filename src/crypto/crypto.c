@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crypto.c -- AES-256-GCM, HKDF, SHA-256 and random bytes through OpenSSL EVP.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crypto.h -- the cryptographic primitives wtkms uses, all through OpenSSL, none doing I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secure.h -- memory for key material: locked (mlock) so it is never swapped, excluded from core
  * dumps, and wiped (OPENSSL_cleanse) before it is returned.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * block.h -- the wtkms block format and the engine that seals and opens blocks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rotation_alert.c -- warn while the master key's rotation is overdue, at open and then
  * periodically, from a thread that re-reads the keystore (no key, no KMS call): a rotation made

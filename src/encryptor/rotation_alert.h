@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rotation_alert.h -- the master-key rotation alert of a running process: once at open, then
  * again every rotation_alert_repeat seconds (default a day) while rotation is overdue.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * version_guard.c -- find which WiredTiger this process runs, without WiredTiger's API.
  *

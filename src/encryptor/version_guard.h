@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * version_guard.h -- refuse to run inside a WiredTiger of another line.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wtkms_ext.c -- the WiredTiger extension: registers the encryptor "wtkms".
  *

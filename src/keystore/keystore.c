@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keystore.c -- the key hierarchy of a keystore: create, unlock, data keys, open records and the
  * master-key wrappings of the keystore key. The file format is ks_format.c; the locked

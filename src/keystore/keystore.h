@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keystore.h -- the file beside the data that holds the data keys, wrapped.
  *

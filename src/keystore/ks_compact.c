@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ks_compact.c -- retire keystore records that no block can name any more.
  *

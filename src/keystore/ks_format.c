@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ks_format.c -- the keystore file: parse, serialize, MAC.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ks_update.c -- every change to a keystore is a read-modify-write under one exclusive lock.
  *

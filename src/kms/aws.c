@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * aws.c -- the "aws" provider: the master key is an AWS KMS symmetric key.
  *

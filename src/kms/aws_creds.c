@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * aws_creds.c -- the AWS credential chain: see aws_creds.h for the order.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * aws_creds.h -- AWS credentials for the aws provider, found in the AWS SDKs' order.
  *

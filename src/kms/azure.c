@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * azure.c -- the "azure" provider: the master key is an RSA key in Azure Key Vault (or Managed
  * HSM); wrap and unwrap are the vault's wrapkey/unwrapkey with RSA-OAEP-256, API version 7.4.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gcp.c -- the "gcp" provider: the master key is a symmetric key in Google Cloud KMS; wrap and
  * unwrap are its :encrypt and :decrypt, with a fixed additional authenticated data.

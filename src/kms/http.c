@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.c -- HTTPS over libcurl with bounded retries: see http.h for the contract.
  */

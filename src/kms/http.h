@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.h -- the one HTTPS transport every provider uses (AWS, Azure, GCP, S3 snapshots), over
  * libcurl.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http_safety.c -- the checks every request and endpoint setting goes through before anything is
  * sent or shown: http:// only to this machine, no control characters in a header value, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kmip.c -- the "kmip" provider: the master key is a symmetric key on a KMIP server (1.4),
  * reached over TLS with a client certificate.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kmip_ttlv.c -- KMIP TTLV: encode wtkms's requests, parse and validate responses. No I/O.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kmip_ttlv.h -- the KMIP 1.4 messages wtkms exchanges, in TTLV: requests for GetAttributes,
  * Encrypt and Decrypt (batched in one message) and a bounds-checked parser of the responses.

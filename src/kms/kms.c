@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kms.c -- choose a provider by name; compare descriptors.
  */

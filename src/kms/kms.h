@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kms.h -- the customer-master-key (CMK) provider interface.
  *

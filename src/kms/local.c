@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * local.c -- the "local" provider: the master key is a 32-byte file on this machine.
  *

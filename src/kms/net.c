@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * net.c -- libcurl plumbing shared by the transports, and certificate failures behind libcurl.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * net.h -- libcurl plumbing shared by the two transports (http.c for HTTPS, kmip.c for KMIP's
  * raw TLS): process-wide init, the clock and sleep the retry loops use, the backoff, and why a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oauth.c -- base64, JSON, RS256 JWTs, form bodies and cached tokens for the azure and gcp
  * providers. See oauth.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oauth.h -- what the bearer-token providers (azure, gcp) share: base64 and base64url, JSON
  * through libbson, RS256 JSON Web Tokens signed with OpenSSL, form bodies, and a cached access

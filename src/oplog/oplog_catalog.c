@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_catalog.c -- segment headers, coverage, run keys and whole-segment reads.
  */

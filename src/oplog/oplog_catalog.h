@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_catalog.h -- what an oplog store holds, read from segment headers alone (no key needed),
  * and the key cache the readers share.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_export.c -- entries out of a store; BSON files out of entries.
  */

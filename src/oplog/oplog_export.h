@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_export.h -- read entries back out of a store, and write them as a BSON file.
  */

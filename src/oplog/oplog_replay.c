@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_replay.c -- applyOps replay into a running mongod.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_replay.h -- apply oplog entries to a running mongod, as mongorestore --oplogReplay does.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_segment.c -- sealing and opening oplog segment files.
  */

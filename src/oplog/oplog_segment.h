@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_segment.h -- the oplog segment file: format, sealing and opening (docs/FORMATS.md, "Oplog
  * segments").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_segmenter.h -- turns a stream of oplog entries into sealed, chained, durable segments.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_shape.c -- an oplog operation as a replay target takes it, and which namespaces it takes.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_shape.h -- an oplog operation as the applyOps of a replay target takes it (what is kept,
  * stripped or rewritten, as mongorestore --oplogReplay does), and which namespaces are replayed.

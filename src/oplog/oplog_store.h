@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_store.h -- where oplog segments live: a local directory (docs/FORMATS.md, "Oplog
  * segments").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_tap.c -- the oplog tap: tail local.oplog.rs through mongo-c-driver into segments.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_tap.h -- tail local.oplog.rs into a store of encrypted segments.
  *

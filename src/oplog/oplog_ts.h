@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_ts.h -- oplog timestamps: parsing, printing, and finding "ts" in a raw oplog entry.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_txn.c -- transaction-aware selection of the entries a restore applies.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_txn.h -- which oplog entries a point-in-time restore applies, transaction by transaction.
  *

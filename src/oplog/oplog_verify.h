@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog_verify.h -- check a whole oplog store offline: every segment decrypted, every link of the
  * chain.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * chunk.c -- sealing and opening snapshot chunks; object headers; key derivation.
  */

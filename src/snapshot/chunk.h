@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * chunk.h -- the snapshot data format: one object per copied file, a header, then the file in
  * authenticated chunks whose order, count and end are bound (docs/FORMATS.md, "Snapshots").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * create.c -- "snapshot create": copy a home's files, each encrypted again under a fresh
  * snapshot key, into a store.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * manifest.c -- encode, decode and authenticate snapshot manifests (BSON through libbson).
  */

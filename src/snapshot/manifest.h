@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * manifest.h -- a snapshot's manifest: what it holds, under which keys, and how to check it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pipe.c -- the bounded pipeline: two queues of slot pointers under one mutex.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pipe.h -- a bounded two-stage pipeline: one producer thread, one consumer, a fixed ring of
  * chunk buffers. Memory is nslots * slot size, whatever the amount of data; both cores work.

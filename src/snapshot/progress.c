@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * progress.c -- "create  [=========>          ]  48%  512.0 MiB / 1.0 GiB  410 MiB/s".
  */

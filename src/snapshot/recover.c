@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * recover.c -- finish WiredTiger's recovery of a restored home before anyone else opens it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * restore.c -- "snapshot restore" and "snapshot verify".
  *

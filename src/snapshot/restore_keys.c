@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * restore_keys.c -- every key a restore depends on, checked before anything is written: the
  * snapshot key (restore.c unwraps it) and the master key of the keystore inside the snapshot,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snapshot.h -- encrypted, checkpoint-consistent snapshots of a WiredTiger home.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snaputil.h -- small file-system helpers the snapshot code shares.
  */

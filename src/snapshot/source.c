@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.c -- list and hold a home's files for a snapshot: a WiredTiger backup cursor, or every
  * file of a stopped or fsync-locked mongod.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source.h -- what a snapshot copies: the file list of a home, held consistent while copying.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source_mongod.c -- the consistent oplog timestamp of an fsync-locked mongod, through
  * mongo-c-driver: refuse unless currentOp reports fsyncLock, then read the newest entry of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c -- choose a store by URL; helpers shared by every store.
  */

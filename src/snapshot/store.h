@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.h -- where snapshots live: a local directory or S3-compatible object storage.
  *

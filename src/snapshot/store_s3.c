@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_s3.c -- a snapshot store in S3-compatible object storage: s3://BUCKET[/PREFIX].
  *

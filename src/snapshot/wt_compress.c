@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wt_compress.c -- find WiredTiger's compressor extensions for opening a home.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wt_compress.h -- WiredTiger's compressor extensions for opening a home to snapshot it.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli.c -- option handling, provider construction, output and exit codes for the command.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli.h -- what every "wtkms GROUP COMMAND" shares: options, the provider, output, exit codes.
  *

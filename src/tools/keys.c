@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keys.c -- "wtkms keys ...": local key files, keystore init, status and master-key rotation.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keys_compact.c -- "wtkms keys compact": retire the keystore records no block can name any more
  * (src/keystore/ks_compact.c), online-safe under the keystore lock.

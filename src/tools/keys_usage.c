@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keys_usage.c -- "wtkms keys usage KEY": everything that still depends on a master key, in
  * snapshot and oplog stores (--store, repeatable) and live homes (--home, repeatable), and a

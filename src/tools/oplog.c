@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * oplog.c -- "wtkms oplog tap|list|verify|export" (pit.c: "wtkms pit restore").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pit.c -- "wtkms pit restore": a snapshot plus the saved oplog up to a chosen time.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snapshot.c -- "wtkms snapshot create|list|show|verify|restore|delete|prune" and
  * "wtkms keys usage".

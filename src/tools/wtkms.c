@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wtkms.c -- the wtkms command: parse the command line and hand it to a group.
  */

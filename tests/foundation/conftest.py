@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures of the foundation suite (helpers in fnd_util.py)."""
 import pytest
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the foundation suite: an encrypted WiredTiger home on the line under test.
 
 FndHome is a home directory and a local master key, with the connection string that loads this

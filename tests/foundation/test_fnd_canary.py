@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Round trip and canary scan: system and table encryption with two keyids, through the C API and
 through `wt -C`, on both WiredTiger lines.
 

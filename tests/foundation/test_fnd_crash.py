@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """kill -9 of a writer mid-run: every row it acknowledged is there after the reopen.
 
 The writer (tests/progs/fnd_writer.c -S) commits one row per transaction with sync=on and prints

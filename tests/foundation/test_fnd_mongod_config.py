@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """wtkms under the WiredTiger configuration mongod uses, with each of its compressors.
 
 The connection string is what mongod passes to wiredtiger_open (WiredTigerKVEngine's constructor

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """No (key, nonce) pair repeats, even in two copies of one data directory written at once.
 
 A home is written (two keyids, journal kept), closed and copied; both copies are then opened and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Opening a home: the wrong master key, a missing, damaged or foreign keystore, bad settings are
 refused by wiredtiger_open with a message naming the cause; a read-only open writes nothing.
 

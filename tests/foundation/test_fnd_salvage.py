@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Salvage and verify of an encrypted file with a damaged block.
 
 A block whose bytes pass WiredTiger's checksum but fail wtkms's authentication is a damaged block.

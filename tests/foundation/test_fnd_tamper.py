@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Altered blocks on disk: reads fail with wtkms's message and never return altered data.
 
 The table is created with checksum=off, so WiredTiger checksums only the first 64 bytes of each

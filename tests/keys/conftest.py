@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures of the keys suite (helpers in ksutil.py)."""
 import pytest
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers of the keys suite: a live WiredTiger process beside which the keystore changes
 (tests/progs/ks_writer), the keystore's test points, and the checks every test ends with."""
 import json

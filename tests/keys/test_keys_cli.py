@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The `wtkms keys` commands with the local provider, on both WiredTiger lines: init, status
 (with and without --verify, text and --json), rotate, generate-local, the 365-day rotation
 warning, and the exit codes docs/CLI.md promises."""

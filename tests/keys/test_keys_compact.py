@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`wtkms keys compact`: keystore records that no block can name any more are removed; nothing a
 block names, and nothing a running process may still write under, ever is. Offline and beside a
 live WiredTiger process (tests/progs/ks_writer), and killed (SIGKILL) at every step."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A keystore written by an earlier wtkms (format 1: one master key, `cmk`/`ksk`/`rotated` at the
 top level) opens, and becomes format 2 at its first write, keeping every data key; an altered
 format-1 keystore is still refused. The format-1 file is built from docs/FORMATS.md out of a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Key management while the database runs: a live WiredTiger process (tests/progs/ks_writer,
 holding the home open as mongod does) adds keyids before, during and after `wtkms keys rotate`,
 in both interleavings, through a loop of rotations, and with either side killed (SIGKILL) at every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for the tests of WiredTiger lines (tests/lines/): every built line by name, the
 configuration strings that load wtkms, and the programs the tests drive.
 

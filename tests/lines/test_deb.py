@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """debian/: dpkg-buildpackage builds a .deb of the system line from a copy of the tracked tree,
 holding exactly what `scons install PREFIX=/usr` installs; the unpacked extension loads in
 Debian's wt and encrypts, and the unpacked command runs.

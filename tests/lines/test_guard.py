@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The version guard: a wtkms build refuses to run inside a WiredTiger of another line, before it
 makes any call whose layout depends on the line, and says which build to load instead.
 

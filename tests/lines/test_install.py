@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """scons install / uninstall: the extension of every line, the command, the man page, the example
 configuration, the header and the pkg-config file; into a PREFIX and staged under a DESTDIR.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Interoperability across WiredTiger lines: the block and keystore formats are the same on every
 line, so mongod's in-place upgrade (4.2 -> 4.4 ... -> 8.0 keeps the data files) keeps working.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wt_host.c -- a WiredTiger application in which wiredtiger_version is NOT a global symbol, so
  * the wtkms version guard must find the running version by scanning the process image.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the oplog tap tests: the wtkms command (system line: the tap does not touch
 WiredTiger), the scripted oplog server (tests/peers/oplog_mock.py, on mockupdb)."""
 import sys

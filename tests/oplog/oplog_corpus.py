@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Oplog entries as each mongod line writes them (4.2, 4.4, 5.0, 6.0, 7.0, 8.0), written from the
 oplog format of mongod and from what mongorestore does with each entry (mongo-tools'
 mongorestore/oplog.go), and a model of that mongorestore replay to compare the tool's with.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for the oplog tap tests (tests/oplog/): the wtkms command, a tap running in the
 background (stopped with SIGTERM), and reading what it saved. A module of its own name, so it
 never collides with another directory's conftest.

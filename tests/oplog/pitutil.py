@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Point-in-time restore fixtures shared by the pit tests: a snapshot of a small home taken at an
 oplog time T0, and an oplog store tapped from the scripted server holding the given entries."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every replay and export path over the corpus of oplog entries each mongod line writes
 (oplog_corpus.py, whose docstring lists the shapes): pit restore --to writes exactly the entries
 the corpus tags (transaction parts from before T0 first, commits decided by commitTimestamp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Someone who can write to an oplog store but holds no key: files only. With a master key
 configured, verify, export and pit restore must notice a cut tail (the newest segment deleted and
 oplog.head recomputed), a segment downgraded to `cipher: none` at any position, a forged segment

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """wtkms pit restore: a snapshot (with its consistent oplog time T0) plus the saved oplog after T0
 up to and including TS, written as oplog.bson and/or replayed with applyOps into a running server
 (the scripted one here, which records what it is asked to apply; jstests/ does it against a real

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The cluster point-in-time restore recipe of docs/CLI.md ("Sharded cluster"), step by step:
 one tap per shard and one for the config server, a snapshot of each member (fsync-locked, the
 snapshot reading its oplog time and term from the member), and every member restored to the same

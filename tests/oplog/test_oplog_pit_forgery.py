@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pit restore against a store someone without the key has written to: a cut tail (newest segment
 deleted, oplog.head recomputed), a --no-encryption snapshot while a key is configured, and a
 record kept elsewhere (--expect-last) that the store no longer reaches. Each is refused before

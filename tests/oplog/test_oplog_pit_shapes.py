@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """pit restore and oplog export on oplog shapes mongod writes that a restore once got wrong (issue
 15's findings), each built as mongod writes it (oplog_corpus.Corpus), against the scripted server
 (tests/peers/oplog_mock.py) as source and as --target.

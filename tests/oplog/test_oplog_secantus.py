@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The tap against a real MongoDB-wire server on WiredTiger: SecantusDB (PyPI), started here on
 127.0.0.1. Write with pymongo, tap, stop, write more, tap again, then export and compare entry by
 entry, byte for byte, with the server's own local.oplog.rs: no gap, no duplicate. The exported

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Offline reading of an oplog store: list, verify, export. Every fault verify must name (a
 missing, reordered, altered, truncated or replaced segment, a missing tail), the export boundaries
 (--from and --until are inclusive), and refusals when the master key is wrong or unavailable.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The oplog tap against a scripted replica-set member (mockupdb): steady tailing, gaps at resume,
 CappedPositionLost, a connection torn mid-reply, a step-down, SIGTERM, segment cuts, transactions.
 

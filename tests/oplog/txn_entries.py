@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Transaction oplog entries as mongod writes them (4.2+): a small one (one applyOps), a large one
 (applyOps with partialTxn: true linked by prevOpTime, then the committing applyOps), a prepared
 one (applyOps with prepare: true, then commitTransaction), and an aborted prepared one."""

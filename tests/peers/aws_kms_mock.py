@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A small AWS KMS (and STS, EC2/ECS credential endpoint) server for the wtkms tests.
 
 Why it exists: moto ignores DisableKey and pending deletion, and cannot answer an unsigned STS

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A small, faithful stand-in for Azure Key Vault (REST API 7.4, the key operations wtkms and
 its tests use) and Entra ID (client-credentials tokens, managed-identity endpoints).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A loopback HTTP forwarder (and forward proxy) that injects faults and counts what it sees.
 
 Used two ways by the tests:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A small, faithful stand-in for Google Cloud KMS's REST API (v1): symmetric keys, their
 versions and states, encrypt and decrypt.
 

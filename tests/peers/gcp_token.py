@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Our Google OAuth 2.0 token endpoint (and a GCE metadata server) for the gcp provider tests.
 
 POST /token (HTTPS) takes the JWT bearer grant of a service-account key (RFC 7523), as

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A scripted replica-set member serving local.oplog.rs, built on mockupdb.
 
 It answers the commands an oplog tailer sends (hello/isMaster, find with tailable/awaitData,

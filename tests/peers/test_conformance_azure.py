@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Our Azure stand-in (tests/peers/azure_peer.py) driven by Microsoft's own Python SDKs.
 
 The azure provider is tested against azure_peer.py because the emulators DESIGN.md names cannot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Our Google Cloud stand-ins (tests/peers/gcp_kms.py, tests/peers/gcp_token.py) driven by
 Google's own Python client libraries.
 

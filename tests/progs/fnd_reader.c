@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fnd_reader.c -- read back and verify rows for the foundation tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fnd_rows.h -- the rows the foundation tests write and verify (tests/foundation/).
  *

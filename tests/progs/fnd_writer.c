@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fnd_writer.c -- write rows through the WiredTiger C API for the foundation tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ks_backdate.c -- test program: move a keystore's rotation times into the past, as if its master
  * keys had not been rotated for DAYS days, keeping the keystore valid (MAC recomputed with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ks_writer.c -- test program: a WiredTiger process that holds a home open (as mongod does) and
  * adds tables under new keyids on command, so the keys tests can change the keystore beside it.

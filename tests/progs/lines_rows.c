@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lines_rows.c -- test program for tests/lines: write or verify numbered rows in encrypted
  * tables, through whichever WiredTiger line this binary was built for (build/tests/ is 3.2,

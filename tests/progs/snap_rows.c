@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snap_rows.c -- test program for tests/snapshot: write rows into a WiredTiger home, check every
  * row of a restored home, or hold a home open (a live process for the "in use" refusal).

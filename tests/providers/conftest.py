@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures shared by the provider tests (tests/providers/): the fault proxy, the secret-leak
 scan, and the AWS peers (moto with signature checks on, our KMS/STS/metadata mock).
 

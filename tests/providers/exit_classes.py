@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The failure classes every provider reports the same way (docs/CLI.md, "Failure classes"): the
 exit code each class gives, whichever provider meets it. Each provider's test file runs one test
 per class (test_exit_code_per_failure_class) against its peers and checks the code here;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The aws provider against real peers on 127.0.0.1, on both WiredTiger lines.
 
 - moto server with signature checks on (keys made through its IAM): signing, the credential

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The azure provider against Key Vault and Entra ID on 127.0.0.1.
 
 The peer is tests/peers/azure_peer.py, a faithful stand-in for Key Vault (REST 7.4) and Entra ID:

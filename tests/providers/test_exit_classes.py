@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """One exit code per failure class, whatever the provider (docs/CLI.md, "Failure classes").
 
 The table in docs/CLI.md must say what exit_classes.py says; the local provider's classes are

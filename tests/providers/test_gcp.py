@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The gcp provider against Cloud KMS and Google's OAuth token endpoint on 127.0.0.1.
 
 Peers: tests/peers/gcp_token.py, our token endpoint, which verifies the RS256 JWT bearer grant

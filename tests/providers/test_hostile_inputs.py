@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Files someone else can plant and services that lie, met by the providers' shared code:
 
 - the atomic write of a key file or keystore never follows a link or reuses a file planted at

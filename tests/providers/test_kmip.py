@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The kmip provider against a real KMIP server: PyKMIP's, with mutual TLS and certificates this
 test makes.
 

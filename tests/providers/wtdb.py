@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Encrypted WiredTiger databases for the provider tests (kmip, azure, gcp): made, reopened and
 read through the `wt` utility of a WiredTiger line, with the extension configured by a wtkms
 config file (config_file=PATH, the form mongod uses)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures for the snapshot tests (tests/snapshot/): homes with rows written through the
 line's WiredTiger and our extension, the wtkms snapshot commands, and store tampering helpers.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A snapshot whose key is an AWS KMS key (tests/peers/aws_kms_mock.py: SigV4 checked with
 botocore, key states as AWS answers them), of a home whose keystore is under a local key: the
 snapshot depends on both. Disabled -> restore refused before any byte is written, saying to

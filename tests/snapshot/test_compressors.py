@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Snapshots of a stopped mongod's home with mongod's default compression: the journal in
 journal/ compressed with snappy, the tables with block_compressor=snappy.
 

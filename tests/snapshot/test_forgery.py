@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Someone with write access to the store and no key: the forged snapshot (a --no-encryption
 snapshot given an existing encrypted snapshot's id) must not restore or verify while a master key
 is configured; a "Not enabled" snapshot of an encrypted home must not restore without the key of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """No crash on any input: random damage to a manifest and to objects never makes list, show,
 verify or restore crash (ASan/UBSan runs this too); each run ends with a documented exit code,
 and restore never leaves a target behind. WTKMS_SOAK=1 runs many more rounds. The parsing is the

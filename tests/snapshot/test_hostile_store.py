@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A store someone else can write, or an S3 endpoint that lies, cannot hang or crash `snapshot
 list` (which reads every manifest without a key) or make it grow without bound:
 

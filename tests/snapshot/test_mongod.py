@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """snapshot create --fsync-locked --uri: the consistent oplog timestamp is read from the mongod
 (a scripted mongod on mockupdb) only while it reports fsyncLock; an unlocked mongod is refused
 before anything is copied; a URI carrying a password is refused."""

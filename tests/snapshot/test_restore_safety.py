@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Restore never leaves a half-written target, and stops before writing anything when the
 snapshot's key cannot be used: killed midway (SIGKILL) -> no target, a rerun succeeds and
 removes the dead run's temporary directory; key file missing or wrong -> refused, nothing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Snapshot create -> list -> show -> verify -> restore -> open the restored home and read every
 row, on both WiredTiger lines, with the local provider; unencrypted snapshots list "Not
 enabled"; the stored objects never hold the data in clear; restore refuses a non-empty target;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The S3 store against moto with signature checks on: create (multipart upload for objects
 larger than a part) -> list -> verify -> restore -> read every row, delete and prune; a wrong
 secret is refused with a message naming the credentials' source and never echoing the secret;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Integrity: a flipped byte in any chunk or in the manifest, a truncated object, a dropped
 chunk, two swapped chunks, two swapped objects, appended bytes or a missing object make verify
 AND restore fail, naming the snapshot, the file and the chunk (or the manifest); restore leaves

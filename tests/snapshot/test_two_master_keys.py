@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A home whose keystore key is under two master keys: its snapshots record both (manifest field
 keystore_master_keys), `keys usage` finds the snapshot through either, and the snapshot restores
 with the keystore opened by either key."""

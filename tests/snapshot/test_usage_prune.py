@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`keys usage` before and after `prune`: a snapshot depends on the key that wraps its snapshot
 key AND on the key that wraps the keystore inside it (an unencrypted snapshot of encrypted data
 still depends on the latter); deleting a key is reported safe (exit 0) only when nothing in any

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """wtkms_scan -- read wtkms keystores and find wtkms blocks in WiredTiger files, for tests.
 
 Formats (docs/FORMATS.md, src/encryptor/block.h, src/keystore/keystore.c):
