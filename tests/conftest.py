@@ -19,6 +19,11 @@ from pathlib import Path
 
 import pytest
 
+# libmongoc (which the wtkms command links) makes a /dev/shm file per process for its debugging
+# counters; one left by a process a test killed makes a later process with the same pid print a
+# warning on stderr. The counters serve nothing here: keep them in ordinary memory.
+os.environ.setdefault("MONGOC_DISABLE_SHM", "1")
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("WTKMS_CACHE", REPO / ".cache"))
 SANITIZE = os.environ.get("WTKMS_SANITIZE") == "1"
