@@ -82,6 +82,28 @@ append_ts(bson_t *b, const char *key, wtkms_ts ts)
 }
 
 /*
+ * get_rs --
+ *     The optional replica-set name of a format 2 header.
+ */
+static int
+get_rs(const bson_t *hdr, wtkms_seg_header *h, const char *name, wtkms_err *err)
+{
+    bson_iter_t it;
+    const char *v;
+    uint32_t len;
+
+    h->rs[0] = '\0';
+    if (!bson_iter_init_find(&it, hdr, "rs"))
+        return (0);
+    if (!BSON_ITER_HOLDS_UTF8(&it) || (v = bson_iter_utf8(&it, &len)) == NULL || len == 0 ||
+        len >= sizeof(h->rs) || strlen(v) != len)
+        return (
+          wtkms_errf(err, EILSEQ, "%s: the segment header's replica-set name is malformed", name));
+    memcpy(h->rs, v, len + 1);
+    return (0);
+}
+
+/*
  * build_header --
  *     The header document. Every field is written, so the layout is the same for every segment
  *     of a kind and parse can insist on each.
@@ -97,6 +119,8 @@ build_header(const wtkms_seg_header *h, bson_t *b)
     BSON_APPEND_BINARY(b, "run", BSON_SUBTYPE_BINARY, h->run, WTKMS_RUN_ID_LEN);
     if (h->format >= 2)
         BSON_APPEND_BINARY(b, "store", BSON_SUBTYPE_BINARY, h->store, WTKMS_STORE_ID_LEN);
+    if (h->format >= 2 && h->rs[0] != '\0')
+        BSON_APPEND_UTF8(b, "rs", h->rs);
     BSON_APPEND_DATE_TIME(b, "created", h->created_ms);
     BSON_APPEND_INT64(b, "count", (int64_t)h->count);
     if (h->kind == WTKMS_SEG_ENTRIES) {
@@ -357,6 +381,8 @@ wtkms_seg_parse_header(
             0)
             return (ret);
         h->has_store = true;
+        if ((ret = get_rs(&hdr, h, name, err)) != 0)
+            return (ret);
     }
     if ((ret = get_field(&hdr, "created", BSON_TYPE_DATE_TIME, &it, name, err)) != 0)
         return (ret);

@@ -42,12 +42,15 @@
 
 typedef enum { WTKMS_SEG_ENTRIES = 1, WTKMS_SEG_GAP = 2 } wtkms_seg_kind;
 
+#define WTKMS_RS_NAME_MAX 128 /* a replica-set name, with its terminating NUL */
+
 typedef struct {
     int format;
     wtkms_seg_kind kind;
     uint64_t seq;                  /* 1, 2, ...: position in the chain */
     uint8_t run[WTKMS_RUN_ID_LEN]; /* the tap run that wrote it */
     bool has_store;                /* format 2: the store it was written into */
+    char rs[WTKMS_RS_NAME_MAX];    /* format 2: the replica set tapped (setName), "" if unknown */
     uint8_t store[WTKMS_STORE_ID_LEN];
     int64_t created_ms;                 /* wall clock when written */
     wtkms_ts first_ts, last_ts;         /* entries: first and last entry */

@@ -252,6 +252,7 @@ wtkms_segmenter_resume(wtkms_segmenter *sg, wtkms_oplog_resume *r, wtkms_err *er
     memcpy(sg->prev, digest, sizeof(digest));
     if (h.has_store)
         memcpy(sg->store_id, h.store, sizeof(sg->store_id));
+    memcpy(sg->rs, h.rs, sizeof(sg->rs));
     if (h.kind == WTKMS_SEG_ENTRIES) {
         r->ts = h.last_ts;
         r->term = h.last_term;
@@ -281,6 +282,7 @@ write_segment(
     h->seq = sg->next_seq;
     memcpy(h->run, sg->run, sizeof(sg->run));
     memcpy(h->store, sg->store_id, sizeof(sg->store_id));
+    memcpy(h->rs, sg->rs, sizeof(h->rs));
     h->created_ms = wall_ms();
     memcpy(h->prev, sg->prev, sizeof(sg->prev));
     if (sg->encrypt) {

@@ -38,6 +38,7 @@ typedef struct {
     /* The run. */
     wtkms_kms *kms; /* wraps the run key; authenticates the segment a resumed chain ends with */
     uint8_t store_id[WTKMS_STORE_ID_LEN]; /* the store's, from its newest segment, or new */
+    char rs[WTKMS_RS_NAME_MAX]; /* the replica set tapped: from the newest segment, or the server */
     bool encrypt;
     wtkms_key *run_key;
     uint8_t run[WTKMS_RUN_ID_LEN];

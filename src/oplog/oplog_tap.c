@@ -200,6 +200,7 @@ connect_server(tap_state *t, bson_error_t *e, wtkms_err *err)
 {
     bson_t cmd, reply;
     bson_iter_t it;
+    char set_name[WTKMS_RS_NAME_MAX];
     bool ok, rs, mongos;
 
     if (t->client != NULL)
@@ -225,6 +226,9 @@ connect_server(tap_state *t, bson_error_t *e, wtkms_err *err)
         return (-1);
     }
     rs = bson_iter_init_find(&it, &reply, "setName") && BSON_ITER_HOLDS_UTF8(&it);
+    set_name[0] = '\0';
+    if (rs)
+        (void)snprintf(set_name, sizeof(set_name), "%s", bson_iter_utf8(&it, NULL));
     mongos = bson_iter_init_find(&it, &reply, "msg") && BSON_ITER_HOLDS_UTF8(&it) &&
              strcmp(bson_iter_utf8(&it, NULL), "isdbgrid") == 0;
     bson_destroy(&reply);
@@ -241,6 +245,16 @@ connect_server(tap_state *t, bson_error_t *e, wtkms_err *err)
           "%s is not a replica-set member, so it keeps no oplog: start mongod with --replSet "
           "(a single-member replica set is enough) before tapping it",
           t->server));
+    }
+    /* One store holds one replica set's history: its segments record which. */
+    if (t->sg.rs[0] == '\0')
+        (void)snprintf(t->sg.rs, sizeof(t->sg.rs), "%s", set_name);
+    else if (strcmp(t->sg.rs, set_name) != 0) {
+        drop_client(t);
+        return (wtkms_errf(err, EINVAL,
+          "%s is a member of replica set %s, but this oplog store holds the history of replica "
+          "set %s: tap each replica set into a store of its own",
+          t->server, set_name, t->sg.rs));
     }
     return (0);
 }

@@ -313,8 +313,8 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
 
     /* The oplog position first: it must be read while the mongod is locked, before copying. */
     if (o->uri != NULL) {
-        if ((ret = wtkms_mongod_oplog_ts(o->uri, &m->oplog_t, &m->oplog_i, &m->oplog_term, err)) !=
-            0)
+        if ((ret = wtkms_mongod_oplog_ts(o->uri, &m->oplog_t, &m->oplog_i, &m->oplog_term,
+               m->oplog_rs, sizeof(m->oplog_rs), err)) != 0)
             goto err;
         m->has_oplog_ts = true;
     } else if (o->has_oplog_ts) {

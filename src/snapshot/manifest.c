@@ -140,6 +140,8 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
         BSON_APPEND_TIMESTAMP(&body, "oplog_ts", m->oplog_t, m->oplog_i);
     if (m->has_oplog_ts && m->oplog_term >= 0)
         BSON_APPEND_INT64(&body, "oplog_term", m->oplog_term);
+    if (m->has_oplog_ts && m->oplog_rs[0] != '\0')
+        BSON_APPEND_UTF8(&body, "oplog_rs", m->oplog_rs);
     BSON_APPEND_ARRAY_BEGIN(&body, "files", &arr);
     for (i = 0; i < m->nfiles; i++) {
         (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
@@ -557,6 +559,9 @@ decode_body(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
             return (bad(d, "field 'oplog_term' is not a non-negative int64"));
         m->oplog_term = bson_iter_int64(&it);
     }
+    if (bson_iter_init_find(&it, body, "oplog_rs") &&
+        (ret = get_str(d, body, "oplog_rs", m->oplog_rs, sizeof(m->oplog_rs))) != 0)
+        return (ret);
     return (decode_files(d, body, m));
 }
 

@@ -60,6 +60,7 @@ typedef struct {
     bool has_oplog_ts; /* the consistent oplog timestamp (from a mongod) */
     uint32_t oplog_t, oplog_i;
     int64_t oplog_term; /* "t" of the entry at oplog_ts when read from the mongod, else -1 */
+    char oplog_rs[128]; /* the replica set (setName) when read from the mongod, else "" */
 
     wtkms_snap_file *files;
     uint32_t nfiles;

@@ -48,8 +48,11 @@ bool wtkms_snap_needs_quotes(const char *s);
 /* The process holding a home's WiredTiger.lock, 0 if none (or no lock file). */
 pid_t wtkms_source_lock_holder(const char *home);
 
-/* The consistent oplog timestamp of the mongod at uri, which must be fsync-locked. */
-int wtkms_mongod_oplog_ts(
-  const char *uri, uint32_t *tp, uint32_t *ip, int64_t *termp, wtkms_err *err);
+/*
+ * The consistent oplog timestamp of the mongod at uri, which must be fsync-locked, with the term
+ * of that entry and the replica set's name (setName; "" when the server does not say).
+ */
+int wtkms_mongod_oplog_ts(const char *uri, uint32_t *tp, uint32_t *ip, int64_t *termp, char *rs,
+  size_t rslen, wtkms_err *err);
 
 #endif

@@ -29,8 +29,8 @@ init_mongoc(void)
  *     Check the lock, read the newest oplog timestamp.
  */
 int
-wtkms_mongod_oplog_ts(
-  const char *uri_str, uint32_t *tp, uint32_t *ip, int64_t *termp, wtkms_err *err)
+wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, int64_t *termp, char *rs,
+  size_t rslen, wtkms_err *err)
 {
     mongoc_uri_t *uri;
     mongoc_client_t *client;
@@ -41,10 +41,11 @@ wtkms_mongod_oplog_ts(
     const bson_t *doc;
     bson_iter_t it;
     char host[256];
-    bool locked;
+    bool locked, ok;
     int ret;
 
     *termp = -1;
+    rs[0] = '\0';
     (void)pthread_once(&mongoc_once, init_mongoc);
     if ((uri = mongoc_uri_new_with_error(uri_str, &berr)) == NULL)
         return (
@@ -85,6 +86,21 @@ wtkms_mongod_oplog_ts(
           host);
         goto done;
     }
+    /* The replica set: pit restore checks that an oplog store taps the same one. */
+    bson_init(&cmd);
+    BSON_APPEND_INT32(&cmd, "hello", 1);
+    ok = mongoc_client_command_simple(client, "admin", &cmd, NULL, &reply, &berr);
+    bson_destroy(&cmd);
+    if (!ok) { /* servers before 4.4.2 know only the older name */
+        bson_destroy(&reply);
+        bson_init(&cmd);
+        BSON_APPEND_INT32(&cmd, "isMaster", 1);
+        ok = mongoc_client_command_simple(client, "admin", &cmd, NULL, &reply, &berr);
+        bson_destroy(&cmd);
+    }
+    if (ok && bson_iter_init_find(&it, &reply, "setName") && BSON_ITER_HOLDS_UTF8(&it))
+        (void)snprintf(rs, rslen, "%s", bson_iter_utf8(&it, NULL));
+    bson_destroy(&reply);
     coll = mongoc_client_get_collection(client, "local", "oplog.rs");
     bson_init(&filter);
     opts = BCON_NEW("sort", "{", "$natural", BCON_INT32(-1), "}", "limit", BCON_INT64(1));

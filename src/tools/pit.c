@@ -109,8 +109,21 @@ check_t0(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, const char *id,
 {
     t0_find f;
     char a[WTKMS_TS_STRLEN];
+    size_t i;
     int ret;
 
+    /*
+     * The replica set the snapshot was read from, and the one whose history the store holds (a
+     * tap keeps one replica set per store; its segments name it).
+     */
+    for (i = 0; m->oplog_rs[0] != '\0' && i < cat->n; i++) {
+        const wtkms_seg_header *h = &cat->segs[i].h;
+        if (cat->segs[i].ok && h->rs[0] != '\0' && strcmp(h->rs, m->oplog_rs) != 0)
+            return (wtkms_errf(err, ERANGE,
+              "snapshot %s was taken from replica set %s, but oplog store %s holds the history of "
+              "replica set %s: use a snapshot of the replica set this store taps",
+              id, m->oplog_rs, wtkms_oplog_store_where(cat->store), h->rs));
+    }
     memset(&f, 0, sizeof(f));
     f.want = t0;
     f.term = -1;

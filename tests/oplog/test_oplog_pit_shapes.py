@@ -179,6 +179,20 @@ def test_t0_must_be_an_entry_of_the_store(tool, oplog_server, tmp_path):
     p = restore(tool, pit2, ts(5), "--to", pit2["base"] / "r", check=False)
     assert p.returncode == 6, p.stderr
     assert "in term 2" in p.stderr and "has term 1" in p.stderr, p.stderr
+    # A snapshot of another replica set (its name read from the locked source), even at a ts
+    # and term the store holds: refused, both names given.
+    other = type(oplog_server)(set_name="rs-other")
+    other.start()
+    try:
+        other.fsync_locked = True
+        other.append([entry(S, 1), entry(S, 2)])
+        pit3 = make_pit(tool, oplog_server, tmp_path, [], None, name="pit3",
+                        snapshot_uri=other.uri)
+    finally:
+        other.stop()
+    p = restore(tool, pit3, ts(5), "--to", pit3["base"] / "r", check=False)
+    assert p.returncode == 6, p.stderr
+    assert "replica set rs-other" in p.stderr and "replica set rs0" in p.stderr, p.stderr
 
 
 def test_prepared_transaction_decided_by_commit_timestamp(tool, oplog_server, tmp_path):

@@ -267,6 +267,21 @@ def test_not_a_replica_set(tool, oplog_server, tmp_path):
     assert "not a replica-set member" in p.stderr
 
 
+def test_one_replica_set_per_store(tool, oplog_server, tmp_path):
+    """Segments name the replica set tapped; a tap that resumes a store against a member of
+    another replica set is refused, naming both."""
+    oplog_server.append([entry(S, i) for i in range(1, 6)])
+    store = tmp_path / "store"
+    tool.tap_once(oplog_server.uri, store)
+    for seg in sorted(store.glob("oplog-*.seg")):
+        raw = seg.read_bytes()
+        assert b"\x02rs\x00\x04\x00\x00\x00rs0\x00" in raw, seg
+    oplog_server.set_name = "rs1"
+    p = tool.tap_once(oplog_server.uri, store, check=False)
+    assert p.returncode == 2, p.stderr
+    assert "replica set rs1" in p.stderr and "replica set rs0" in p.stderr, p.stderr
+
+
 def test_start_latest_and_start_ts(tool, oplog_server, tmp_path):
     """An empty store starts at the newest entry (--start latest) or at a given time (--start
     TS) instead of the oldest; every read, including the one that finds the newest, is a
