@@ -37,6 +37,8 @@ for t in "${targets[@]}"; do
     set -e
     cpu=$(awk -v c0="$c0" -v tck="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15+$16+$17-c0)/tck}' /proc/$$/stat)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    # -fork mode prints no final stats: its last progress line counts the executions.
+    [ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9]*\):* .*/\1/p' "$log" | tail -1)
     wall=$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN{printf "%.0f", t1-t0}')
     if [ $rc -eq 0 ]; then
         printf '  %-16s ok      %6ss wall %8ss cpu %12s execs\n' "$t" "$wall" "$cpu" "${execs:-?}"

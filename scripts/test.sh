@@ -27,9 +27,9 @@ fi
 
 stage "fuzz smoke: every libFuzzer target (fuzz/), ASan/UBSan, a few seconds each"
 # Builds with clang into build/fuzz/, replays the committed corpora (regressions included), then
-# fuzzes each target for WTKMS_FUZZ_SECONDS (default 8). Any crash, leak or timeout fails.
+# fuzzes each target for WTKMS_FUZZ_SECONDS (default 6). Any crash, leak or timeout fails.
 fuzz/build.sh >/dev/null
-fuzz/run.sh "${WTKMS_FUZZ_SECONDS:-8}"
+fuzz/run.sh "${WTKMS_FUZZ_SECONDS:-6}"
 
 stage "integration tests, every WiredTiger line"
 "$py" -m pytest -q -ra tests "$@"
