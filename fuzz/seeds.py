@@ -76,6 +76,9 @@ def azure():
         "token_401_retry": script(4, tok, answer(401, ""), tok, wrap, unwrap),
         "not_found": script(0, tok, err(404, "KeyNotFound", "", "A key with (name/id) wtkms was not found in this key vault.")),
         "throttled": script(4, tok, answer(429, "", ["Retry-After: 1"]), answer(429, ""), answer(429, ""), answer(429, "")),
+        # Regression (found by this target): a double beyond int64 in expires_on was cast
+        # (undefined), then the subtraction of the time overflowed.
+        "regress_expires_on_double": script(2, answer(200, '{"access_token": "eyJ0eXAi.e30.sig", "expires_on": 1900000e80}'), getkey, wrap, unwrap),
     }
 
 
