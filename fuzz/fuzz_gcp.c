@@ -3,8 +3,9 @@
  * endpoint's token answers, and Cloud KMS's encrypt and decrypt answers, through gcp.c's own
  * code (open, wrap, unwrap) with the scripted transport of fuzz_common.c.
  *
- * Input: one byte choosing the credential (metadata server, or a service-account key file,
- * whose RS256 grant is signed for real), then the script of answers (fuzz_common.h).
+ * Input: one byte choosing the credential (metadata server, or, when it is 1 modulo 8, a
+ * service-account key file, whose RS256 grant is signed for real), then the script of answers
+ * (fuzz_common.h).
  */
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -88,7 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return (0);
+    /* The signed grant costs milliseconds: one input in eight takes that path. */
     (void)fuzz_provider_roundtrip(
-      data[0] % 2 == 0 ? cfg_metadata : cfg_sa, data + 1, size - 1, fallback, sizeof(fallback), "");
+      data[0] % 8 == 1 ? cfg_sa : cfg_metadata, data + 1, size - 1, fallback, sizeof(fallback), "");
     return (0);
 }
