@@ -149,6 +149,7 @@ __wrap_wtkms_http_request(
     max_body = req->max_body != 0 ? req->max_body : WTKMS_HTTP_MAX_BODY_DEFAULT;
     for (attempt = 1;; attempt++) {
         served++;
+        fuzz_note(req->what, req->url);
         if (next_answer(resp) != 0)
             return (
               wtkms_errf(err, ECONNREFUSED, "%s: fuzz script has no more answers", req->what));

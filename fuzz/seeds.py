@@ -52,7 +52,7 @@ def azure():
     tok_imds = answer(200, {"access_token": "eyJ0eXAi.e30.sig", "expires_in": "86399",
                             "expires_on": "1900000000", "resource": "https://vault.azure.net",
                             "token_type": "Bearer"})
-    tok_app = answer(200, {"access_token": "eyJ0eXAi.e30.sig", "expires_on": 1900000000,
+    tok_app = answer(200, {"access_token": "eyJ0eXAi.e30.sig", "expires_on": 1764000000,
                            "resource": "https://vault.azure.net", "token_type": "Bearer"})
     getkey = answer(200, {"key": {"kid": KID, "kty": "RSA", "key_ops": ["wrapKey", "unwrapKey"],
                                   "n": b64u(bytes(range(256))), "e": "AQAB"},
@@ -168,6 +168,10 @@ def aws_creds():
         "imds_no_role": script(4, answer(200, "tok"), answer(404, "")),
         "time": bytes([5]) + b"2026-12-02T12:34:56.789-05:30",
         "time_z": bytes([5]) + b"2026-12-02T12:34:56Z",
+        # Regression (issue 12 finding 13, found again by this target): a one-digit offset made
+        # the parser skip past the end of the string.
+        "regress_time_short_offset": bytes([5]) + b"2026-12-02T12:34:56.725930-8:0",
+        "regress_sts_short_offset": script(1, sts_xml("AssumeRole", "2-5-1T1:3:5+0:0")),
     }
 
 
