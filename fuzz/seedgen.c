@@ -189,6 +189,14 @@ snapshot(wtkms_kms *kms)
                 die("snapshot key wrap", &err);
             m.has_keystore = true;
             kms->describe(kms, &m.keystore_cmk);
+            /* The keystore inside under two master keys: this one and an AWS KMS key. */
+            m.keystore_cmks[0] = m.keystore_cmk;
+            (void)snprintf(m.keystore_cmks[1].provider, sizeof(m.keystore_cmks[1].provider), "aws");
+            (void)snprintf(m.keystore_cmks[1].key_id, sizeof(m.keystore_cmks[1].key_id),
+              "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+            (void)snprintf(
+              m.keystore_cmks[1].region, sizeof(m.keystore_cmks[1].region), "us-east-1");
+            m.n_keystore_cmks = 2;
         }
         m.has_oplog_ts = true;
         m.oplog_t = 1764000000;
