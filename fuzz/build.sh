@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # build.sh -- build every libFuzzer target (fuzz/fuzz_*.c) with clang, ASan and UBSan, into
 # build/fuzz/. The project's sources are compiled again for this build, with
 # -fsanitize=fuzzer-no-link (coverage) and -DWTKMS_FUZZING (the fuzzing-only hooks: see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_aws.c -- AWS KMS's JSON answers (Encrypt, Decrypt and their errors: __type, message,
  * throttling) through aws.c's own code (open, wrap, unwrap) with the scripted transport of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_aws_creds.c -- the answers of AWS's credential services, through the chain of
  * aws_creds.c (wtkms_aws_creds_resolve): STS AssumeRole and AssumeRoleWithWebIdentity (XML, and

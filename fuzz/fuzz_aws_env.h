@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_aws_env.h -- the AWS environment the aws and aws_creds targets set up: no shared files,
  * no credentials, no metadata service, unless a mode sets them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_azure.c -- the azure provider's answers: Entra ID and managed-identity token endpoints
  * (client secret, instance metadata service, App Service identity endpoint) and Key Vault's

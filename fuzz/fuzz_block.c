@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_block.c -- a data block as WiredTiger hands it to the encryptor for reading: header parse,
  * key lookup and derivation, GCM open (wtkms_block_decrypt), under a real keystore

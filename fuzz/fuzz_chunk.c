@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_chunk.c -- a snapshot object (one copied file) as restore reads it: header check against
  * the manifest's mode, file number and chunk size, then every chunk opened in order with its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_common.c -- the scripted transport and temporary files of the fuzz targets.
  */

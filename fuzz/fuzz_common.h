@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_common.h -- what the libFuzzer targets in fuzz/ share (never linked into wtkms).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_config.c -- the configuration parser (config.c): a configuration string or file's text,
  * then what its consumers do with it: typed lookups, the secret refusal, the unknown-key check,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_gcp.c -- the gcp provider's answers: the metadata server's and Google's OAuth token
  * endpoint's token answers, and Cloud KMS's encrypt and decrypt answers, through gcp.c's own

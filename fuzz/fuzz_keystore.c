@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keystore.c -- a keystore file as the extension and the command read it: load (structure),
  * unlock with the local provider (KSK unwrap, MAC, every data key), then the lookups, an engine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_kmip_ttlv.c -- a KMIP server's answer: the TTLV parser and every accessor kmip.c applies
  * to a response (result lookup by batch id, the State attribute, the Encrypt/Decrypt payload

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_manifest.c -- a snapshot manifest as list, restore and verify read it: decode (structure,
  * names, sizes, checksum of a clear one), then the key name list prints, then authentication of

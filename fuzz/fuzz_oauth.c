@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_oauth.c -- what the bearer-token providers (azure, gcp) share for answers: the JSON
  * parser (libbson), the token taken from a token endpoint's answer (access_token, expires_in,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_oplog_head.c -- an oplog store's head file (oplog.head) and the catalog built from it and
  * the segment headers: read_head, catalog_load, the range, the check every export runs, the gap

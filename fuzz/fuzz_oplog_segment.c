@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_oplog_segment.c -- an oplog segment file as export, replay and verify read it: the header
  * (wtkms_seg_parse_header), then the whole reader (wtkms_oplog_read_segment: file name against

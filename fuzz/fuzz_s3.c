@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_s3.c -- S3's answers to the snapshot store (store_s3.c): ListObjectsV2 pages (XML, with
  * continuation tokens and entities), error documents (Code, Message), object and ranged reads,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh -- run fuzz targets (built by fuzz/build.sh) for a while each, one after another, one
 # process each (nice'd: the machine is shared). New inputs go to build/fuzz/corpus/TARGET/, the
 # committed seeds in fuzz/corpus/TARGET/ are read, never written. A crash, leak, timeout or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * seedgen.c -- write the seeds of the file-format fuzz targets with the project's own writers,
  * so they are validly authenticated and the fuzzer starts past every MAC and tag:

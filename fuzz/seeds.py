@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """seeds.py -- write the seed inputs of the fuzz targets that take service answers.
 
     python3 fuzz/seeds.py [TARGET...]      (default: every target this script knows)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fuzzing-only build mode never reaches a normal build.
 
 fuzz/build.sh compiles the sources with -DWTKMS_FUZZING, which adds wtkms_fuzz_skip_auth: while
