@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # test.sh -- run every test suite: style, build (all variants), C unit tests (plain, valgrind,
-# ASan/UBSan), integration tests (pytest, both WiredTiger lines), then the WiredTiger-touching
-# integration tests again under ASan/UBSan, the demo, and the README's first command on a fresh
-# minimal Debian root (scripts/test-fresh.sh). Run scripts/setup-tests.sh first (the README's
-# second command does both).
+# ASan/UBSan), a short run of every fuzz target, integration tests (pytest, both WiredTiger
+# lines), then the WiredTiger-touching integration tests again under ASan/UBSan, the demo, and
+# the README's first command on a fresh minimal Debian root (scripts/test-fresh.sh). Run
+# scripts/setup-tests.sh first (the README's second command does both).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -24,6 +24,12 @@ if [ -x unittests/run.sh ]; then
     stage "unit tests (plain, valgrind, ASan/UBSan)"
     unittests/run.sh
 fi
+
+stage "fuzz smoke: every libFuzzer target (fuzz/), ASan/UBSan, a few seconds each"
+# Builds with clang into build/fuzz/, replays the committed corpora (regressions included), then
+# fuzzes each target for WTKMS_FUZZ_SECONDS (default 6). Any crash, leak or timeout fails.
+fuzz/build.sh >/dev/null
+fuzz/run.sh "${WTKMS_FUZZ_SECONDS:-6}"
 
 stage "integration tests, every WiredTiger line"
 "$py" -m pytest -q -ra tests "$@"

@@ -146,6 +146,9 @@ test_form_and_json(void **state)
     static const char json[] = "{\"access_token\": \"tok\", \"expires_in\": \"3599\", \"error\": "
                                "{\"code\": \"Forbidden\", \"innererror\": {\"code\": "
                                "\"KeyDisabled\"}}, \"n\": 12}";
+    static const char doubles[] = "{\"d\": 3599.9, \"huge\": 1e300, \"tiny\": -1e19, \"top\": "
+                                  "9223372036854775808.0, \"nan\": {\"$numberDouble\": \"NaN\"}, "
+                                  "\"inf\": {\"$numberDouble\": \"Infinity\"}}";
     wtkms_sbuf b;
     bson_t doc;
     int64_t v;
@@ -171,6 +174,16 @@ test_form_and_json(void **state)
     assert_int_equal(wtkms_json_int(&doc, "n", &v), 0);
     assert_int_equal(v, 12);
     assert_int_equal(wtkms_json_int(&doc, "access_token", &v), ENOENT);
+    wtkms_bson_wipe(&doc);
+    /* A double is taken when an integer holds it; beyond int64 (or NaN) it is not a number. */
+    assert_int_equal(wtkms_json_parse(doubles, strlen(doubles), &doc), 0);
+    assert_int_equal(wtkms_json_int(&doc, "d", &v), 0);
+    assert_int_equal(v, 3599);
+    assert_int_equal(wtkms_json_int(&doc, "huge", &v), ENOENT);
+    assert_int_equal(wtkms_json_int(&doc, "tiny", &v), ENOENT);
+    assert_int_equal(wtkms_json_int(&doc, "top", &v), ENOENT);
+    assert_int_equal(wtkms_json_int(&doc, "nan", &v), ENOENT);
+    assert_int_equal(wtkms_json_int(&doc, "inf", &v), ENOENT);
     wtkms_bson_wipe(&doc);
     assert_int_equal(wtkms_json_parse("{not json", 9, &doc), EPROTO);
     wtkms_bson_wipe(&doc);

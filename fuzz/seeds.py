@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""seeds.py -- write the seed inputs of the fuzz targets that take service answers.
+
+    python3 fuzz/seeds.py [TARGET...]      (default: every target this script knows)
+
+Each seed is a mode byte and then a script of answers (fuzz/fuzz_common.h): what a well-behaved
+service answers for the calls the provider makes, so the fuzzer starts from the paths that
+succeed and the error answers the tests use. Files go to fuzz/corpus/TARGET/ (replaced).
+The seeds made by the real writers (keystore, blocks, snapshots, segments) come from
+fuzz/fuzz_seedgen.c instead.
+"""
+import base64
+import json
+import os
+import sys
+
+SEP = b"\n=====\n"
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def answer(status, body, headers=()):
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    head = b"%d\n" % status
+    if headers:
+        head += b"".join(h.encode() + b"\n" for h in headers) + b"\n"
+    return head + body
+
+
+def script(mode, *answers):
+    return bytes([mode]) + SEP.join(answers)
+
+
+def b64u(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def b64(b):
+    return base64.b64encode(b).decode()
+
+
+KEY = bytes([0x5A] * 32)
+VAULT = "https://fuzz.vault.azure.net"
+KID = VAULT + "/keys/wtkms/0123456789abcdef0123456789abcdef"
+
+
+def azure():
+    tok = answer(200, {"access_token": "eyJ0eXAiOiJKV1QifQ.e30.sig", "expires_in": 3599,
+                       "token_type": "Bearer"})
+    tok_imds = answer(200, {"access_token": "eyJ0eXAi.e30.sig", "expires_in": "86399",
+                            "expires_on": "1900000000", "resource": "https://vault.azure.net",
+                            "token_type": "Bearer"})
+    tok_app = answer(200, {"access_token": "eyJ0eXAi.e30.sig", "expires_on": 1764000000,
+                           "resource": "https://vault.azure.net", "token_type": "Bearer"})
+    getkey = answer(200, {"key": {"kid": KID, "kty": "RSA", "key_ops": ["wrapKey", "unwrapKey"],
+                                  "n": b64u(bytes(range(256))), "e": "AQAB"},
+                          "attributes": {"enabled": True}})
+    wrap = answer(200, {"kid": KID, "value": b64u(bytes(range(256)))})
+    unwrap = answer(200, {"kid": KID, "value": b64u(KEY)})
+    err = lambda st, code, inner, msg: answer(st, {"error": {"code": code, "message": msg,
+                                                             "innererror": {"code": inner}}})
+    entra_err = answer(401, {"error": "invalid_client",
+                             "error_description": "AADSTS7000215: Invalid client secret provided."})
+    return {
+        "secret_ok": script(0, tok, getkey, wrap, unwrap),
+        "secret_versioned_ok": script(4, tok, wrap, unwrap),
+        "imds_ok": script(1, tok_imds, getkey, wrap, unwrap),
+        "appservice_ok": script(2, tok_app, getkey, wrap, unwrap),
+        "token_refused": script(0, entra_err),
+        "token_5xx": script(1, answer(503, "busy"), answer(503, "busy"), answer(500, ""), answer(500, "")),
+        "key_disabled": script(4, tok, err(403, "Forbidden", "KeyDisabled", "Operation wrapKey is not allowed on a disabled key.")),
+        "unwrap_400": script(4, tok, answer(400, {"error": {"code": "BadParameter", "message": "bad"}}),
+                             err(400, "BadParameter", "", "The parameter is incorrect.")),
+        "token_401_retry": script(4, tok, answer(401, ""), tok, wrap, unwrap),
+        "not_found": script(0, tok, err(404, "KeyNotFound", "", "A key with (name/id) wtkms was not found in this key vault.")),
+        "throttled": script(4, tok, answer(429, "", ["Retry-After: 1"]), answer(429, ""), answer(429, ""), answer(429, "")),
+        # Regression (found by this target): a double beyond int64 in expires_on was cast
+        # (undefined), then the subtraction of the time overflowed.
+        "regress_expires_on_double": script(2, answer(200, '{"access_token": "eyJ0eXAi.e30.sig", "expires_on": 1900000e80}'), getkey, wrap, unwrap),
+    }
+
+
+GCP_KEY = "projects/fuzz/locations/global/keyRings/ring/cryptoKeys/wtkms"
+
+
+def gcp():
+    tok = answer(200, {"access_token": "ya29.c.fuzz", "expires_in": 3599, "token_type": "Bearer"})
+    enc = answer(200, {"name": GCP_KEY + "/cryptoKeyVersions/1", "ciphertext": b64(bytes(range(73))),
+                       "ciphertextCrc32c": "1234567", "protectionLevel": "SOFTWARE",
+                       "verifiedPlaintextCrc32c": True, "verifiedAdditionalAuthenticatedDataCrc32c": True})
+    dec = answer(200, {"plaintext": b64(KEY), "plaintextCrc32c": "7654321", "usedPrimary": True,
+                       "protectionLevel": "SOFTWARE"})
+    err = lambda st, status, msg: answer(st, {"error": {"code": st, "message": msg, "status": status}})
+    return {
+        "metadata_ok": script(0, tok, enc, dec),
+        "service_account_ok": script(1, tok, enc, dec),
+        "token_refused": script(1, answer(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})),
+        "metadata_5xx": script(0, answer(500, "oops"), answer(502, "<html>bad gateway</html>"), answer(503, ""), answer(503, "")),
+        "denied": script(0, tok, err(403, "PERMISSION_DENIED", "Permission 'cloudkms.cryptoKeyVersions.useToEncrypt' denied on resource")),
+        "disabled": script(0, tok, err(400, "FAILED_PRECONDITION", "projects/fuzz/.../cryptoKeyVersions/1 is not enabled, current state is: DISABLED."),
+                           err(400, "INVALID_ARGUMENT", "Decryption failed: the ciphertext is invalid.")),
+        "not_found": script(1, tok, err(404, "NOT_FOUND", "CryptoKey not found.")),
+        "expired_token": script(0, tok, enc, answer(401, err(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")[4:]), tok, dec),
+    }
+
+
+ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def aws():
+    enc = answer(200, {"CiphertextBlob": b64(bytes(range(184))), "KeyId": ARN,
+                       "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+    dec = answer(200, {"Plaintext": b64(KEY), "KeyId": ARN, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+    err = lambda st, t, m: answer(st, {"__type": t, "message": m})
+    return {
+        "ok": script(0, enc, dec),
+        "alias_ok": script(1, enc, dec),
+        "denied": script(0, err(400, "AccessDeniedException", "User: arn:aws:iam::111122223333:user/x is not authorized to perform: kms:Encrypt")),
+        "disabled": script(0, err(400, "DisabledException", "arn:... is disabled."),
+                           err(400, "KMSInvalidStateException", "arn:... is pending deletion.")),
+        "wrong_key": script(0, enc, err(400, "IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.")),
+        "invalid_ciphertext": script(0, err(400, "InvalidCiphertextException", "")),
+        "throttled": script(0, err(400, "ThrottlingException", "Rate exceeded"), err(400, "ThrottlingException", "Rate exceeded"), enc, dec),
+        "5xx": script(0, answer(500, {"__type": "KMSInternalException"}), answer(503, "<html>Service Unavailable</html>"), answer(500, ""), answer(500, "")),
+        "bad_token": script(1, err(400, "UnrecognizedClientException", "The security token included in the request is invalid.")),
+        "200_with_type": script(0, answer(200, {"__type": "AccessDeniedException", "Message": "denied"})),
+        "xml_error": script(0, answer(403, "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>")),
+    }
+
+
+def sts_xml(action, exp="2026-12-02T12:34:56Z"):
+    return answer(200, """<%sResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <%sResult>
+    <Credentials>
+      <AccessKeyId>ASIAFUZZFUZZFUZZFUZZ</AccessKeyId>
+      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCY&amp;EXAMPLEKEY</SecretAccessKey>
+      <SessionToken>FwoGZXIvYXdzEFUaDFuzzSessionToken&lt;&gt;&quot;&apos;</SessionToken>
+      <Expiration>%s</Expiration>
+    </Credentials>
+    <AssumedRoleUser><Arn>arn:aws:sts::111122223333:assumed-role/wtkms/s</Arn></AssumedRoleUser>
+  </%sResult>
+  <ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata>
+</%sResponse>""" % (action, action, exp, action, action))
+
+
+def aws_creds():
+    creds_json = lambda exp: answer(200, {"Code": "Success", "LastUpdated": "2026-12-02T10:00:00Z",
+                                          "Type": "AWS-HMAC", "AccessKeyId": "ASIAFUZZFUZZFUZZFUZZ",
+                                          "SecretAccessKey": "fuzzsecretfuzzsecretfuzzsecretfuzzsecret",
+                                          "Token": "IQoJb3JpZ2luX2VjEFuzz", "Expiration": exp})
+    sts_err = answer(403, """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole</Message></Error>
+  <RequestId>1</RequestId></ErrorResponse>""")
+    throttle = answer(400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>")
+    return {
+        "static": script(0, b""),
+        "assume_role": script(1, sts_xml("AssumeRole")),
+        "assume_role_offset": script(1, sts_xml("AssumeRole", "2026-12-02T12:34:56.123+01:00")),
+        "assume_role_denied": script(1, sts_err),
+        "assume_role_throttled": script(1, throttle, sts_xml("AssumeRole")),
+        "web_identity": script(2, sts_xml("AssumeRoleWithWebIdentity")),
+        "web_identity_invalid": script(2, answer(400, "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>Couldn't retrieve verification key</Message></Error></ErrorResponse>")),
+        "ecs": script(3, creds_json("2026-12-02T16:00:00Z")),
+        "ecs_denied": script(3, answer(401, "Unauthorized")),
+        "imds": script(4, answer(200, "AQAEAFuzzImdsToken=="), answer(200, "wtkms-role\n"), creds_json("2026-12-02T16:00:00Z")),
+        "imds_no_role": script(4, answer(200, "tok"), answer(404, "")),
+        "time": bytes([5]) + b"2026-12-02T12:34:56.789-05:30",
+        "time_z": bytes([5]) + b"2026-12-02T12:34:56Z",
+        # Regression (issue 12 finding 13, found again by this target): a one-digit offset made
+        # the parser skip past the end of the string.
+        "regress_time_short_offset": bytes([5]) + b"2026-12-02T12:34:56.725930-8:0",
+        "regress_sts_short_offset": script(1, sts_xml("AssumeRole", "2-5-1T1:3:5+0:0")),
+    }
+
+
+def s3():
+    listing = lambda trunc, token, keys: answer(200, """<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bucket</Name><Prefix>wtkms/</Prefix>
+<KeyCount>%d</KeyCount><MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter><IsTruncated>%s</IsTruncated>%s
+%s</ListBucketResult>""" % (len(keys), trunc, "<NextContinuationToken>%s</NextContinuationToken>" % token if token else "",
+                           "".join("<CommonPrefixes><Prefix>wtkms/snapshots/%s/</Prefix></CommonPrefixes>" % k for k in keys)))
+    err = lambda st, code, msg: answer(st, """<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>%s</Code><Message>%s</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>x</HostId></Error>""" % (code, msg))
+    ids = ["20261125T224529Z-1a2b3c4d", "20261126T000000Z-deadbeef"]
+    return {
+        "list_one_page": script(0, listing("false", None, ids), answer(200, ""), answer(404, "")),
+        "list_two_pages": script(0, listing("true", "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=", ids[:1]), listing("false", None, ids[1:]), answer(200, ""), answer(200, "")),
+        "list_escaped": script(0, listing("false", None, ["20261125T224529Z-1a2b3c4d&amp;", "a&lt;b"])),
+        "list_denied": script(0, err(403, "AccessDenied", "Access Denied")),
+        "list_no_bucket": script(0, err(404, "NoSuchBucket", "The specified bucket does not exist")),
+        "list_slowdown": script(0, err(503, "SlowDown", "Please reduce your request rate."), listing("false", None, ids)),
+        "get": script(1, answer(200, b"WTKMSSNF" + bytes(16), ["Content-Length: 24", "ETag: \"abc\""])),
+        "get_missing": script(1, err(404, "NoSuchKey", "The specified key does not exist.")),
+        "read": script(2, answer(206, b"WTKMSSNF" + bytes(4088), ["Content-Range: bytes 0-4095/5000"]), answer(206, bytes(904), ["Content-Range: bytes 4096-4999/5000"])),
+        "cleanup": script(4, listing("false", None, ids), answer(200, """<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>wtkms/snapshots/20261125T224529Z-1a2b3c4d/files/00000000</Key><LastModified>2026-11-25T22:45:29.000Z</LastModified><Size>5</Size></Contents></ListBucketResult>"""), answer(404, ""), answer(204, "")),
+        "remove": script(5, answer(204, ""), answer(200, """<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>wtkms/snapshots/20261125T224529Z-1a2b3c4d/files/00000000</Key><LastModified>2026-11-25T22:45:29.000Z</LastModified></Contents></ListBucketResult>"""), answer(204, "")),
+        "put": script(3, *([answer(200, "", ['ETag: "d41d8cd98f00b204e9800998ecf8427e"'])] * 6)),
+        "put_denied": script(3, err(403, "AccessDenied", "Access Denied")),
+    }
+
+
+TARGETS = {"azure": azure, "gcp": gcp, "aws": aws, "aws_creds": aws_creds, "s3": s3}
+
+
+def main(argv):
+    names = argv[1:] or sorted(TARGETS)
+    for name in names:
+        d = os.path.join(TOP, "fuzz", "corpus", name)
+        os.makedirs(d, exist_ok=True)
+        for f, data in TARGETS[name]().items():
+            with open(os.path.join(d, f), "wb") as fh:
+                fh.write(data)
+        print("%s: %d seeds" % (name, len(TARGETS[name]())))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
