@@ -18,45 +18,9 @@
 #include "source.h"
 #include "snapshot.h"
 #include "wt_compress.h"
+#include "wt_events.h"
 
 #define BACKUP_FILE "WiredTiger.backup"
-
-typedef struct {
-    WT_EVENT_HANDLER handler; /* must come first */
-    char last_error[512];
-} recover_handler;
-
-/*
- * on_error --
- *     Keep WiredTiger's last error for our one-line message.
- */
-static int
-on_error(WT_EVENT_HANDLER *handler, WT_SESSION *session, int error, const char *message)
-{
-    recover_handler *h = (recover_handler *)handler;
-    const char *p;
-
-    (void)session;
-    (void)error;
-    if (message[0] == '[' && (p = strstr(message, "], ")) != NULL)
-        message = p + 3;
-    (void)snprintf(h->last_error, sizeof(h->last_error), "%s", message);
-    return (0);
-}
-
-/*
- * on_message --
- *     The extension's own warnings go on; WiredTiger's chatter is dropped.
- */
-static int
-on_message(WT_EVENT_HANDLER *handler, WT_SESSION *session, const char *message)
-{
-    (void)handler;
-    (void)session;
-    if (strstr(message, "wtkms:") != NULL)
-        (void)fprintf(stderr, "%s\n", message);
-    return (0);
-}
 
 /*
  * wtkms_snap_recover --
@@ -66,7 +30,7 @@ int
 wtkms_snap_recover(
   const char *dir, const wtkms_snap_manifest *m, const wtkms_snap_restore_opts *ro, wtkms_err *err)
 {
-    recover_handler h;
+    wtkms_wt_events h;
     WT_CONNECTION *conn;
     char path[4096], ent[4096 + 1024], comp[4096], ext[8192 + 1024], logdir[1024], *config;
     const char *extra, *base;
@@ -141,9 +105,7 @@ wtkms_snap_recover(
     (void)snprintf(config, clen, "create=false,cache_size=64MB,%s%s%s%s%s", ext, extra,
       logdir[0] != '\0' ? ",log=(enabled=true,path=\"" : "", logdir,
       logdir[0] != '\0' ? "\")" : "");
-    memset(&h, 0, sizeof(h));
-    h.handler.handle_error = on_error;
-    h.handler.handle_message = on_message;
+    wtkms_wt_events_init(&h);
     conn = NULL;
     ret = wiredtiger_open(dir, &h.handler, config, &conn);
     free(config);
@@ -156,7 +118,6 @@ wtkms_snap_recover(
           "snapshot %s was restored and checked, but WiredTiger %s could not open it to finish "
           "its recovery (WiredTiger says: %s); nothing was kept: give the settings the home needs "
           "with --wt-config STRING, or pass --no-recover and open it first with 'wt -R' or mongod",
-          m->id, wiredtiger_version(NULL, NULL, NULL),
-          h.last_error[0] ? h.last_error : wiredtiger_strerror(ret)));
+          m->id, wiredtiger_version(NULL, NULL, NULL), wtkms_wt_events_error(&h, ret)));
     return (0);
 }

@@ -21,51 +21,14 @@
 #include "keystore.h"
 #include "snaputil.h"
 #include "wt_compress.h"
+#include "wt_events.h"
 
 typedef struct {
-    WT_EVENT_HANDLER handler; /* must come first */
-    char last_error[512];
-} capture_handler;
-
-typedef struct {
-    capture_handler h;
+    wtkms_wt_events h;
     WT_CONNECTION *conn;
     WT_SESSION *session;
     WT_CURSOR *backup;
 } wt_state;
-
-/*
- * on_error --
- *     Keep WiredTiger's last error message for our own, one-line error.
- */
-static int
-on_error(WT_EVENT_HANDLER *handler, WT_SESSION *session, int error, const char *message)
-{
-    capture_handler *h = (capture_handler *)handler;
-    const char *p;
-
-    (void)session;
-    (void)error;
-    /* Drop WiredTiger's "[time][pid:thread], " prefix: our message names the home already. */
-    if (message[0] == '[' && (p = strstr(message, "], ")) != NULL)
-        message = p + 3;
-    (void)snprintf(h->last_error, sizeof(h->last_error), "%s", message);
-    return (0);
-}
-
-/*
- * on_message --
- *     Pass the extension's own messages (warnings) on; WiredTiger's chatter is dropped.
- */
-static int
-on_message(WT_EVENT_HANDLER *handler, WT_SESSION *session, const char *message)
-{
-    (void)handler;
-    (void)session;
-    if (strstr(message, "wtkms:") != NULL)
-        (void)fprintf(stderr, "%s\n", message);
-    return (0);
-}
 
 /*
  * add_file --
@@ -298,8 +261,7 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
     if ((wt = calloc(1, sizeof(*wt))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     src->wt = wt;
-    wt->h.handler.handle_error = on_error;
-    wt->h.handler.handle_message = on_message;
+    wtkms_wt_events_init(&wt->h);
 
     ext[0] = ent[0] = comp[0] = '\0';
     /*
@@ -343,7 +305,7 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
         return (wtkms_errf(err, EBUSY,
           "home %s is in use by another process (WiredTiger says: %s): stop it, or for mongod run "
           "db.fsyncLock() and pass --fsync-locked",
-          o->home, wt->h.last_error[0] ? wt->h.last_error : wiredtiger_strerror(ret)));
+          o->home, wtkms_wt_events_error(&wt->h, ret)));
     if (ret != 0 && src->has_keystore && ext[0] != '\0' &&
         (o->ext_config == NULL || o->ext_config[0] == '\0')) {
         wt->conn = NULL;
@@ -351,14 +313,13 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
           "home %s has a wtkms keystore, and the extension that opens it was given no provider "
           "settings: give them (--config FILE, or --key-file PATH, --provider ...), or "
           "--home-config FILE (WiredTiger says: %s)",
-          o->home, wt->h.last_error[0] ? wt->h.last_error : wiredtiger_strerror(ret)));
+          o->home, wtkms_wt_events_error(&wt->h, ret)));
     }
     if (ret != 0) {
         wt->conn = NULL;
         return (wtkms_errf(err, ret == ENOENT ? ENOENT : EIO,
           "cannot open home %s with WiredTiger %s: %s%s", o->home,
-          wiredtiger_version(NULL, NULL, NULL),
-          wt->h.last_error[0] ? wt->h.last_error : wiredtiger_strerror(ret),
+          wiredtiger_version(NULL, NULL, NULL), wtkms_wt_events_error(&wt->h, ret),
           src->has_keystore ? ""
                             : " (the home has no wtkms keystore, so no extension was loaded)"));
     }
@@ -368,7 +329,7 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
         (ret = wt->session->open_cursor(wt->session, "backup:", NULL, NULL, &wt->backup)) != 0) {
         wt->backup = NULL;
         return (wtkms_errf(err, EIO, "home %s: cannot open a backup cursor: %s", o->home,
-          wt->h.last_error[0] ? wt->h.last_error : wiredtiger_strerror(ret)));
+          wtkms_wt_events_error(&wt->h, ret)));
     }
     while ((ret = wt->backup->next(wt->backup)) == 0) {
         if ((ret = wt->backup->get_key(wt->backup, &name)) != 0)
@@ -451,8 +412,8 @@ wtkms_source_close(wtkms_source *src, wtkms_err *err)
         if (wt->backup != NULL)
             (void)wt->backup->close(wt->backup);
         if (wt->conn != NULL && (ret = wt->conn->close(wt->conn, NULL)) != 0)
-            ret = wtkms_errf(err, EIO, "closing the source home: %s",
-              wt->h.last_error[0] ? wt->h.last_error : wiredtiger_strerror(ret));
+            ret = wtkms_errf(
+              err, EIO, "closing the source home: %s", wtkms_wt_events_error(&wt->h, ret));
         free(wt);
     }
     if (src->tmpdir[0] != '\0')
