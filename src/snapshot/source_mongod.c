@@ -57,6 +57,9 @@ wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, int64_t *
     /* A mongod that does not answer should not hold a backup for mongoc's default 30 s. */
     if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
         (void)mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
+    /* Nor one that accepts a command and never answers it (mongoc waits 5 minutes by default). */
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+        (void)mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, 30000);
     {
         const mongoc_host_list_t *h = mongoc_uri_get_hosts(uri);
         (void)snprintf(host, sizeof(host), "%.200s", h != NULL ? h->host_and_port : "?");

@@ -16,6 +16,9 @@ def mongod():
                                      "minWireVersion": 0, "setName": "rs0",
                                      "hosts": ["placeholder"]})
     server.run()
+    # A mongod since 4.4.2 answers "hello" as it answers "isMaster".
+    server.autoresponds("hello", ismaster=True, maxWireVersion=17, minWireVersion=0,
+                        setName="rs0", hosts=["placeholder"])
     server.locked = True
     server.autoresponds("currentOp", lambda r: r.ok(inprog=[], fsyncLock=server.locked)
                         if server.locked else r.ok(inprog=[]))
