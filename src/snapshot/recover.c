@@ -32,7 +32,7 @@ wtkms_snap_recover(
 {
     wtkms_wt_events h;
     WT_CONNECTION *conn;
-    char path[4096], ent[4096 + 1024], comp[4096], ext[8192 + 1024], logdir[1024], *config;
+    char ext[8192 + 1024], logdir[1024], *config;
     const char *extra, *base;
     size_t clen, n;
     uint32_t i;
@@ -49,35 +49,11 @@ wtkms_snap_recover(
     if (i == m->nfiles)
         return (0);
 
-    ext[0] = ent[0] = comp[0] = '\0';
-    /*
-     * A --wt-config that lists extensions takes them over; otherwise wtkms (when the snapshot
-     * holds a keystore) and WiredTiger's compressor extensions beside libwiredtiger, as snapshot
-     * create loads them (wt_compress.c): compressed tables need theirs to recover.
-     */
-    if (ro->wt_config == NULL || strstr(ro->wt_config, "extensions=") == NULL) {
-        if ((ret = wtkms_wt_compressors(ro->wt_config, comp, sizeof(comp), err)) != 0)
-            return (ret);
-        if (m->has_keystore) {
-            if (ro->ext_path != NULL)
-                (void)snprintf(path, sizeof(path), "%s", ro->ext_path);
-            else if ((ret = wtkms_snap_default_ext_path(path, sizeof(path), err)) != 0)
-                return (ret);
-            if (strchr(path, '"') != NULL)
-                return (wtkms_errf(err, EINVAL, "extension path %s may not contain '\"'", path));
-            if (snprintf(ent, sizeof(ent), "%s%s%s=(config=(%s%screate=false))",
-                  wtkms_snap_needs_quotes(path) ? "\"" : "", path,
-                  wtkms_snap_needs_quotes(path) ? "\"" : "",
-                  ro->ext_config != NULL ? ro->ext_config : "",
-                  ro->ext_config != NULL && ro->ext_config[0] != '\0' ? "," : "") >=
-                (int)sizeof(ent))
-                return (wtkms_errf(err, ENAMETOOLONG, "the extension configuration is too long"));
-        }
-        if ((ent[0] != '\0' || comp[0] != '\0') &&
-            snprintf(ext, sizeof(ext), "extensions=[%s%s%s],", ent,
-              ent[0] != '\0' && comp[0] != '\0' ? "," : "", comp) >= (int)sizeof(ext))
-            return (wtkms_errf(err, ENAMETOOLONG, "the extension configuration is too long"));
-    }
+    /* wtkms (when there is a keystore) and WiredTiger's compressors (a mongod journal is
+     * snappy-compressed); a --wt-config that lists extensions takes them over. */
+    if ((ret = wtkms_wt_extensions(ro->wt_config, m->has_keystore, ro->ext_path, ro->ext_config,
+           ext, sizeof(ext), err)) != 0)
+        return (ret);
     extra = ro->wt_config != NULL ? ro->wt_config
             : m->has_keystore     ? "encryption=(name=wtkms,keyid=system)"
                                   : "";

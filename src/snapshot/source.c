@@ -245,7 +245,7 @@ static int
 open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
 {
     wt_state *wt;
-    char ext[8192], ent[4096], comp[4096], *config, path[4096], alt[4096];
+    char ext[8192 + 1024], *config, path[4096], alt[4096];
     const char *name, *extra;
     struct stat sb;
     size_t clen;
@@ -263,34 +263,11 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
     src->wt = wt;
     wtkms_wt_events_init(&wt->h);
 
-    ext[0] = ent[0] = comp[0] = '\0';
-    /*
-     * A --wt-config that lists extensions takes them over, ours and the compressors included.
-     * Otherwise: wtkms (when the home has a keystore), then every WiredTiger compressor extension
-     * beside libwiredtiger (a mongod journal is snappy-compressed).
-     */
-    if (o->wt_config == NULL || strstr(o->wt_config, "extensions=") == NULL) {
-        if ((ret = wtkms_wt_compressors(o->wt_config, comp, sizeof(comp), err)) != 0)
-            return (ret);
-        if (src->has_keystore) {
-            if (o->ext_path != NULL)
-                (void)snprintf(path, sizeof(path), "%s", o->ext_path);
-            else if ((ret = wtkms_snap_default_ext_path(path, sizeof(path), err)) != 0)
-                return (ret);
-            if (strchr(path, '"') != NULL)
-                return (wtkms_errf(err, EINVAL, "extension path %s may not contain '\"'", path));
-            if (snprintf(ent, sizeof(ent), "%s%s%s=(config=(%s%screate=false))",
-                  wtkms_snap_needs_quotes(path) ? "\"" : "", path,
-                  wtkms_snap_needs_quotes(path) ? "\"" : "",
-                  o->ext_config != NULL ? o->ext_config : "",
-                  o->ext_config != NULL && o->ext_config[0] != '\0' ? "," : "") >= (int)sizeof(ent))
-                return (wtkms_errf(err, ENAMETOOLONG, "the extension configuration is too long"));
-        }
-        if ((ent[0] != '\0' || comp[0] != '\0') &&
-            snprintf(ext, sizeof(ext), "extensions=[%s%s%s],", ent,
-              ent[0] != '\0' && comp[0] != '\0' ? "," : "", comp) >= (int)sizeof(ext))
-            return (wtkms_errf(err, ENAMETOOLONG, "the extension configuration is too long"));
-    }
+    /* wtkms (when there is a keystore) and WiredTiger's compressors (a mongod journal is
+     * snappy-compressed); a --wt-config that lists extensions takes them over. */
+    if ((ret = wtkms_wt_extensions(o->wt_config, src->has_keystore, o->ext_path, o->ext_config, ext,
+           sizeof(ext), err)) != 0)
+        return (ret);
     extra = o->wt_config != NULL ? o->wt_config
             : src->has_keystore  ? "encryption=(name=wtkms,keyid=system)"
                                  : "";

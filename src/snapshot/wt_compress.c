@@ -126,3 +126,39 @@ wtkms_wt_compressors(const char *wt_config, char *out, size_t outlen, wtkms_err 
     }
     return (0);
 }
+
+/*
+ * wtkms_wt_extensions --
+ *     wtkms and the compressors, as the extensions=[...] of an open.
+ */
+int
+wtkms_wt_extensions(const char *wt_config, bool with_wtkms, const char *ext_path,
+  const char *ext_config, char *out, size_t outlen, wtkms_err *err)
+{
+    char path[4096], ent[4096 + 1024], comp[4096];
+    int ret;
+
+    out[0] = ent[0] = comp[0] = '\0';
+    if (wt_config != NULL && strstr(wt_config, "extensions=") != NULL)
+        return (0);
+    if ((ret = wtkms_wt_compressors(wt_config, comp, sizeof(comp), err)) != 0)
+        return (ret);
+    if (with_wtkms) {
+        if (ext_path != NULL)
+            (void)snprintf(path, sizeof(path), "%s", ext_path);
+        else if ((ret = wtkms_snap_default_ext_path(path, sizeof(path), err)) != 0)
+            return (ret);
+        if (strchr(path, '"') != NULL)
+            return (wtkms_errf(err, EINVAL, "extension path %s may not contain '\"'", path));
+        if (snprintf(ent, sizeof(ent), "%s%s%s=(config=(%s%screate=false))",
+              wtkms_snap_needs_quotes(path) ? "\"" : "", path,
+              wtkms_snap_needs_quotes(path) ? "\"" : "", ext_config != NULL ? ext_config : "",
+              ext_config != NULL && ext_config[0] != '\0' ? "," : "") >= (int)sizeof(ent))
+            return (wtkms_errf(err, ENAMETOOLONG, "the extension configuration is too long"));
+    }
+    if ((ent[0] != '\0' || comp[0] != '\0') &&
+        snprintf(out, outlen, "extensions=[%s%s%s],", ent,
+          ent[0] != '\0' && comp[0] != '\0' ? "," : "", comp) >= (int)outlen)
+        return (wtkms_errf(err, ENAMETOOLONG, "the extension configuration is too long"));
+    return (0);
+}

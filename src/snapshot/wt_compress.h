@@ -5,6 +5,7 @@
 #ifndef WTKMS_SNAP_WT_COMPRESS_H
 #define WTKMS_SNAP_WT_COMPRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -16,5 +17,14 @@
  * and that is not among them is an error (EINVAL) naming where it was looked for.
  */
 int wtkms_wt_compressors(const char *wt_config, char *out, size_t outlen, wtkms_err *err);
+
+/*
+ * The "extensions=[...]," of the command's own open of a home ("" when there is none): unless
+ * wt_config lists extensions itself (it then takes them over), wtkms when with_wtkms (ext_path,
+ * else the build beside the command, configured with ext_config and create=false), then the
+ * compressors above.
+ */
+int wtkms_wt_extensions(const char *wt_config, bool with_wtkms, const char *ext_path,
+  const char *ext_config, char *out, size_t outlen, wtkms_err *err);
 
 #endif
