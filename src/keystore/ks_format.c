@@ -377,24 +377,6 @@ err:
 }
 
 /*
- * append_cmk --
- *     A master-key descriptor document.
- */
-static void
-append_cmk(bson_t *parent, const wtkms_kms_desc *d)
-{
-    bson_t cmk;
-
-    BSON_APPEND_DOCUMENT_BEGIN(parent, "cmk", &cmk);
-    BSON_APPEND_UTF8(&cmk, "provider", d->provider);
-    BSON_APPEND_UTF8(&cmk, "key_id", d->key_id);
-    BSON_APPEND_UTF8(&cmk, "key_version", d->key_version);
-    BSON_APPEND_UTF8(&cmk, "endpoint", d->endpoint);
-    BSON_APPEND_UTF8(&cmk, "region", d->region);
-    bson_append_document_end(parent, &cmk);
-}
-
-/*
  * ks_mac --
  *     The MAC of an image's first len bytes.
  */
@@ -435,7 +417,7 @@ wtkms_ks_serialize(wtkms_keystore *ks, uint8_t **imgp, size_t *lenp, wtkms_err *
     for (i = 0; i < ks->nwraps; i++) {
         (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
         BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
-        append_cmk(&sub, &ks->wraps[i].cmk);
+        wtkms_kms_desc_append(&sub, "cmk", &ks->wraps[i].cmk);
         BSON_APPEND_BINARY(&sub, "ksk", BSON_SUBTYPE_BINARY, ks->wraps[i].ksk_wrapped,
           (uint32_t)ks->wraps[i].ksk_wrapped_len);
         BSON_APPEND_DATE_TIME(&sub, "since", ks->wraps[i].since);

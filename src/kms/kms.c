@@ -55,6 +55,28 @@ wtkms_kms_close(wtkms_kms *kms)
 }
 
 /*
+ * wtkms_kms_desc_append --
+ *     A descriptor as a subdocument, or null.
+ */
+void
+wtkms_kms_desc_append(bson_t *doc, const char *key, const wtkms_kms_desc *d)
+{
+    bson_t sub;
+
+    if (d == NULL) {
+        BSON_APPEND_NULL(doc, key);
+        return;
+    }
+    BSON_APPEND_DOCUMENT_BEGIN(doc, key, &sub);
+    BSON_APPEND_UTF8(&sub, "provider", d->provider);
+    BSON_APPEND_UTF8(&sub, "key_id", d->key_id);
+    BSON_APPEND_UTF8(&sub, "key_version", d->key_version);
+    BSON_APPEND_UTF8(&sub, "endpoint", d->endpoint);
+    BSON_APPEND_UTF8(&sub, "region", d->region);
+    bson_append_document_end(doc, &sub);
+}
+
+/*
  * wtkms_kms_desc_name --
  *     One line naming a CMK.
  */

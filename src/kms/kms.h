@@ -23,6 +23,7 @@
 #ifndef WTKMS_KMS_H
 #define WTKMS_KMS_H
 
+#include <bson/bson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,12 @@ void wtkms_kms_close(wtkms_kms *kms);
 
 /* Compare the configured CMK with a stored descriptor, through kms->matches or exactly. */
 int wtkms_kms_check_match(wtkms_kms *kms, const wtkms_kms_desc *stored, wtkms_err *err);
+
+/*
+ * A descriptor as the subdocument key of doc (null when d is NULL): how the keystore, manifests
+ * and --json output record a master key. A descriptor holds no credential.
+ */
+void wtkms_kms_desc_append(bson_t *doc, const char *key, const wtkms_kms_desc *d);
 
 /* "aws:arn:aws:kms:...:key/..." style one-line name for messages and listings. */
 void wtkms_kms_desc_name(const wtkms_kms_desc *d, char *out, size_t outlen);

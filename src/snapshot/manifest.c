@@ -34,24 +34,6 @@ iso_time(int64_t ms, char *out, size_t outlen)
 }
 
 /*
- * append_desc --
- *     A CMK descriptor as a subdocument (never a credential: descriptors hold none).
- */
-static void
-append_desc(bson_t *doc, const char *key, const wtkms_kms_desc *d)
-{
-    bson_t sub;
-
-    BSON_APPEND_DOCUMENT_BEGIN(doc, key, &sub);
-    BSON_APPEND_UTF8(&sub, "provider", d->provider);
-    BSON_APPEND_UTF8(&sub, "key_id", d->key_id);
-    BSON_APPEND_UTF8(&sub, "key_version", d->key_version);
-    BSON_APPEND_UTF8(&sub, "endpoint", d->endpoint);
-    BSON_APPEND_UTF8(&sub, "region", d->region);
-    bson_append_document_end(doc, &sub);
-}
-
-/*
  * compute_mac --
  *     HMAC-SHA256 of the body under the manifest key, or SHA-256 of it.
  */
@@ -121,17 +103,17 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
     if (m->encrypted) {
         BSON_APPEND_UTF8(&sub, "cipher", "AES-256-GCM");
         BSON_APPEND_UTF8(&sub, "kdf", "HKDF-SHA256");
-        append_desc(&sub, "master_key", &m->key);
+        wtkms_kms_desc_append(&sub, "master_key", &m->key);
         BSON_APPEND_BINARY(
           &sub, "wrapped_key", BSON_SUBTYPE_BINARY, m->wrapped_key, (uint32_t)m->wrapped_len);
     }
     bson_append_document_end(&body, &sub);
     if (m->has_keystore) {
-        append_desc(&body, "keystore_master_key", &m->keystore_cmk);
+        wtkms_kms_desc_append(&body, "keystore_master_key", &m->keystore_cmk);
         BSON_APPEND_ARRAY_BEGIN(&body, "keystore_master_keys", &sub);
         for (i = 0; i < m->n_keystore_cmks; i++) {
             (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-            append_desc(&sub, k, &m->keystore_cmks[i]);
+            wtkms_kms_desc_append(&sub, k, &m->keystore_cmks[i]);
         }
         bson_append_array_end(&body, &sub);
     } else

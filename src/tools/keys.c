@@ -145,24 +145,6 @@ cmd_init(wtkms_cli *cli)
 }
 
 /*
- * append_desc --
- *     A master-key descriptor as a JSON object.
- */
-static void
-append_desc(bson_t *parent, const char *key, const wtkms_kms_desc *d)
-{
-    bson_t sub;
-
-    BSON_APPEND_DOCUMENT_BEGIN(parent, key, &sub);
-    BSON_APPEND_UTF8(&sub, "provider", d->provider);
-    BSON_APPEND_UTF8(&sub, "key_id", d->key_id);
-    BSON_APPEND_UTF8(&sub, "key_version", d->key_version);
-    BSON_APPEND_UTF8(&sub, "endpoint", d->endpoint);
-    BSON_APPEND_UTF8(&sub, "region", d->region);
-    bson_append_document_end(parent, &sub);
-}
-
-/*
  * alert_days --
  *     The rotation-alert threshold: --rotation-alert-days, else rotation_alert_days in the
  *     --config file, else 365. 0 turns the alert off.
@@ -225,13 +207,13 @@ status_doc(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t 
     BSON_APPEND_UTF8(doc, "keystore", ks->path);
     BSON_APPEND_INT32(doc, "format_version", ks->file_version);
     BSON_APPEND_INT64(doc, "generation", (int64_t)ks->gen);
-    append_desc(doc, "master_key", &ks->wraps[0].cmk);
+    wtkms_kms_desc_append(doc, "master_key", &ks->wraps[0].cmk);
     BSON_APPEND_ARRAY_BEGIN(doc, "master_keys", &arr);
     for (i = 0; i < ks->nwraps; i++) {
         const wtkms_ks_wrap *w = &ks->wraps[i];
         (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
         BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
-        append_desc(&sub, "key", &w->cmk);
+        wtkms_kms_desc_append(&sub, "key", &w->cmk);
         wtkms_cli_time(w->since, t, sizeof(t));
         BSON_APPEND_UTF8(&sub, "rotated", t);
         wtkms_cli_time(w->wrapped, t, sizeof(t));

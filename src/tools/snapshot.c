@@ -155,28 +155,6 @@ human(int64_t n, char *out, size_t outlen)
 }
 
 /*
- * append_desc --
- *     A descriptor, or null.
- */
-static void
-append_desc(bson_t *doc, const char *key, const wtkms_kms_desc *d)
-{
-    bson_t sub;
-
-    if (d == NULL) {
-        BSON_APPEND_NULL(doc, key);
-        return;
-    }
-    BSON_APPEND_DOCUMENT_BEGIN(doc, key, &sub);
-    BSON_APPEND_UTF8(&sub, "provider", d->provider);
-    BSON_APPEND_UTF8(&sub, "key_id", d->key_id);
-    BSON_APPEND_UTF8(&sub, "key_version", d->key_version);
-    BSON_APPEND_UTF8(&sub, "endpoint", d->endpoint);
-    BSON_APPEND_UTF8(&sub, "region", d->region);
-    bson_append_document_end(doc, &sub);
-}
-
-/*
  * summary --
  *     What listings print for one snapshot.
  */
@@ -196,12 +174,12 @@ summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_files)
     BSON_APPEND_INT64(doc, "stored_size", m->stored_size);
     BSON_APPEND_INT32(doc, "file_count", (int32_t)m->nfiles);
     BSON_APPEND_UTF8(doc, "encryption_key_id", name);
-    append_desc(doc, "master_key", m->encrypted ? &m->key : NULL);
-    append_desc(doc, "keystore_master_key", m->has_keystore ? &m->keystore_cmk : NULL);
+    wtkms_kms_desc_append(doc, "master_key", m->encrypted ? &m->key : NULL);
+    wtkms_kms_desc_append(doc, "keystore_master_key", m->has_keystore ? &m->keystore_cmk : NULL);
     BSON_APPEND_ARRAY_BEGIN(doc, "keystore_master_keys", &sub);
     for (i = 0; m->has_keystore && i < m->n_keystore_cmks; i++) {
         (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        append_desc(&sub, k, &m->keystore_cmks[i]);
+        wtkms_kms_desc_append(&sub, k, &m->keystore_cmks[i]);
     }
     bson_append_array_end(doc, &sub);
     BSON_APPEND_DOCUMENT_BEGIN(doc, "source", &sub);
