@@ -57,3 +57,31 @@ def doc_table():
         out[cells[0]] = dict(zip(head, cells))
     return out
 
+
+def run_class(line, tmp_path, home, settings, cls, calls):
+    """Run the command that meets failure class cls with the provider settings given, against
+    home (or, for "unreachable", a new home: another endpoint is another key, refused before any
+    call, so only a new home's first wrap reaches the service). calls() counts the peer's calls;
+    returns the process and the counts before and after."""
+    from wtdb import write_config  # the providers suite's helper, beside this file
+    before = calls()
+    if cls == "unreachable":
+        home = tmp_path / "new"
+        home.mkdir()
+        cmd = ["keys", "init", "--home", home]
+    else:
+        cmd = ["keys", "status", "--home", home, "--verify"]
+    p = line.run([line.wtkms, "--config", write_config(tmp_path / "bad.conf", settings)] + cmd,
+                 check=False, timeout=60)
+    return p, before, calls()
+
+
+def check_class(p, cls, words, before, after, fp=None):
+    """The documented exit code and cause; a failure that cannot change on retry is tried once."""
+    assert p.returncode == EXIT[cls], p.stderr
+    assert words[cls] in p.stderr, p.stderr
+    assert " )" not in p.stderr, p.stderr  # "HTTP 503 )" when the answer had no error code
+    if cls in FINAL:
+        assert all(after.get(k, 0) - before.get(k, 0) <= 1 for k in after), (before, after)
+        if fp is not None:
+            assert fp.stats()["requests"] == 1, fp.stats()

@@ -460,26 +460,8 @@ def test_exit_code_per_failure_class(line32, azure, azure_peer, azenv, faultprox
             other = "wt-" + uuid.uuid4().hex[:8]
             az.create_key(other)
             bad["key_name"] = other
-        before = az.calls()
-        # A configuration naming another endpoint is another key (refused before any call):
-        # unreachable is shown on a new home, whose first wrap cannot reach the service.
-        if cls == "unreachable":
-            home = tmp_path / "new"
-            home.mkdir()
-            cmd = ["keys", "init", "--home", home]
-        else:
-            cmd = ["keys", "status", "--home", home, "--verify"]
-        p = line32.run([line32.wtkms, "--config", write_config(tmp_path / "bad.conf", bad)] + cmd,
-                       check=False, timeout=60)
-    assert p.returncode == exit_classes.EXIT[cls], p.stderr
-    assert CLASS_WORDS[cls] in p.stderr, p.stderr
-    assert " )" not in p.stderr, p.stderr  # "HTTP 503 )" when the answer had no error code
-    if cls in exit_classes.FINAL:
-        # Never retried: one token request at most, one vault call at most.
-        after = az.calls()
-        assert all(after.get(k, 0) - before.get(k, 0) <= 1 for k in after), (before, after)
-        if fp is not None:
-            assert fp.stats()["requests"] == 1, fp.stats()
+        p, before, after = exit_classes.run_class(line32, tmp_path, home, bad, cls, az.calls)
+    exit_classes.check_class(p, cls, CLASS_WORDS, before, after, fp)
 
 
 def test_token_service_outage_is_not_a_credential_refusal(line32, azure, azenv, tmp_path,
