@@ -176,6 +176,7 @@ wtkms_oplog_catalog_gaps_in(const wtkms_oplog_catalog *cat, wtkms_ts after, wtkm
 
 struct wtkms_oplog_keys {
     wtkms_kms *kms;
+    wtkms_kms_ring *ring;
     bool allow_unencrypted;
     struct {
         uint8_t run[WTKMS_RUN_ID_LEN];
@@ -201,6 +202,16 @@ wtkms_oplog_keys_new(wtkms_kms *kms)
 }
 
 /*
+ * wtkms_oplog_keys_use_ring --
+ *     Several master-key configurations.
+ */
+void
+wtkms_oplog_keys_use_ring(wtkms_oplog_keys *keys, wtkms_kms_ring *ring)
+{
+    keys->ring = ring;
+}
+
+/*
  * wtkms_oplog_keys_allow_unencrypted --
  *     --allow-unencrypted.
  */
@@ -217,7 +228,8 @@ wtkms_oplog_keys_allow_unencrypted(wtkms_oplog_keys *keys, bool allow)
 bool
 wtkms_oplog_keys_strict(const wtkms_oplog_keys *keys)
 {
-    return (keys->kms != NULL && !keys->allow_unencrypted);
+    return (
+      (keys->kms != NULL || wtkms_kms_ring_count(keys->ring) > 0) && !keys->allow_unencrypted);
 }
 
 /*
@@ -245,6 +257,7 @@ int
 wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const char *name,
   const wtkms_key **keyp, wtkms_err *err)
 {
+    wtkms_kms *kms;
     wtkms_key *key;
     void *p;
     size_t i;
@@ -254,7 +267,7 @@ wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const ch
     *keyp = NULL;
     if (!h->encrypted) {
         /* No downgrade: with a key configured, a segment without a tag proves nothing. */
-        if (keys->kms != NULL && !keys->allow_unencrypted)
+        if (wtkms_oplog_keys_strict(keys))
             return (wtkms_errf(err, EBADMSG,
               "%s (segment %" PRIu64 ") is not encrypted (Encryption Key ID \"Not enabled\"), but "
               "a master key is configured: an unencrypted segment is not authenticated, so anyone "
@@ -271,15 +284,23 @@ wtkms_oplog_keys_get(wtkms_oplog_keys *keys, const wtkms_seg_header *h, const ch
             return (0);
         }
     wtkms_seg_key_id(h, kid, sizeof(kid));
-    if (keys->kms == NULL)
+    kms = keys->kms;
+    if (kms == NULL && wtkms_kms_ring_count(keys->ring) == 0)
         return (wtkms_errf(err, EINVAL,
           "%s is encrypted under master key %s: give the provider settings (--config FILE, or "
           "--provider ... --key-file ...)",
           name, kid));
-    /* The configuration decides where keys live: refuse before any credential is used. */
-    if ((ret = wtkms_kms_check_match(keys->kms, &h->cmk, err)) != 0)
+    /*
+     * The configuration decides where keys live: refuse before any credential is used. With
+     * several configurations, the one for this segment's key (kms_ring.h).
+     */
+    if (keys->ring != NULL)
+        ret = wtkms_kms_ring_find(keys->ring, &h->cmk, &kms, NULL, err);
+    else
+        ret = wtkms_kms_check_match(kms, &h->cmk, err);
+    if (ret != 0)
         return (wtkms_err_prefix(err, "%s (master key %s)", name, kid));
-    if ((ret = keys->kms->unwrap(keys->kms, h->wrapped, h->wrapped_len, &h->cmk, &key, err)) != 0)
+    if ((ret = kms->unwrap(kms, h->wrapped, h->wrapped_len, &h->cmk, &key, err)) != 0)
         return (
           wtkms_err_prefix(err, "%s: cannot unwrap its run key with master key %s", name, kid));
     if ((p = realloc(keys->runs, (keys->n + 1) * sizeof(*keys->runs))) == NULL) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kms.h"
+#include "kms_ring.h"
 #include "oplog_segment.h"
 #include "oplog_store.h"
 
@@ -61,6 +62,11 @@ int wtkms_oplog_catalog_gaps_in(const wtkms_oplog_catalog *cat, wtkms_ts after, 
 typedef struct wtkms_oplog_keys wtkms_oplog_keys;
 wtkms_oplog_keys *wtkms_oplog_keys_new(wtkms_kms *kms);
 void wtkms_oplog_keys_free(wtkms_oplog_keys *keys);
+/*
+ * Find each segment's master key among several configurations (kms_ring.h) rather than kms
+ * alone: segments written across a rotation. The ring stays the caller's.
+ */
+void wtkms_oplog_keys_use_ring(wtkms_oplog_keys *keys, wtkms_kms_ring *ring);
 /*
  * With a master key configured (kms not NULL), an unencrypted segment is refused (EBADMSG): it
  * carries no tag, so anyone who can write to the store could have made it. allow lets it through

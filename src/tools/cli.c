@@ -29,6 +29,21 @@ wtkms_cli_opt_get(wtkms_cli *cli, const char *name)
 }
 
 /*
+ * wtkms_cli_opt_next --
+ *     The next value of a repeatable flag.
+ */
+const char *
+wtkms_cli_opt_next(wtkms_cli *cli, const char *name, int *pos)
+{
+    for (; *pos < cli->nopts; (*pos)++)
+        if (strcmp(cli->opts[*pos].name, name) == 0) {
+            cli->opts[*pos].used = true;
+            return (cli->opts[(*pos)++].value);
+        }
+    return (NULL);
+}
+
+/*
  * wtkms_cli_flag --
  *     Whether a boolean flag was given.
  */
@@ -135,6 +150,52 @@ wtkms_cli_kms(wtkms_cli *cli, const char *prefix, wtkms_kms **kmsp, wtkms_err *e
     }
 done:
     wtkms_config_free(&cfg);
+    return (ret);
+}
+
+/*
+ * wtkms_cli_key_ring --
+ *     One provider per --key-config FILE.
+ */
+int
+wtkms_cli_key_ring(wtkms_cli *cli, wtkms_kms_ring **ringp, wtkms_err *err)
+{
+    wtkms_config cfg;
+    wtkms_kms *kms;
+    const char *path;
+    char origin[4200], ext[4200];
+    int pos, ret;
+
+    if ((ret = wtkms_kms_ring_new(ringp, err)) != 0)
+        return (ret);
+    for (pos = 0; (path = wtkms_cli_opt_next(cli, "key-config", &pos)) != NULL;) {
+        (void)snprintf(origin, sizeof(origin), "--key-config %s", path);
+        if (strchr(path, '"') != NULL) {
+            ret = wtkms_errf(err, EINVAL, "%s: the path may not contain '\"'", origin);
+            goto err;
+        }
+        if (snprintf(ext, sizeof(ext), "config_file=\"%s\"", path) >= (int)sizeof(ext)) {
+            ret = wtkms_errf(err, ENAMETOOLONG, "%s: the path is too long", origin);
+            goto err;
+        }
+        kms = NULL;
+        wtkms_config_init(&cfg, origin);
+        if ((ret = wtkms_config_parse_file(&cfg, path, err)) != 0 ||
+            (ret = wtkms_kms_open(&cfg, &kms, err)) != 0 ||
+            (ret = wtkms_config_check_unused(&cfg, err)) != 0) {
+            wtkms_config_free(&cfg);
+            wtkms_kms_close(kms);
+            (void)wtkms_err_prefix(err, "%s", origin);
+            goto err;
+        }
+        wtkms_config_free(&cfg);
+        if ((ret = wtkms_kms_ring_add(*ringp, kms, origin, ext, err)) != 0)
+            goto err;
+    }
+    return (0);
+err:
+    wtkms_kms_ring_free(*ringp);
+    *ringp = NULL;
     return (ret);
 }
 

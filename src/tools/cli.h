@@ -18,6 +18,7 @@
 #include "err.h"
 #include "keystore.h"
 #include "kms.h"
+#include "kms_ring.h"
 
 /* Exit codes: docs/CLI.md. */
 #define WTKMS_EXIT_OK 0
@@ -57,6 +58,8 @@ typedef int (*wtkms_cli_group_fn)(wtkms_cli *cli);
 
 /* A command-specific flag's value (marks it used), or NULL. */
 const char *wtkms_cli_opt_get(wtkms_cli *cli, const char *name);
+/* Each value of a flag that may be repeated, in order (marks them used): *pos starts at 0. */
+const char *wtkms_cli_opt_next(wtkms_cli *cli, const char *name, int *pos);
 /* A boolean flag (given without value). */
 bool wtkms_cli_flag(wtkms_cli *cli, const char *name);
 
@@ -74,6 +77,17 @@ int wtkms_cli_settings(
  * provider, "new-" for the new one in a rotation). Call after taking the command's own flags.
  */
 int wtkms_cli_kms(wtkms_cli *cli, const char *prefix, wtkms_kms **kmsp, wtkms_err *err);
+/*
+ * A ring (kms_ring.h) holding one provider per --key-config FILE (a provider configuration in
+ * the --config syntax, read by the extension as config_file=FILE for a restored home's first
+ * open). Call before taking the provider flags; add the --config/flags provider to it yourself.
+ */
+int wtkms_cli_key_ring(wtkms_cli *cli, wtkms_kms_ring **ringp, wtkms_err *err);
+/*
+ * Provider settings as the extension's config=(...) contents, key="value",... (used settings
+ * only, store settings left out): for the open that finishes a restored home's recovery.
+ */
+int wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err);
 /* Whether any "--new-..." flag was given. */
 bool wtkms_cli_has_prefix(wtkms_cli *cli, const char *prefix);
 

@@ -35,10 +35,12 @@ static const char oplog_usage[] =
   "                  [--start oldest|latest|TS] [--once] [--no-encryption] [provider flags]\n"
   "  wtkms oplog list --store DIR [--json]\n"
   "  wtkms oplog verify --store DIR [--expect-last TS] [--allow-unencrypted] [--json]\n"
-  "                     [provider flags]\n"
+  "                     [--key-config FILE ...] [provider flags]\n"
   "  wtkms oplog export --store DIR [--from TS] [--until TS] --out FILE [--force]\n"
   "                     [--across-gaps] [--expect-last TS] [--allow-unencrypted] [--json]\n"
-  "                     [provider flags]\n"
+  "                     [--key-config FILE ...] [provider flags]\n"
+  "Across a master-key rotation, give each key's settings (provider flags or --config for one,\n"
+  "--key-config FILE for each other): each segment is read with the key it records.\n"
   "TS: SECS:INC, SECS (= SECS:0) or YYYY-MM-DDTHH:MM:SSZ. --from and --until are inclusive.\n";
 
 /*
@@ -101,25 +103,53 @@ open_store(wtkms_cli *cli, bool create, wtkms_oplog_store **sp, wtkms_err *err)
 }
 
 /*
- * catalog_kms --
- *     The provider, when the store holds encrypted segments or provider settings are given (an
- *     unencrypted store needs none; a configured key refuses unencrypted segments).
+ * catalog_keys --
+ *     The run-key cache for reading the store, with its providers: one per --key-config FILE,
+ *     and the --config/flags one when the store holds encrypted segments and no --key-config was
+ *     given, or when provider settings are given (they configure a key, and with it the
+ *     no-downgrade rule). Each segment is read with the configured key it records.
  */
 static int
-catalog_kms(wtkms_cli *cli, const wtkms_oplog_catalog *cat, wtkms_kms **kmsp, wtkms_err *err)
+catalog_keys(wtkms_cli *cli, const wtkms_oplog_catalog *cat, bool allow, wtkms_kms_ring **ringp,
+  wtkms_oplog_keys **keysp, wtkms_err *err)
 {
+    wtkms_config cfg;
+    wtkms_kms *kms;
+    char *ext;
     size_t i;
+    bool want;
+    int ret;
 
-    *kmsp = NULL;
-    for (i = 0; i < cat->n; i++)
-        if (cat->segs[i].ok && cat->segs[i].h.encrypted)
-            return (wtkms_cli_kms(cli, "", kmsp, err));
-    /* Provider settings given configure a key, and with it the no-downgrade rule. */
-    if (cli->config_file != NULL)
-        return (wtkms_cli_kms(cli, "", kmsp, err));
+    *keysp = NULL;
+    kms = NULL;
+    ext = NULL;
+    if ((ret = wtkms_cli_key_ring(cli, ringp, err)) != 0)
+        return (ret);
+    want = cli->config_file != NULL;
     for (i = 0; i < (size_t)cli->nopts; i++)
-        if (!cli->opts[i].used)
-            return (wtkms_cli_kms(cli, "", kmsp, err));
+        want = want || !cli->opts[i].used;
+    for (i = 0; i < cat->n && wtkms_kms_ring_count(*ringp) == 0; i++)
+        want = want || (cat->segs[i].ok && cat->segs[i].h.encrypted);
+    if (want) {
+        /* Its settings as the extension would take them: the ring derives other keys from them. */
+        if ((ret = wtkms_cli_settings(cli, "", false, &cfg, err)) != 0)
+            return (ret);
+        if ((ret = wtkms_kms_open(&cfg, &kms, err)) == 0 &&
+            (ret = wtkms_config_check_unused(&cfg, err)) == 0 &&
+            (ret = wtkms_snapshot_ext_config(&cfg, &ext, err)) == 0)
+            ret = wtkms_kms_ring_add(
+              *ringp, kms, cli->config_file != NULL ? "--config" : "the provider flags", ext, err);
+        else
+            wtkms_kms_close(kms);
+        wtkms_config_free(&cfg);
+        free(ext);
+        if (ret != 0)
+            return (ret);
+    }
+    if ((*keysp = wtkms_oplog_keys_new(NULL)) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    wtkms_oplog_keys_use_ring(*keysp, *ringp);
+    wtkms_oplog_keys_allow_unencrypted(*keysp, allow);
     return (0);
 }
 
@@ -481,7 +511,7 @@ cmd_verify(wtkms_cli *cli)
     wtkms_oplog_verify_report rep;
     wtkms_oplog_store *store;
     wtkms_oplog_keys *keys;
-    wtkms_kms *kms;
+    wtkms_kms_ring *ring;
     wtkms_err err;
     wtkms_ts expect_last;
     bson_t out, probs, d;
@@ -493,7 +523,7 @@ cmd_verify(wtkms_cli *cli)
 
     wtkms_err_clear(&err);
     store = NULL;
-    kms = NULL;
+    ring = NULL;
     keys = NULL;
     expect_last = 0;
     memset(&cat, 0, sizeof(cat));
@@ -504,13 +534,8 @@ cmd_verify(wtkms_cli *cli)
         goto err;
     if ((ret = open_store(cli, false, &store, &err)) != 0 ||
         (ret = wtkms_oplog_catalog_load(store, &cat, &err)) != 0 ||
-        (ret = catalog_kms(cli, &cat, &kms, &err)) != 0)
+        (ret = catalog_keys(cli, &cat, allow, &ring, &keys, &err)) != 0)
         goto err;
-    if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
-        ret = wtkms_errf(&err, ENOMEM, "out of memory");
-        goto err;
-    }
-    wtkms_oplog_keys_allow_unencrypted(keys, allow);
     if ((ret = wtkms_oplog_verify(&cat, keys, expect_last, &rep, &err)) != 0)
         goto err;
     if (cli->json) {
@@ -551,14 +576,14 @@ cmd_verify(wtkms_cli *cli)
     ret = rep.nproblems == 0 ? WTKMS_EXIT_OK : WTKMS_EXIT_INTEGRITY;
     wtkms_oplog_verify_report_free(&rep);
     wtkms_oplog_keys_free(keys);
-    wtkms_kms_close(kms);
+    wtkms_kms_ring_free(ring);
     wtkms_oplog_catalog_free(&cat);
     wtkms_oplog_store_close(store);
     return (ret);
 err:
     wtkms_oplog_verify_report_free(&rep);
     wtkms_oplog_keys_free(keys);
-    wtkms_kms_close(kms);
+    wtkms_kms_ring_free(ring);
     wtkms_oplog_catalog_free(&cat);
     wtkms_oplog_store_close(store);
     return (wtkms_cli_fail(cli, &err));
@@ -587,7 +612,7 @@ cmd_export(wtkms_cli *cli)
     wtkms_oplog_keys *keys;
     wtkms_bson_out out;
     wtkms_txn_plan plan;
-    wtkms_kms *kms;
+    wtkms_kms_ring *ring;
     wtkms_err err;
     wtkms_ts from, until, first, last, expect_last;
     bson_t j;
@@ -598,7 +623,7 @@ cmd_export(wtkms_cli *cli)
 
     wtkms_err_clear(&err);
     store = NULL;
-    kms = NULL;
+    ring = NULL;
     keys = NULL;
     opened = false;
     memset(&cat, 0, sizeof(cat));
@@ -639,13 +664,8 @@ cmd_export(wtkms_cli *cli)
           "wtkms: warning: the export crosses %d recorded gap%s (oplog list shows them): entries "
           "lost there are not in %s, so it is not a complete oplog for that range\n",
           ngaps, ngaps == 1 ? "" : "s", path);
-    if ((ret = catalog_kms(cli, &cat, &kms, &err)) != 0)
+    if ((ret = catalog_keys(cli, &cat, allow, &ring, &keys, &err)) != 0)
         goto err;
-    if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
-        ret = wtkms_errf(&err, ENOMEM, "out of memory");
-        goto err;
-    }
-    wtkms_oplog_keys_allow_unencrypted(keys, allow);
     /* A cut tail or a replaced head stops the export before anything is written. */
     if ((ret = wtkms_oplog_check_ends(&cat, keys, expect_last, NULL, &err)) != 0)
         goto err;
@@ -688,7 +708,7 @@ cmd_export(wtkms_cli *cli)
           plan.early_parts);
     wtkms_txn_plan_free(&plan);
     wtkms_oplog_keys_free(keys);
-    wtkms_kms_close(kms);
+    wtkms_kms_ring_free(ring);
     wtkms_oplog_catalog_free(&cat);
     wtkms_oplog_store_close(store);
     return (WTKMS_EXIT_OK);
@@ -697,7 +717,7 @@ err:
         wtkms_bson_out_abort(&out);
     wtkms_txn_plan_free(&plan);
     wtkms_oplog_keys_free(keys);
-    wtkms_kms_close(kms);
+    wtkms_kms_ring_free(ring);
     wtkms_oplog_catalog_free(&cat);
     wtkms_oplog_store_close(store);
     return (wtkms_cli_fail(cli, &err));

@@ -26,20 +26,23 @@
 #include "oplog_verify.h"
 #include "snapshot.h"
 
-int wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err);
+int wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err);
 
 static const char pit_usage[] =
   "usage:\n"
   "  wtkms pit restore --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS\n"
   "                    (--to DIR [--oplog-out FILE] | --target URI | --target-file FILE |\n"
   "                    both) [--preserve-uuid] [--expect-last TS] [--allow-unencrypted]\n"
-  "                    [--no-recover] [--wt-config STRING] [--json] [provider flags]\n"
+  "                    [--no-recover] [--wt-config STRING] [--home-config FILE]\n"
+  "                    [--key-config FILE ...] [--json] [provider flags]\n"
   "Restores the snapshot into DIR and writes the oplog after the snapshot's time up to and\n"
   "including TS to DIR-oplog/oplog.bson (mongorestore --oplogReplay --dir DIR-oplog), and/or\n"
   "replays it into the running mongod at URI with applyOps. TS: SECS:INC, SECS or\n"
   "YYYY-MM-DDTHH:MM:SSZ. Collection UUIDs (ui) are kept when the target runs on the snapshot's\n"
   "files (what --to restored; --preserve-uuid says so; otherwise the target is asked) and\n"
-  "stripped for a rebuilt target.\n";
+  "stripped for a rebuilt target. Across a master-key rotation, give each key's provider\n"
+  "settings: the provider flags or --config for one, --key-config FILE for each other one; each\n"
+  "snapshot and segment is read with the key it records.\n";
 
 /*
  * pit_settings --
@@ -146,6 +149,79 @@ check_t0(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, const char *id,
     return (0);
 }
 
+/* The providers of one pit restore. */
+typedef struct {
+    wtkms_kms_ring *ring; /* --config/flags and each --key-config FILE */
+    wtkms_kms *snap_kms;  /* the snapshot key's (owned by ring), NULL when none is configured */
+    wtkms_kms *home_kms;  /* --home-config FILE's */
+    char *main_ext, *home_ext;
+} pit_keyset;
+
+/*
+ * pit_keys --
+ *     Build the providers, and find the ones for the snapshot's key and for the keystore inside
+ *     it by what the manifest records (segments: wtkms_oplog_keys_use_ring). Before any KMS call:
+ *     finding compares descriptors only.
+ */
+static int
+pit_keys(wtkms_cli *cli, wtkms_config *cfg, bool need_kms, const wtkms_snap_manifest *m,
+  const char *home_cfg, pit_keyset *ks, wtkms_snap_restore_opts *ro, wtkms_err *err)
+{
+    wtkms_kms *kms;
+    wtkms_err e2;
+    const char *ext;
+    bool main_given;
+    uint32_t i;
+    int n, ret;
+
+    main_given = cli->config_file != NULL;
+    for (n = 0; n < cfg->n; n++)
+        main_given = main_given || !cfg->items[n].used;
+    if (need_kms && (main_given || wtkms_kms_ring_count(ks->ring) == 0)) {
+        if ((ret = wtkms_kms_open(cfg, &kms, err)) != 0)
+            return (ret);
+        if ((ret = wtkms_config_check_unused(cfg, err)) != 0 ||
+            (ret = wtkms_snapshot_ext_config(cfg, &ks->main_ext, err)) != 0) {
+            wtkms_kms_close(kms);
+            return (ret);
+        }
+        if ((ret = wtkms_kms_ring_add(ks->ring, kms,
+               cli->config_file != NULL ? "--config" : "the provider flags", ks->main_ext, err)) !=
+            0)
+            return (ret);
+    } else if ((ret = wtkms_config_check_unused(cfg, err)) != 0)
+        return (ret);
+    if (home_cfg != NULL &&
+        (ret = wtkms_snapshot_home_kms(home_cfg, &ks->home_kms, &ks->home_ext, err)) != 0)
+        return (ret);
+
+    ext = ks->main_ext;
+    if (m->encrypted) {
+        if ((ret = wtkms_kms_ring_find(ks->ring, &m->key, &ks->snap_kms, &ext, err)) != 0)
+            return (wtkms_err_prefix(err, "snapshot %s", m->id));
+    } else
+        ks->snap_kms = wtkms_kms_ring_first(ks->ring);
+    ro->ext_config = ext;
+    if (ks->home_kms != NULL) {
+        ro->home_kms = ks->home_kms;
+        ro->ext_config = ks->home_ext;
+    } else if (m->has_keystore && wtkms_kms_ring_count(ks->ring) > 0) {
+        /* The restored home opens under any master key that wraps its keystore. */
+        for (i = 0; i < m->n_keystore_cmks; i++) {
+            wtkms_err_clear(&e2);
+            if (wtkms_kms_ring_find(ks->ring, &m->keystore_cmks[i], &kms, &ext, &e2) == 0)
+                break;
+        }
+        if (i == m->n_keystore_cmks) {
+            if ((ret = wtkms_kms_ring_find(ks->ring, &m->keystore_cmk, &kms, &ext, err)) != 0)
+                return (wtkms_err_prefix(err, "snapshot %s: the keystore inside it", m->id));
+        }
+        ro->home_kms = kms;
+        ro->ext_config = ext;
+    }
+    return (0);
+}
+
 /*
  * cmd_pit_restore --
  *     wtkms pit restore.
@@ -159,7 +235,7 @@ cmd_pit_restore(wtkms_cli *cli)
     wtkms_oplog_keys *keys;
     wtkms_snap_manifest *m, *am;
     wtkms_store *sstore;
-    wtkms_kms *kms;
+    pit_keyset ks;
     wtkms_txn_plan plan;
     wtkms_bson_out out;
     wtkms_replay *replay;
@@ -169,8 +245,8 @@ cmd_pit_restore(wtkms_cli *cli)
     wtkms_ts t0, until, expect_last;
     struct stat sb;
     bson_t j;
-    const char *id, *surl, *odir, *vuntil, *to, *target, *oplog_out, *vexpect;
-    char *target_buf, *ext;
+    const char *id, *surl, *odir, *vuntil, *to, *target, *oplog_out, *vexpect, *home_cfg;
+    char *target_buf;
     char opath[4096], odirbuf[4096], what[512], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN];
     uint64_t applied, skipped, txns;
     wtkms_ui_mode ui;
@@ -183,14 +259,13 @@ cmd_pit_restore(wtkms_cli *cli)
     memset(&plan, 0, sizeof(plan));
     memset(&sink, 0, sizeof(sink));
     memset(&ro, 0, sizeof(ro));
+    memset(&ks, 0, sizeof(ks));
     wtkms_config_init(&cfg, "command-line flags");
-    ext = NULL;
     expect_last = 0;
     ostore = NULL;
     keys = NULL;
     m = NULL;
     sstore = NULL;
-    kms = NULL;
     replay = NULL;
     out_open = made_dir = restored = false;
     target_buf = NULL;
@@ -231,6 +306,9 @@ cmd_pit_restore(wtkms_cli *cli)
     ro.no_recover = wtkms_cli_flag(cli, "no-recover");
     ro.wt_config = wtkms_cli_opt_get(cli, "wt-config");
     ro.ext_path = wtkms_cli_opt_get(cli, "extension");
+    home_cfg = wtkms_cli_opt_get(cli, "home-config");
+    if ((ret = wtkms_cli_key_ring(cli, &ks.ring, &err)) != 0)
+        goto err;
     wtkms_config_free(&cfg);
     if ((ret = pit_settings(cli, &cfg, &err)) != 0)
         goto err;
@@ -269,17 +347,13 @@ cmd_pit_restore(wtkms_cli *cli)
         need_kms = need_kms || cat.segs[i].h.encrypted;
     for (n = 0; n < (size_t)cfg.n; n++)
         need_kms = need_kms || !cfg.items[n].used;
-    if (need_kms && (ret = wtkms_kms_open(&cfg, &kms, &err)) != 0)
+    if ((ret = pit_keys(cli, &cfg, need_kms, m, home_cfg, &ks, &ro, &err)) != 0)
         goto err;
-    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0 ||
-        (ret = wtkms_snapshot_ext_config(&cfg, &ext, &err)) != 0)
-        goto err;
-    ro.ext_config = ext;
     /*
      * Every key the snapshot depends on and the no-downgrade rule, before anything is written;
      * and T0 from the authenticated manifest, not the one read without a key.
      */
-    if ((ret = wtkms_snapshot_check_keys(sstore, id, kms, &ro, &am, &err)) != 0)
+    if ((ret = wtkms_snapshot_check_keys(sstore, id, ks.snap_kms, &ro, &am, &err)) != 0)
         goto err;
     if (!am->has_oplog_ts || WTKMS_TS(am->oplog_t, am->oplog_i) != t0) {
         wtkms_manifest_free(am);
@@ -288,10 +362,11 @@ cmd_pit_restore(wtkms_cli *cli)
         goto err;
     }
     wtkms_manifest_free(am);
-    if ((keys = wtkms_oplog_keys_new(kms)) == NULL) {
+    if ((keys = wtkms_oplog_keys_new(NULL)) == NULL) {
         ret = wtkms_errf(&err, ENOMEM, "out of memory");
         goto err;
     }
+    wtkms_oplog_keys_use_ring(keys, ks.ring);
     wtkms_oplog_keys_allow_unencrypted(keys, ro.allow_unencrypted);
     if ((ret = wtkms_oplog_check_ends(&cat, keys, expect_last, NULL, &err)) != 0)
         goto err;
@@ -341,7 +416,7 @@ cmd_pit_restore(wtkms_cli *cli)
         out_open = false;
     }
     if (to != NULL) {
-        if ((ret = wtkms_snapshot_restore(sstore, id, to, kms, &ro, NULL, &err)) != 0)
+        if ((ret = wtkms_snapshot_restore(sstore, id, to, ks.snap_kms, &ro, NULL, &err)) != 0)
             goto err;
         restored = true;
         if (target != NULL) {
@@ -429,9 +504,11 @@ done:
     if (m != NULL)
         wtkms_manifest_free(m);
     wtkms_store_close(sstore);
-    wtkms_kms_close(kms);
+    wtkms_kms_close(ks.home_kms);
+    wtkms_kms_ring_free(ks.ring);
     wtkms_config_free(&cfg);
-    free(ext);
+    free(ks.main_ext);
+    free(ks.home_ext);
     if (target_buf != NULL) {
         wtkms_wipe(target_buf, strlen(target_buf));
         free(target_buf);

@@ -60,7 +60,6 @@ settings(wtkms_cli *cli, wtkms_config *cfg, bool file_is_used, wtkms_err *err)
  *     The provider settings as the extension's config=(...) contents: key="value",... (also
  *     what pit restore gives the extension when it finishes a restored home's recovery).
  */
-int wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err);
 int
 wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err)
 {
