@@ -7,7 +7,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup-build.sh"
 # mmdebstrap: scripts/test-fresh.sh builds a minimal Debian root with it.
 # clang: fuzz/build.sh builds the libFuzzer targets with it.
-pkgs=(libcmocka-dev valgrind clang-format openssl mmdebstrap clang)
+# xfsprogs: the snapshot tests clone files with reflinks on a loop-mounted XFS image.
+pkgs=(libcmocka-dev valgrind clang-format openssl mmdebstrap clang xfsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,7 +7,7 @@
 # SecantusDB's daemon is there, so a broken install fails here with its cause.
 #
 # Not installable here, and so not used: mongod (jstests/run.sh says it skipped and why) and
-# mongo-tools' bsondump/mongorestore (proxy.golang.org answers 403 for
+# mongo-tools' bsondump/mongorestore (the Go module proxy refuses
 # github.com/mongodb/mongo-tools; the tests decode oplog.bson with pymongo's bson.decode_all).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)

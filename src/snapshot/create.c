@@ -273,19 +273,23 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
 {
     wtkms_snap_manifest *m;
     wtkms_source *src;
+    wtkms_mongod_lock *lock;
     wtkms_keystore *ks;
+    wtkms_err e2;
     wtkms_snap_keys *keys;
     wtkms_key *key;
     uint8_t *mbuf;
     size_t mlen;
     bool begun;
-    char *real;
+    char *real, why[1024];
     uint32_t i;
+    bool cloned;
     int ret, tret;
 
     if (mp != NULL)
         *mp = NULL;
     src = NULL;
+    lock = NULL;
     keys = NULL;
     key = NULL;
     mbuf = NULL;
@@ -305,12 +309,24 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
           "--provider ... --key-file ...), or pass --no-encryption");
         goto err;
     }
-    if (o->uri != NULL && !o->fsync_locked) {
+    if (o->uri != NULL && !o->fsync_locked && !o->fsync_lock) {
         ret = wtkms_errf(err, EINVAL,
-          "--uri reads the oplog timestamp of an fsync-locked mongod: it needs --fsync-locked");
+          "--uri reads the oplog timestamp of an fsync-locked mongod: it needs --fsync-locked (you "
+          "locked it) or --fsync-lock (wtkms locks and unlocks it)");
+        goto err;
+    }
+    if (o->fsync_lock && (o->uri == NULL || o->fsync_locked)) {
+        ret = wtkms_errf(err, EINVAL,
+          o->uri == NULL
+            ? "--fsync-lock needs --uri URI (or --uri-file FILE): the mongod to lock"
+            : "give --fsync-lock (wtkms locks the mongod) or --fsync-locked (you did), "
+              "not both");
         goto err;
     }
 
+    /* With --fsync-lock, the lock first: writes stop until wtkms_mongod_lock_release. */
+    if (o->fsync_lock && (ret = wtkms_mongod_lock_take(o->uri, &lock, err)) != 0)
+        goto err;
     /* The oplog position first: it must be read while the mongod is locked, before copying. */
     if (o->uri != NULL) {
         if ((ret = wtkms_mongod_oplog_ts(o->uri, &m->oplog_t, &m->oplog_i, &m->oplog_term,
@@ -326,6 +342,21 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     /* Refusals (a live home) before any KMS call or store write. */
     if ((ret = wtkms_source_open(o, &src, err)) != 0)
         goto err;
+    /* Reflinks take a moment whatever the size: unlock as soon as they exist. */
+    if (lock != NULL) {
+        if ((ret = wtkms_source_clone(
+               src, o->home, o->clone_dir, &cloned, why, sizeof(why), err)) != 0)
+            goto err;
+        src->method = cloned ? "fsync_lock_reflink" : "fsync_lock";
+        if (snprintf(m->clone_why, sizeof(m->clone_why), "%s", why) >= (int)sizeof(m->clone_why))
+            m->clone_why[sizeof(m->clone_why) - 1] = '\0';
+        if (cloned) {
+            ret = wtkms_mongod_lock_release(lock, &m->lock_ms, err);
+            lock = NULL;
+            if (ret != 0)
+                goto err;
+        }
+    }
     if (src->has_keystore) {
         if ((ret = wtkms_keystore_load(src->keystore_dir, &ks, err)) != 0) {
             wtkms_err_prefix(err, "home %s", o->home);
@@ -391,6 +422,12 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     begun = true;
     if ((ret = copy_files(o, src, m, keys, err)) != 0)
         goto err;
+    if (lock != NULL) {
+        ret = wtkms_mongod_lock_release(lock, &m->lock_ms, err);
+        lock = NULL;
+        if (ret != 0)
+            goto err;
+    }
     /* The copy is complete: release the backup cursor before the (slower) commit. */
     tret = wtkms_source_close(src, err);
     src = NULL;
@@ -409,6 +446,12 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     }
     ret = 0;
 err:
+    if (lock != NULL) {
+        /* Never leave the server locked; the first error is the one reported. */
+        wtkms_err_clear(&e2);
+        if (wtkms_mongod_lock_release(lock, NULL, &e2) != 0)
+            (void)wtkms_err_prefix(err, "%s; and", e2.msg);
+    }
     if (begun)
         o->store->abort(o->store, m->id);
     if (src != NULL)

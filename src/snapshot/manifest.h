@@ -40,7 +40,8 @@ typedef struct {
     int64_t created_ms;
     char source_host[256];
     char source_path[4096];
-    char source_method[32]; /* "backup_cursor" or "fsync_locked" */
+    char
+      source_method[32]; /* "backup_cursor", "fsync_locked", "fsync_lock_reflink", "fsync_lock" */
     char wt_version[256];
     uint32_t chunk_size;
     int64_t size;        /* sum of the files' sizes */
@@ -70,6 +71,10 @@ typedef struct {
     size_t body_len;
     uint8_t mac[WTKMS_SHA256_LEN];
     bool authenticated;
+    /* create --fsync-lock (not stored): how long the server's writes were blocked, and why the
+     * files could not be cloned ("" when they were). */
+    int64_t lock_ms;
+    char clone_why[256];
 } wtkms_snap_manifest;
 
 /* Encode with its MAC (keys NULL: unencrypted snapshot, SHA-256 checksum). */

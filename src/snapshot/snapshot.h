@@ -36,6 +36,13 @@ typedef struct {
      * db.fsyncLock() (the caller vouches for that, or uri lets us check).
      */
     bool fsync_locked;
+    /*
+     * fsync_lock: take db.fsyncLock() on the mongod at uri, clone the files (reflinks, on a
+     * filesystem that has them) into clone_dir (NULL: beside the home), release the lock, then
+     * read the clones; without reflinks the lock is held until the files are read.
+     */
+    bool fsync_lock;
+    const char *clone_dir;
     const char *ext_path;   /* libwtkms.so to load; NULL: the one beside this program */
     const char *ext_config; /* the extension's config=(...) contents; NULL: no extension */
     const char *wt_config;  /* more wiredtiger_open settings; NULL: encryption=(name=wtkms,

@@ -110,6 +110,9 @@ walk(wtkms_source *src, const char *home, const char *rel, wtkms_err *err)
     while (ret == 0 && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
+        /* Another snapshot's clones (--fsync-lock on a home that is its own filesystem). */
+        if (rel[0] == '\0' && strncmp(de->d_name, ".wtkms-clone-", 13) == 0)
+            continue;
         if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
             snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
               (int)sizeof(name)) {
@@ -352,7 +355,7 @@ wtkms_source_open(const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkms_er
     if ((src = calloc(1, sizeof(*src))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     src->has_keystore = wtkms_keystore_exists(o->home);
-    if (o->fsync_locked) {
+    if (o->fsync_locked || o->fsync_lock) {
         src->method = "fsync_locked";
         home_wt_version(o->home, src->wt_version, sizeof(src->wt_version));
         (void)snprintf(src->keystore_dir, sizeof(src->keystore_dir), "%s", o->home);
@@ -395,6 +398,8 @@ wtkms_source_close(wtkms_source *src, wtkms_err *err)
     }
     if (src->tmpdir[0] != '\0')
         (void)wtkms_rmtree(src->tmpdir, NULL);
+    if (src->clonedir[0] != '\0')
+        (void)wtkms_rmtree(src->clonedir, NULL);
     for (i = 0; i < src->nfiles; i++) {
         free(src->files[i].name);
         free(src->files[i].path);

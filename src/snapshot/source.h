@@ -33,6 +33,7 @@ struct wtkms_source {
     bool has_keystore;
     char keystore_dir[4096]; /* a directory holding exactly the keystore bytes copied */
     char tmpdir[4096];       /* private directory to remove at close ("" if none) */
+    char clonedir[4096];     /* the reflinked copy (wtkms_source_clone) to remove at close */
     void *wt;                /* the WiredTiger connection state (source.c) */
 };
 
@@ -54,5 +55,26 @@ pid_t wtkms_source_lock_holder(const char *home);
  */
 int wtkms_mongod_oplog_ts(const char *uri, uint32_t *tp, uint32_t *ip, int64_t *termp, char *rs,
   size_t rslen, wtkms_err *err);
+
+/*
+ * --fsync-lock: wtkms takes db.fsyncLock() itself and releases it as soon as the files are
+ * cloned (or copied, where the filesystem cannot clone). SIGINT, SIGTERM and SIGHUP are held
+ * while the lock is, so an interrupted snapshot unlocks first; after kill -9, run
+ * db.fsyncUnlock() by hand.
+ */
+typedef struct wtkms_mongod_lock wtkms_mongod_lock;
+int wtkms_mongod_lock_take(const char *uri, wtkms_mongod_lock **lp, wtkms_err *err);
+/* Unlock and free l; *held_ms (optional): how long writes were blocked. */
+int wtkms_mongod_lock_release(wtkms_mongod_lock *l, int64_t *held_ms, wtkms_err *err);
+
+/*
+ * Reflink every listed file into a private directory on the home's filesystem (FICLONE, as on
+ * XFS and btrfs) and read the clones from then on; the directory goes at wtkms_source_close.
+ * *cloned false (why says which file and why) when the filesystem cannot: nothing is left
+ * behind and the files are read in place. parent: where the directory goes (NULL: beside the
+ * home when on the same filesystem, else inside it).
+ */
+int wtkms_source_clone(wtkms_source *src, const char *home, const char *parent, bool *cloned,
+  char *why, size_t whylen, wtkms_err *err);
 
 #endif
