@@ -88,7 +88,9 @@ producer(void *arg)
         }
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         /* A file may grow while it is copied; blocks past this size are not in the checkpoint. */
-        f->size = sb.st_size;
+        f->size = c->src->files[fi].limit >= 0 && c->src->files[fi].limit < sb.st_size
+                    ? c->src->files[fi].limit
+                    : sb.st_size;
         f->mode = sb.st_mode & 07777;
         f->chunks = wtkms_snap_nchunks(f->size, c->chunk_size);
         if ((sha = wtkms_sha256_begin()) == NULL) {
@@ -281,9 +283,10 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     uint8_t *mbuf;
     size_t mlen;
     bool begun;
+    wtkms_backup_meta meta;
     char *real, why[1024];
     uint32_t i;
-    bool cloned;
+    bool cloned, lock_it;
     int ret, tret;
 
     if (mp != NULL)
@@ -309,26 +312,47 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
           "--provider ... --key-file ...), or pass --no-encryption");
         goto err;
     }
-    if (o->uri != NULL && !o->fsync_locked && !o->fsync_lock) {
+    if (o->uri != NULL && !o->fsync_locked && !o->fsync_lock && !o->live) {
         ret = wtkms_errf(err, EINVAL,
           "--uri reads the oplog timestamp of an fsync-locked mongod: it needs --fsync-locked (you "
           "locked it) or --fsync-lock (wtkms locks and unlocks it)");
         goto err;
     }
-    if (o->fsync_lock && (o->uri == NULL || o->fsync_locked)) {
+    if ((o->fsync_lock || o->live) &&
+        (o->uri == NULL || (int)o->fsync_locked + (int)o->fsync_lock + (int)o->live > 1)) {
         ret = wtkms_errf(err, EINVAL,
-          o->uri == NULL
-            ? "--fsync-lock needs --uri URI (or --uri-file FILE): the mongod to lock"
-            : "give --fsync-lock (wtkms locks the mongod) or --fsync-locked (you did), "
-              "not both");
+          o->uri == NULL ? "--live and --fsync-lock need --uri URI (or --uri-file FILE): the "
+                           "running mongod"
+                         : "give one of --live, --fsync-lock (wtkms locks the mongod) and "
+                           "--fsync-locked (you did)");
         goto err;
     }
 
+    /* --live: the server's $backupCursor, no lock; without one, as --fsync-lock. */
+    lock_it = o->fsync_lock;
+    if (o->live) {
+        if ((ret = wtkms_source_backup_cursor(o, &src, &meta, err)) == ENOTSUP) {
+            wtkms_err_clear(err);
+            lock_it = true;
+        } else if (ret != 0)
+            goto err;
+        else if (meta.has_end) {
+            m->oplog_t = meta.t;
+            m->oplog_i = meta.i;
+            m->oplog_term = meta.term;
+            if (snprintf(m->oplog_rs, sizeof(m->oplog_rs), "%s", meta.rs) >=
+                (int)sizeof(m->oplog_rs))
+                m->oplog_rs[0] = '\0'; /* longer than any replica-set name */
+            m->has_oplog_ts = true;
+        }
+    }
     /* With --fsync-lock, the lock first: writes stop until wtkms_mongod_lock_release. */
-    if (o->fsync_lock && (ret = wtkms_mongod_lock_take(o->uri, &lock, err)) != 0)
+    if (lock_it && (ret = wtkms_mongod_lock_take(o->uri, &lock, err)) != 0)
         goto err;
     /* The oplog position first: it must be read while the mongod is locked, before copying. */
-    if (o->uri != NULL) {
+    if (src != NULL) {
+        /* The $backupCursor said where its copy is consistent. */
+    } else if (o->uri != NULL) {
         if ((ret = wtkms_mongod_oplog_ts(o->uri, &m->oplog_t, &m->oplog_i, &m->oplog_term,
                m->oplog_rs, sizeof(m->oplog_rs), err)) != 0)
             goto err;
@@ -340,7 +364,7 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     }
 
     /* Refusals (a live home) before any KMS call or store write. */
-    if ((ret = wtkms_source_open(o, &src, err)) != 0)
+    if (src == NULL && (ret = wtkms_source_open(o, &src, err)) != 0)
         goto err;
     /* Reflinks take a moment whatever the size: unlock as soon as they exist. */
     if (lock != NULL) {

@@ -43,6 +43,11 @@ typedef struct {
      */
     bool fsync_lock;
     const char *clone_dir;
+    /*
+     * live: the mongod's $backupCursor where it offers one (no lock at all), else as
+     * fsync_lock.
+     */
+    bool live;
     const char *ext_path;   /* libwtkms.so to load; NULL: the one beside this program */
     const char *ext_config; /* the extension's config=(...) contents; NULL: no extension */
     const char *wt_config;  /* more wiredtiger_open settings; NULL: encryption=(name=wtkms,

@@ -31,11 +31,11 @@ typedef struct {
 } wt_state;
 
 /*
- * add_file --
+ * wtkms_source_add --
  *     Append a (name, path) pair.
  */
-static int
-add_file(wtkms_source *src, const char *name, const char *path, wtkms_err *err)
+int
+wtkms_source_add(wtkms_source *src, const char *name, const char *path, wtkms_err *err)
 {
     wtkms_src_file *tmp;
     uint32_t i;
@@ -54,6 +54,7 @@ add_file(wtkms_source *src, const char *name, const char *path, wtkms_err *err)
     }
     src->files[src->nfiles].name = strdup(name);
     src->files[src->nfiles].path = strdup(path);
+    src->files[src->nfiles].limit = -1;
     if (src->files[src->nfiles].name == NULL || src->files[src->nfiles].path == NULL) {
         free(src->files[src->nfiles].name);
         free(src->files[src->nfiles].path);
@@ -133,7 +134,7 @@ walk(wtkms_source *src, const char *home, const char *rel, wtkms_err *err)
         if (S_ISDIR(sb.st_mode))
             ret = walk(src, home, name, err);
         else if (S_ISREG(sb.st_mode))
-            ret = add_file(src, name, path, err);
+            ret = wtkms_source_add(src, name, path, err);
         /* Sockets, FIFOs and devices hold no data to restore. */
     }
     (void)closedir(d);
@@ -237,7 +238,7 @@ copy_keystore(wtkms_source *src, const char *home, wtkms_err *err)
     free(buf);
     if (ret != 0)
         return (ret);
-    return (add_file(src, WTKMS_KEYSTORE_FILE, path, err));
+    return (wtkms_source_add(src, WTKMS_KEYSTORE_FILE, path, err));
 }
 
 /*
@@ -326,7 +327,7 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
         if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
             return (wtkms_errf(err, ENOENT,
               "home %s: the backup cursor lists %s, which is not a file there", o->home, name));
-        if ((tret = add_file(src, name, path, err)) != 0)
+        if ((tret = wtkms_source_add(src, name, path, err)) != 0)
             return (tret);
     }
     if (ret != WT_NOTFOUND)
@@ -355,7 +356,7 @@ wtkms_source_open(const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkms_er
     if ((src = calloc(1, sizeof(*src))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     src->has_keystore = wtkms_keystore_exists(o->home);
-    if (o->fsync_locked || o->fsync_lock) {
+    if (o->fsync_locked || o->fsync_lock || o->live) {
         src->method = "fsync_locked";
         home_wt_version(o->home, src->wt_version, sizeof(src->wt_version));
         (void)snprintf(src->keystore_dir, sizeof(src->keystore_dir), "%s", o->home);
@@ -375,6 +376,44 @@ wtkms_source_open(const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkms_er
 }
 
 /*
+ * wtkms_source_backup_cursor --
+ *     The files a running mongod's $backupCursor lists, read from o->home while it is open.
+ */
+int
+wtkms_source_backup_cursor(
+  const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkms_backup_meta *meta, wtkms_err *err)
+{
+    wtkms_source *src;
+    struct stat sb;
+    const char *v;
+    int ret;
+
+    *srcp = NULL;
+    if (stat(o->home, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return (wtkms_errf(err, ENOENT, "home %s is not a directory", o->home));
+    if ((src = calloc(1, sizeof(*src))) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    src->has_keystore = wtkms_keystore_exists(o->home);
+    src->method = "mongod_backup_cursor";
+    home_wt_version(o->home, src->wt_version, sizeof(src->wt_version));
+    /* A test point: how often the cursor is kept open (default every 5 minutes). */
+    v = getenv("WTKMS_TEST_BACKUP_KEEPALIVE_MS");
+    ret = wtkms_backup_cursor_open(o->uri, o->home, v != NULL ? (unsigned)strtoul(v, NULL, 10) : 0,
+      src, meta, (wtkms_backup_cursor **)&src->bc, err);
+    /* After the cursor is open: every block its checkpoint needs has its key in this copy. */
+    if (ret == 0 && src->has_keystore)
+        ret = copy_keystore(src, o->home, err);
+    if (ret == 0 && src->nfiles == 0)
+        ret = wtkms_errf(err, ENOENT, "the $backupCursor of %s listed no files", o->home);
+    if (ret != 0) {
+        (void)wtkms_source_close(src, NULL);
+        return (ret);
+    }
+    *srcp = src;
+    return (0);
+}
+
+/*
  * wtkms_source_close --
  *     Release the backup cursor and the connection; remove the private copy.
  */
@@ -383,17 +422,17 @@ wtkms_source_close(wtkms_source *src, wtkms_err *err)
 {
     wt_state *wt;
     uint32_t i;
-    int ret;
+    int ret, tret;
 
     if (src == NULL)
         return (0);
-    ret = 0;
+    ret = wtkms_backup_cursor_close(src->bc, NULL, err);
     if ((wt = src->wt) != NULL) {
         if (wt->backup != NULL)
             (void)wt->backup->close(wt->backup);
-        if (wt->conn != NULL && (ret = wt->conn->close(wt->conn, NULL)) != 0)
+        if (wt->conn != NULL && (tret = wt->conn->close(wt->conn, NULL)) != 0 && ret == 0)
             ret = wtkms_errf(
-              err, EIO, "closing the source home: %s", wtkms_wt_events_error(&wt->h, ret));
+              err, EIO, "closing the source home: %s", wtkms_wt_events_error(&wt->h, tret));
         free(wt);
     }
     if (src->tmpdir[0] != '\0')

@@ -20,8 +20,9 @@
 #include "snapshot.h"
 
 typedef struct {
-    char *name; /* relative name inside the home, as restored */
-    char *path; /* where to read it now */
+    char *name;    /* relative name inside the home, as restored */
+    char *path;    /* where to read it now */
+    int64_t limit; /* bytes that belong to the copy (a $backupCursor's fileSize), -1: all */
 } wtkms_src_file;
 
 typedef struct wtkms_source wtkms_source;
@@ -35,9 +36,26 @@ struct wtkms_source {
     char tmpdir[4096];       /* private directory to remove at close ("" if none) */
     char clonedir[4096];     /* the reflinked copy (wtkms_source_clone) to remove at close */
     void *wt;                /* the WiredTiger connection state (source.c) */
+    void *bc;                /* the mongod's $backupCursor (source_backupcursor.c) */
 };
 
 int wtkms_source_open(const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkms_err *err);
+/*
+ * A running mongod's files through its $backupCursor (o->uri; the files are read from o->home,
+ * its dbpath on this machine) without a lock, when the server offers the stage: ENOTSUP when it
+ * does not (MongoDB Community). *meta: the oplog time the copy is consistent at.
+ */
+typedef struct {
+    bool seen, has_end;
+    char dbpath[4096]; /* the server's dbpath (the files' names start with it) */
+    uint32_t t, i;     /* oplogEnd */
+    int64_t term;
+    char rs[256];
+} wtkms_backup_meta;
+int wtkms_source_backup_cursor(
+  const wtkms_snap_create_opts *o, wtkms_source **srcp, wtkms_backup_meta *meta, wtkms_err *err);
+/* Append one file to the list (a safe relative name; duplicates ignored). */
+int wtkms_source_add(wtkms_source *src, const char *name, const char *path, wtkms_err *err);
 /* Close the backup cursor and the connection; remove the private copy. */
 int wtkms_source_close(wtkms_source *src, wtkms_err *err);
 
@@ -45,6 +63,12 @@ int wtkms_source_close(wtkms_source *src, wtkms_err *err);
 int wtkms_snap_default_ext_path(char *out, size_t outlen, wtkms_err *err);
 /* Whether a path must be quoted inside a WiredTiger configuration string. */
 bool wtkms_snap_needs_quotes(const char *s);
+
+/* Internal to source.c: the $backupCursor (keepalive_ms 0: every 5 minutes). */
+typedef struct wtkms_backup_cursor wtkms_backup_cursor;
+int wtkms_backup_cursor_open(const char *uri, const char *home, unsigned keepalive_ms,
+  wtkms_source *src, wtkms_backup_meta *meta, wtkms_backup_cursor **bcp, wtkms_err *err);
+int wtkms_backup_cursor_close(wtkms_backup_cursor *bc, uint64_t *keepalives, wtkms_err *err);
 
 /* The process holding a home's WiredTiger.lock, 0 if none (or no lock file). */
 pid_t wtkms_source_lock_holder(const char *home);
@@ -55,6 +79,11 @@ pid_t wtkms_source_lock_holder(const char *home);
  */
 int wtkms_mongod_oplog_ts(const char *uri, uint32_t *tp, uint32_t *ip, int64_t *termp, char *rs,
   size_t rslen, wtkms_err *err);
+
+/* A client for the mongod at uri with a backup's timeouts; host names it in messages. */
+struct _mongoc_client_t;
+int wtkms_mongod_client(
+  const char *uri, struct _mongoc_client_t **clientp, char *host, size_t hostlen, wtkms_err *err);
 
 /*
  * --fsync-lock: wtkms takes db.fsyncLock() itself and releases it as soon as the files are

@@ -28,12 +28,12 @@ init_mongoc(void)
 }
 
 /*
- * mongod_client --
+ * wtkms_mongod_client --
  *     A client for the mongod at uri_str, with timeouts a backup can live with; host names it in
  *     messages (never the URI, which may hold a password).
  */
-static int
-mongod_client(
+int
+wtkms_mongod_client(
   const char *uri_str, mongoc_client_t **clientp, char *host, size_t hostlen, wtkms_err *err)
 {
     mongoc_uri_t *uri;
@@ -86,7 +86,7 @@ wtkms_mongod_oplog_ts(const char *uri_str, uint32_t *tp, uint32_t *ip, int64_t *
 
     *termp = -1;
     rs[0] = '\0';
-    if ((ret = mongod_client(uri_str, &client, host, sizeof(host), err)) != 0)
+    if ((ret = wtkms_mongod_client(uri_str, &client, host, sizeof(host), err)) != 0)
         return (ret);
     ret = 0;
     bson_init(&cmd);
@@ -174,7 +174,9 @@ lock_command(wtkms_mongod_lock *l, bson_t *cmd, const char *what, wtkms_err *err
     bson_destroy(&reply);
     bson_destroy(cmd);
     if (!ok)
-        return (wtkms_errf(err, berr.domain == MONGOC_ERROR_SERVER ? EPERM : ECONNREFUSED,
+        return (wtkms_errf(err,
+          (berr.domain == MONGOC_ERROR_SERVER || berr.domain == MONGOC_ERROR_QUERY) ? EPERM
+                                                                                    : ECONNREFUSED,
           "mongod at %s: %s failed: %s", l->host, what, berr.message));
     return (0);
 }
@@ -195,7 +197,7 @@ wtkms_mongod_lock_take(const char *uri, wtkms_mongod_lock **lp, wtkms_err *err)
     *lp = NULL;
     if ((l = calloc(1, sizeof(*l))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
-    if ((ret = mongod_client(uri, &l->client, l->host, sizeof(l->host), err)) != 0) {
+    if ((ret = wtkms_mongod_client(uri, &l->client, l->host, sizeof(l->host), err)) != 0) {
         free(l);
         return (ret);
     }

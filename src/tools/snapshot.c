@@ -25,7 +25,7 @@ static const char snapshot_usage[] =
   "usage:\n"
   "  wtkms snapshot create --home DIR --store STORE [--no-encryption]\n"
   "        [--fsync-locked [--uri URI | --uri-file FILE] |\n"
-  "         --fsync-lock (--uri URI | --uri-file FILE) [--clone-dir DIR]]\n"
+  "         (--live | --fsync-lock) (--uri URI | --uri-file FILE) [--clone-dir DIR]]\n"
   "        [--oplog-ts T:I] [--wt-config STRING] [--home-config FILE] [--json] [provider "
   "flags]\n"
   "  wtkms snapshot list --store STORE [--json]\n"
@@ -298,6 +298,7 @@ cmd_create(wtkms_cli *cli)
     o.no_encryption = wtkms_cli_flag(cli, "no-encryption");
     o.fsync_locked = wtkms_cli_flag(cli, "fsync-locked");
     o.fsync_lock = wtkms_cli_flag(cli, "fsync-lock");
+    o.live = wtkms_cli_flag(cli, "live");
     o.clone_dir = wtkms_cli_opt_get(cli, "clone-dir");
     /* --uri-file FILE: a URI with a password (SCRAM), kept out of the process list. */
     if ((ret = wtkms_cli_connection_uri(cli, "uri", &uri, &err)) != 0)
@@ -370,7 +371,7 @@ cmd_create(wtkms_cli *cli)
         bson_t doc = BSON_INITIALIZER;
         summary(&doc, m, false);
         BSON_APPEND_UTF8(&doc, "store", store->url);
-        if (o.fsync_lock)
+        if (o.fsync_lock || o.live)
             BSON_APPEND_INT64(&doc, "lock_ms", m->lock_ms);
         wtkms_cli_print_json(&doc);
         bson_destroy(&doc);
@@ -382,12 +383,14 @@ cmd_create(wtkms_cli *cli)
             ts[0] = '\0';
         (void)fprintf(stderr, "snapshot %s of %s: %u files, %s, encryption key %s%s\n", m->id,
           o.home, m->nfiles, sz, name, ts);
-        if (o.fsync_lock && m->clone_why[0] == '\0')
+        if (strcmp(m->source_method, "mongod_backup_cursor") == 0)
+            (void)fprintf(stderr, "mongod's writes were not blocked (its $backupCursor)\n");
+        else if ((o.fsync_lock || o.live) && m->clone_why[0] == '\0')
             (void)fprintf(stderr,
               "mongod's writes were blocked for %" PRId64 " ms (fsyncLock while the files were "
               "cloned)\n",
               m->lock_ms);
-        else if (o.fsync_lock)
+        else if (o.fsync_lock || o.live)
             (void)fprintf(stderr,
               "mongod's writes were blocked for %" PRId64 " ms: the files could not be cloned "
               "(%s), so the lock was held while they were read; on XFS or btrfs it is held only "

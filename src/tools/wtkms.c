@@ -11,8 +11,8 @@
 /* Flags that take no value. Every other --flag takes the next argument (or --flag=value). */
 static const char *const boolean_flags[] = { "json", "help", "no-encryption", "force", "yes",
     "dry-run", "no-progress", "progress", "once", "all", "keep-going", "verify-only", "verify",
-    "fsync-locked", "fsync-lock", "across-gaps", "check", "preserve-uuid", "allow-unencrypted",
-    "no-recover", NULL };
+    "fsync-locked", "fsync-lock", "live", "across-gaps", "check", "preserve-uuid",
+    "allow-unencrypted", "no-recover", NULL };
 
 static const char usage[] =
   "usage: wtkms [--config FILE] GROUP COMMAND [ARGS] [--home DIR] [--json] [provider flags]\n"

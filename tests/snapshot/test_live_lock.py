@@ -17,14 +17,22 @@ import subprocess
 import threading
 import time
 
+import bson
 import pytest
+from bson.int64 import Int64
 from bson.timestamp import Timestamp
 from mockupdb import MockupDB
 
 
 class LockingMongod:
-    def __init__(self, home=None, lock_delay=0.0, refuse_lock=False):
+    def __init__(self, home=None, lock_delay=0.0, refuse_lock=False, backup_cursor=False,
+                 getmore_error=None):
         self.home = home
+        self.backup_cursor = backup_cursor
+        self.getmore_error = getmore_error
+        self.listed = {}           # name -> size the backup cursor reported
+        self.getmores = 0          # after the listing (keepalives)
+        self.killed = []
         self.events = []
         self.locked = False
         self.lock_delay = lock_delay
@@ -40,8 +48,58 @@ class LockingMongod:
         s.autoresponds({"find": "oplog.rs"}, cursor={
             "id": 0, "ns": "local.oplog.rs",
             "firstBatch": [{"ts": Timestamp(1732570200, 3), "t": 7, "op": "n", "o": {}}]})
-        s.autoresponds("fsync", self._lock)
-        s.autoresponds("fsyncUnlock", self._unlock)
+        s.autoresponds(self._dispatch)
+
+    def _dispatch(self, r):
+        name = (r.command_name or "").lower() if r.is_command else ""
+        handler = {"fsync": self._lock, "fsyncunlock": self._unlock,
+                   "aggregate": self._aggregate, "getmore": self._getmore,
+                   "killcursors": self._kill}.get(name)
+        return handler(r) if handler else False
+
+    def _aggregate(self, r):
+        if not self.backup_cursor or "$backupCursor" not in r.doc["pipeline"][0]:
+            return r.command_err(code=40324,
+                                 errmsg="Unrecognized pipeline stage name: '$backupCursor'")
+        meta = {"metadata": {"backupId": bson.Binary(b"\x01" * 16, 4),
+                             "dbpath": str(self.home),
+                             "oplogStart": {"ts": Timestamp(1732570100, 1), "t": Int64(-1)},
+                             "oplogEnd": {"ts": Timestamp(1732570300, 9), "t": Int64(8)},
+                             "checkpointTimestamp": Timestamp(1732570290, 1),
+                             "disableIncrementalBackup": False, "incrementalBackup": False,
+                             "blockSize": Int64(16)}}
+        files = []
+        for dirpath, _, names in os.walk(self.home):
+            for n in sorted(names):
+                if n in ("WiredTiger.lock", "mongod.lock", "wtkms.keystore", "wtkms.keystore.lock"):
+                    continue
+                p = os.path.join(dirpath, n)
+                size = os.path.getsize(p)
+                self.listed[os.path.relpath(p, self.home)] = size
+                files.append({"filename": p, "fileSize": Int64(size), "used": True})
+        # The first batch holds the metadata and two files; the rest come by getMore.
+        self.pending = files[2:]
+        return r.ok(cursor={"id": Int64(77), "ns": "admin.$cmd.aggregate",
+                            "firstBatch": [meta] + files[:2]})
+
+    def _getmore(self, r):
+        if self.pending:
+            batch, self.pending = self.pending, []
+            return r.ok(cursor={"id": Int64(77), "ns": "admin.$cmd.aggregate",
+                                "nextBatch": batch})
+        self.getmores += 1
+        if self.getmores == 1 and self.home is not None:
+            # The server goes on writing after the listing: files grow past fileSize.
+            for name in self.listed:
+                with open(os.path.join(self.home, name), "ab") as f:
+                    f.write(b"\xee" * 4096)
+        if self.getmore_error and self.getmores >= 2:    # a keepalive, after the listing
+            return r.command_err(code=43, errmsg=self.getmore_error)
+        return r.ok(cursor={"id": Int64(77), "ns": "admin.$cmd.aggregate", "nextBatch": []})
+
+    def _kill(self, r):
+        self.killed.extend(r.doc.get("cursors", []))
+        return r.ok(cursorsKilled=r.doc.get("cursors", []))
 
     def _lock(self, r):
         if not r.doc.get("lock"):
@@ -211,8 +269,70 @@ def test_flag_combinations(snap, tmp_path):
     home = snap.make_home(rows=5)
     p = snap.wtkms("snapshot", "create", "--home", home, "--store", tmp_path / "s",
                    "--key-file", snap.key, "--fsync-lock", check=False)
-    assert p.returncode == 2 and "--fsync-lock needs --uri" in p.stderr, p.stderr
+    assert p.returncode == 2 and "need --uri" in p.stderr, p.stderr
     p = snap.wtkms("snapshot", "create", "--home", home, "--store", tmp_path / "s",
                    "--key-file", snap.key, "--fsync-lock", "--fsync-locked", "--uri",
                    "mongodb://127.0.0.1:1/", check=False)
-    assert p.returncode == 2 and "not both" in p.stderr, p.stderr
+    assert p.returncode == 2 and "give one of --live, --fsync-lock" in p.stderr, p.stderr
+
+
+def test_backup_cursor_no_lock(snap, tmp_path):
+    """A server with $backupCursor: no lock at all; the files as the cursor listed them (its
+    fileSize, although the server appends after the listing), the cursor kept open while copying
+    and closed after; the snapshot records oplogEnd and its term."""
+    home = snap.make_home(rows=300)
+    originals = {p.relative_to(home).as_posix(): p.read_bytes() for p in home.rglob("*")
+                 if p.is_file()}
+    mongod = LockingMongod(home=home, backup_cursor=True)
+    try:
+        store = tmp_path / "store"
+        p = snap.wtkms("snapshot", "create", "--home", home, "--store", store, "--json",
+                       "--key-file", snap.key, "--live", "--uri", mongod.uri,
+                       env={"WTKMS_TEST_BACKUP_KEEPALIVE_MS": "1"})
+        j = json.loads(p.stdout)
+        assert mongod.events == [] and not mongod.locked
+        assert j["source"]["method"] == "mongod_backup_cursor" and j["lock_ms"] == 0, j
+        assert j["oplog_ts"] == {"t": 1732570300, "i": 9}, j
+        assert mongod.getmores >= 1 and mongod.killed == [77], (mongod.getmores, mongod.killed)
+        target = tmp_path / "r"
+        snap.wtkms("snapshot", "restore", sid := j["id"], "--store", store, "--to", target,
+                   "--key-file", snap.key, "--no-recover")
+        for name, size in mongod.listed.items():
+            assert (target / name).read_bytes() == originals[name][:size], name
+        assert (target / "wtkms.keystore").exists()
+        show = json.loads(snap.wtkms("snapshot", "show", sid, "--store", store, "--json").stdout)
+        assert show["oplog_ts"] == {"t": 1732570300, "i": 9}
+    finally:
+        mongod.stop()
+
+
+def test_backup_cursor_lost_fails_the_snapshot(snap, tmp_path):
+    """The cursor cannot be kept open (the server answers CursorNotFound): the copy may not be
+    consistent, so no snapshot is made."""
+    home = snap.make_home(rows=300)
+    mongod = LockingMongod(home=home, backup_cursor=True, getmore_error="cursor id 77 not found")
+    try:
+        store = tmp_path / "store"
+        p = snap.wtkms("snapshot", "create", "--home", home, "--store", store, "--json",
+                       "--key-file", snap.key, "--live", "--uri", mongod.uri,
+                       env={"WTKMS_TEST_BACKUP_KEEPALIVE_MS": "1"}, check=False)
+        assert p.returncode != 0 and "could not be kept open" in p.stderr, p.stderr
+        assert snap.list(store) == [] if store.exists() else True
+    finally:
+        mongod.stop()
+
+
+def test_live_without_backup_cursor_locks(snap, tmp_path):
+    """MongoDB Community has no $backupCursor: --live locks instead (here on ext4: the lock
+    covers the copy)."""
+    home = snap.make_home(rows=50)
+    mongod = LockingMongod(home=home)
+    try:
+        store = tmp_path / "store"
+        p = snap.wtkms("snapshot", "create", "--home", home, "--store", store, "--json",
+                       "--key-file", snap.key, "--live", "--uri", mongod.uri)
+        j = json.loads(p.stdout)
+        assert mongod.events == ["lock", "unlock"] and j["source"]["method"] == "fsync_lock", j
+        restore_and_check(snap, store, j["id"], tmp_path / "r", 50)
+    finally:
+        mongod.stop()
