@@ -116,13 +116,16 @@ tap_pid=$!
 
 js "$p1" write1
 
-# Snapshot of the fsync-locked source; its manifest records the consistent oplog time.
-"$shell" --quiet --port "$p1" --eval 'db.fsyncLock()' >/dev/null
-id=$("$wtkms" snapshot create --home "$work/src" --store "$work/snaps" --fsync-locked \
-    --uri "$(uri_of "$p1")" --key-file "$key" --json |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-"$shell" --quiet --port "$p1" --eval 'db.fsyncUnlock()' >/dev/null
-echo "jstests: snapshot $id"
+# Snapshot of the running source (--live: its $backupCursor on Enterprise or Percona, else an
+# fsyncLock held while the files are cloned or read); the manifest records the oplog time.
+snap_json=$("$wtkms" snapshot create --home "$work/src" --store "$work/snaps" --live \
+    --uri "$(uri_of "$p1")" --key-file "$key" --json)
+id=$(echo "$snap_json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+echo "jstests: snapshot $id ($(echo "$snap_json" |
+    python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["source"]["method"], "lock_ms", j["lock_ms"])'))"
+# The server must not be left locked.
+"$shell" --quiet --port "$p1" --eval 'db.currentOp().fsyncLock ? quit(1) : quit(0)' ||
+    { echo "jstests: FAILED: mongod is still fsync-locked after the snapshot" >&2; exit 1; }
 
 until=$(js "$p1" write2 | sed -n 's/^UNTIL //p')
 echo "jstests: restoring to $until"
