@@ -69,3 +69,19 @@ wtkms_err_clear(wtkms_err *err)
     err->code = 0;
     err->msg[0] = '\0';
 }
+
+/*
+ * wtkms_printable --
+ *     Copy text for a message, replacing anything that is not printable ASCII.
+ */
+void
+wtkms_printable(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t i, o;
+
+    if (outlen == 0)
+        return;
+    for (i = o = 0; s != NULL && i < len && o + 1 < outlen; i++)
+        out[o++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[o] = '\0';
+}

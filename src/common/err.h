@@ -24,4 +24,7 @@ int wtkms_err_prefix(wtkms_err *err, const char *fmt, ...) __attribute__((format
 
 void wtkms_err_clear(wtkms_err *err);
 
+/* Text from a service, made safe for a one-line message: printable ASCII only, bounded. */
+void wtkms_printable(const char *s, size_t len, char *out, size_t outlen);
+
 #endif

@@ -246,109 +246,47 @@ http_slist_add(struct curl_slist **lp, const char *prefix, const char *value)
     return (0);
 }
 
-/* How a curl failure is treated. */
-typedef struct {
-    int code;        /* errno-style */
-    bool retry;      /* transient */
-    const char *why; /* words for the DBA */
-} http_failure;
+/* Advice for each class of transport failure (net.h). */
+static const char *const http_why[WTKMS_NET_NCLASS] = {
+    [WTKMS_NET_REFUSED] = "nothing answers at that address: check the setting that names it and "
+                          "that the service is reachable from this host",
+    [WTKMS_NET_UNRESOLVED] =
+      "the host name does not resolve: check the setting that names it, the proxy and DNS",
+    [WTKMS_NET_TIMEOUT] = "the service did not answer in time: check the network and proxy, or "
+                          "raise timeout_ms/deadline_ms",
+    [WTKMS_NET_BROKEN] =
+      "the connection broke before a full answer came: check the network and proxy",
+    [WTKMS_NET_NOT_PROTOCOL] =
+      "the answer was not HTTP: check that the endpoint (and proxy) speak HTTP(S)",
+    [WTKMS_NET_HANDSHAKE] = "the TLS handshake failed: check that the endpoint speaks TLS and the "
+                            "proxy passes it through",
+    [WTKMS_NET_UNTRUSTED] = "the server's TLS certificate is not trusted for this host name: if "
+                            "the endpoint uses a private CA, set ca_file= to that CA; otherwise "
+                            "something is intercepting the connection (not retried)",
+    [WTKMS_NET_CLIENT_CERT] = "a client certificate cannot be used (none is configured for HTTPS)",
+    [WTKMS_NET_BAD_URL] =
+      "the URL is not a valid http:// or https:// URL: check the setting that names it",
+    [WTKMS_NET_NOMEM] = "out of memory",
+    [WTKMS_NET_OTHER] = "unexpected transport failure",
+};
 
 /*
  * http_classify_curl --
- *     Map a libcurl error to an errno, a retry decision and advice.
+ *     Map a libcurl error to an errno, a retry decision and advice; an answer past its limit
+ *     ends the transfer with a write error.
  */
-static http_failure
+static wtkms_net_failure
 http_classify_curl(CURLcode cc, bool overflow, bool header_overflow)
 {
-    http_failure f;
+    wtkms_net_failure f = { EMSGSIZE, false, NULL };
 
-    f.retry = false;
-    switch (cc) {
-    case CURLE_COULDNT_CONNECT:
-        f.code = ECONNREFUSED;
-        f.retry = true;
-        f.why = "nothing answers at that address: check the setting that names it and that the "
-                "service is reachable from this host";
-        break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        f.code = EHOSTUNREACH;
-        f.retry = true;
-        f.why = "the host name does not resolve: check the setting that names it, the proxy and "
-                "DNS";
-        break;
-    case CURLE_OPERATION_TIMEDOUT:
-        f.code = ETIMEDOUT;
-        f.retry = true;
-        f.why = "the service did not answer in time: check the network and proxy, or raise "
-                "timeout_ms/deadline_ms";
-        break;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        f.code = ECONNRESET;
-        f.retry = true;
-        f.why = "the connection broke before a full answer came: check the network and proxy";
-        break;
-    case CURLE_WEIRD_SERVER_REPLY:
-        f.code = EPROTO;
-        f.retry = true;
-        f.why = "the answer was not HTTP: check that the endpoint (and proxy) speak HTTP(S)";
-        break;
-    case CURLE_SSL_CONNECT_ERROR:
-        f.code = ECONNRESET;
-        f.retry = true;
-        f.why = "the TLS handshake failed: check that the endpoint speaks TLS and the proxy "
-                "passes it through";
-        break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-        f.code = ECONNABORTED;
-        f.why = "the server's TLS certificate is not trusted for this host name: if the endpoint "
-                "uses a private CA, set ca_file= to that CA; otherwise something is "
-                "intercepting the connection (not retried)";
-        break;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        /* The URL's scheme was checked before sending: this is an HTTP/0.9-style reply. */
-        f.code = EPROTO;
-        f.retry = true;
-        f.why = "the answer was not HTTP: check that the endpoint (and proxy) speak HTTP(S)";
-        break;
-    case CURLE_URL_MALFORMAT:
-        f.code = EINVAL;
-        f.why = "the URL is not a valid http:// or https:// URL: check the setting that names it";
-        break;
-    case CURLE_OUT_OF_MEMORY:
-        f.code = ENOMEM;
-        f.why = "out of memory";
-        break;
-    case CURLE_WRITE_ERROR:
-        if (header_overflow) {
-            f.code = EMSGSIZE;
-            f.why = "the answer's headers are larger than 64 KiB, more than any service this "
-                    "request expects sends: check the endpoint";
-            break;
-        }
-        if (overflow) {
-            f.code = EMSGSIZE;
-            f.why = "the answer is larger than any answer this request expects: check the "
-                    "endpoint";
-            break;
-        }
-        /* FALLTHROUGH */
-    default:
-        f.code = EIO;
-        f.why = "unexpected transport failure";
-        break;
-    }
+    if (cc == CURLE_WRITE_ERROR && header_overflow)
+        f.why = "the answer's headers are larger than 64 KiB, more than any service this request "
+                "expects sends: check the endpoint";
+    else if (cc == CURLE_WRITE_ERROR && overflow)
+        f.why = "the answer is larger than any answer this request expects: check the endpoint";
+    else
+        f = wtkms_net_classify(cc, http_why);
     return (f);
 }
 
@@ -417,7 +355,7 @@ wtkms_http_request(
   const wtkms_http_opts *opts, const wtkms_http_req *req, wtkms_http_resp *resp, wtkms_err *err)
 {
     struct curl_slist *headers;
-    http_failure fail;
+    wtkms_net_failure fail;
     http_buf body, hdrs;
     wtkms_http_classify_fn classify;
     CURL *h;

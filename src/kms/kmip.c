@@ -10,11 +10,10 @@
  * Deactivated key, and some let a revoked key still be used, so the state is checked here rather
  * than trusted to the server. Fetching the key material with Get is not offered.
  *
- * Transport: libcurl opens the TLS connection (CURLOPT_CONNECT_ONLY: certificate verification,
- * client certificate, CA file, proxy and timeouts exactly as for HTTPS), then the TTLV message
- * goes over it with curl_easy_send/curl_easy_recv. Requests are idempotent (no server state
- * changes), so connection failures and timeouts are retried with the same capped, jittered
- * backoff as HTTP; TLS verification failures and KMIP errors never are.
+ * Transport (kmip_tls.c): libcurl opens the TLS connection, then the TTLV message goes over it.
+ * Requests are idempotent (no server state changes), so connection failures and timeouts are
+ * retried with the same capped, jittered backoff as HTTP; TLS verification failures and KMIP
+ * errors never are.
  *
  * Blob: version byte 0x01 || IV (12) || GCM tag (16) || ciphertext (32).
  *
@@ -23,10 +22,7 @@
  * transport settings of http.h (ca_file, proxy, connect_timeout_ms, timeout_ms, deadline_ms,
  * max_retries, retry_base_ms, retry_cap_ms).
  */
-#include <curl/curl.h>
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +33,8 @@
 #include "crypto.h"
 #include "fileio.h"
 #include "http.h"
+#include "kmip_tls.h"
 #include "kmip_ttlv.h"
-#include "net.h"
 #include "kms.h"
 #include "secure.h"
 
@@ -70,318 +66,6 @@ typedef struct {
 } kmip_kms;
 
 /*
- * printable --
- *     A server's text, made safe for a one-line message: printable ASCII only, bounded.
- */
-static void
-printable(const char *s, size_t len, char *out, size_t outlen)
-{
-    size_t i, o;
-
-    for (i = o = 0; i < len && o + 1 < outlen; i++)
-        out[o++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-    out[o] = '\0';
-}
-
-/* How one attempt failed. */
-typedef struct {
-    int code;
-    bool retry;
-    const char *why;
-} kmip_failure;
-
-/*
- * classify_curl --
- *     A libcurl error as errno, retry decision and advice (the same policy as http.c).
- */
-static kmip_failure
-classify_curl(CURLcode cc)
-{
-    kmip_failure f = { EIO, false, "unexpected transport failure" };
-
-    switch (cc) {
-    case CURLE_COULDNT_CONNECT:
-        f.code = ECONNREFUSED;
-        f.retry = true;
-        f.why = "check the endpoint setting and that the KMIP server is reachable from this host";
-        break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        f.code = EHOSTUNREACH;
-        f.retry = true;
-        f.why = "the host name does not resolve: check the endpoint, proxy and DNS";
-        break;
-    case CURLE_OPERATION_TIMEDOUT:
-        f.code = ETIMEDOUT;
-        f.retry = true;
-        f.why = "the KMIP server did not answer in time: check the network, or raise "
-                "timeout_ms/deadline_ms";
-        break;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-        f.code = ECONNRESET;
-        f.retry = true;
-        f.why = "the connection broke before a full answer came; if it keeps happening, check "
-                "that the server accepts this client certificate";
-        break;
-    case CURLE_SSL_CONNECT_ERROR:
-        f.code = ECONNRESET;
-        f.retry = true;
-        f.why = "the TLS handshake failed: check that the endpoint speaks TLS and that the server "
-                "accepts this client certificate (client_cert_file, client_key_file)";
-        break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-        f.code = ECONNABORTED;
-        f.why = "the server's TLS certificate is not trusted for this host name: set ca_file= to "
-                "the CA that issued the KMIP server's certificate (not retried)";
-        break;
-    case CURLE_SSL_CERTPROBLEM:
-        f.code = EACCES;
-        f.why = "the client certificate or key cannot be used: check client_cert_file and "
-                "client_key_file (PEM, unencrypted, a matching pair)";
-        break;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        f.code = EINVAL;
-        f.why = "check the endpoint setting (HOST[:PORT])";
-        break;
-    case CURLE_OUT_OF_MEMORY:
-        f.code = ENOMEM;
-        f.why = "out of memory";
-        break;
-    default:
-        break;
-    }
-    return (f);
-}
-
-/*
- * wait_socket --
- *     Wait until the connection's socket is readable or writable, or the deadline passes.
- */
-static CURLcode
-wait_socket(CURL *h, bool for_read, int64_t deadline)
-{
-    curl_socket_t fd;
-    struct pollfd pfd;
-    int64_t left;
-    int n;
-
-    if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
-        return (CURLE_RECV_ERROR);
-    for (;;) {
-        if ((left = deadline - wtkms_net_now_ms()) <= 0)
-            return (CURLE_OPERATION_TIMEDOUT);
-        pfd.fd = fd;
-        pfd.events = for_read ? POLLIN : POLLOUT;
-        pfd.revents = 0;
-        n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
-        if (n > 0)
-            return (CURLE_OK);
-        if (n < 0 && errno != EINTR)
-            return (CURLE_RECV_ERROR);
-    }
-}
-
-/*
- * send_all --
- *     Write a whole message.
- */
-static CURLcode
-send_all(CURL *h, const uint8_t *buf, size_t len, int64_t deadline)
-{
-    CURLcode cc;
-    size_t off, n;
-
-    for (off = 0; off < len;) {
-        n = 0;
-        cc = curl_easy_send(h, buf + off, len - off, &n);
-        if (cc == CURLE_AGAIN) {
-            if ((cc = wait_socket(h, false, deadline)) != CURLE_OK)
-                return (cc);
-            continue;
-        }
-        if (cc != CURLE_OK)
-            return (cc);
-        off += n;
-    }
-    return (CURLE_OK);
-}
-
-/*
- * recv_exact --
- *     Read exactly len bytes. TLS may hold decrypted bytes that poll cannot see, so read first
- *     and wait only when libcurl says there is nothing.
- */
-static CURLcode
-recv_exact(CURL *h, uint8_t *buf, size_t len, int64_t deadline)
-{
-    CURLcode cc;
-    size_t off, n;
-
-    for (off = 0; off < len;) {
-        n = 0;
-        cc = curl_easy_recv(h, buf + off, len - off, &n);
-        if (cc == CURLE_AGAIN) {
-            if ((cc = wait_socket(h, true, deadline)) != CURLE_OK)
-                return (cc);
-            continue;
-        }
-        if (cc != CURLE_OK)
-            return (cc);
-        if (n == 0) /* closed by the server before a whole message */
-            return (CURLE_GOT_NOTHING);
-        off += n;
-    }
-    return (CURLE_OK);
-}
-
-/*
- * kmip_attempt --
- *     One connection: TLS handshake, request, response. *lenp is the response's length.
- */
-static CURLcode
-kmip_attempt(kmip_kms *kk, const uint8_t *req, size_t req_len, uint8_t *resp, size_t *lenp,
-  int64_t deadline, char *errbuf, bool *bad_framep)
-{
-    struct curl_blob key_blob;
-    CURL *h;
-    CURLcode cc;
-    size_t total;
-
-    *lenp = 0;
-    *bad_framep = false;
-    errbuf[0] = '\0';
-    if ((h = curl_easy_init()) == NULL)
-        return (CURLE_OUT_OF_MEMORY);
-#define SET(opt, val)                                         \
-    do {                                                      \
-        if ((cc = curl_easy_setopt(h, opt, val)) != CURLE_OK) \
-            goto done;                                        \
-    } while (0)
-    SET(CURLOPT_ERRORBUFFER, errbuf);
-    SET(CURLOPT_URL, kk->url);
-    SET(CURLOPT_CONNECT_ONLY, 1L);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_PROTOCOLS_STR, "https");
-    SET(CURLOPT_SSL_VERIFYPEER, 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    /* KMIP is not HTTP: offer no application protocol a strict server could refuse. */
-    SET(CURLOPT_SSL_ENABLE_ALPN, 0L);
-    SET(CURLOPT_SSLCERT, kk->cert_file);
-    SET(CURLOPT_SSLCERTTYPE, "PEM");
-    key_blob.data = kk->key_pem;
-    key_blob.len = kk->key_pem_len;
-    key_blob.flags = CURL_BLOB_NOCOPY;
-    SET(CURLOPT_SSLKEY_BLOB, &key_blob);
-    SET(CURLOPT_SSLKEYTYPE, "PEM");
-    if (kk->opts.ca_file[0] != '\0')
-        SET(CURLOPT_CAINFO, kk->opts.ca_file);
-    if (kk->opts.proxy[0] != '\0')
-        SET(CURLOPT_PROXY, kk->opts.proxy);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, kk->opts.connect_timeout_ms);
-    SET(CURLOPT_TIMEOUT_MS, kk->opts.timeout_ms);
-#undef SET
-    /* Where libcurl is built on OpenSSL (Debian's is), see why a certificate was rejected. */
-    wtkms_tls_watch(h);
-    if ((cc = curl_easy_perform(h)) != CURLE_OK) {
-        /*
-         * A certificate that fails verification can come back as a generic handshake error (a
-         * CA of the same name but another key reports OpenSSL's "invalid padding"): the
-         * verification callback tells it apart, and it is never worth a retry.
-         */
-        if (wtkms_tls_verify_error() != 0) {
-            cc = CURLE_PEER_FAILED_VERIFICATION;
-            (void)snprintf(errbuf, CURL_ERROR_SIZE,
-              "the server's certificate failed verification (%s)",
-              wtkms_tls_verify_string(wtkms_tls_verify_error()));
-        }
-        goto done;
-    }
-    if ((cc = send_all(h, req, req_len, deadline)) != CURLE_OK)
-        goto done;
-    if ((cc = recv_exact(h, resp, WTKMS_TTLV_HEADER_LEN, deadline)) != CURLE_OK)
-        goto done;
-    if ((total = wtkms_ttlv_message_len(resp, KMIP_MAX_RESPONSE)) == 0) {
-        *bad_framep = true;
-        cc = CURLE_RECV_ERROR;
-        goto done;
-    }
-    if ((cc = recv_exact(
-           h, resp + WTKMS_TTLV_HEADER_LEN, total - WTKMS_TTLV_HEADER_LEN, deadline)) != CURLE_OK)
-        goto done;
-    *lenp = total;
-done:
-    curl_easy_cleanup(h);
-    return (cc);
-}
-
-/*
- * kmip_roundtrip --
- *     Send a request and read the response, retrying what may succeed on a second try.
- */
-static int
-kmip_roundtrip(kmip_kms *kk, const char *what, const uint8_t *req, size_t req_len, uint8_t *resp,
-  size_t *lenp, wtkms_err *err)
-{
-    kmip_failure f;
-    CURLcode cc;
-    char errbuf[CURL_ERROR_SIZE];
-    int64_t start, deadline, attempt_deadline;
-    const char *alert;
-    long sleep;
-    int attempt;
-    bool bad_frame;
-
-    if (wtkms_net_init() != CURLE_OK)
-        return (wtkms_errf(err, EIO, "KMIP %s: libcurl cannot initialize", what));
-    start = wtkms_net_now_ms();
-    deadline = start + kk->opts.deadline_ms;
-    for (attempt = 1;; attempt++) {
-        attempt_deadline = wtkms_net_now_ms() + kk->opts.timeout_ms;
-        if (attempt_deadline > deadline)
-            attempt_deadline = deadline;
-        cc = kmip_attempt(kk, req, req_len, resp, lenp, attempt_deadline, errbuf, &bad_frame);
-        if (cc == CURLE_OK)
-            return (0);
-        if (bad_frame)
-            return (wtkms_errf(err, EPROTO,
-              "KMIP %s of key %s: the server at %s answered something that is not a KMIP "
-              "message: check that endpoint names the KMIP port (usually 5696)",
-              what, kk->key_id, kk->endpoint));
-        f = classify_curl(cc);
-        /*
-         * The server refused our certificate (a fatal TLS alert; with TLS 1.3 it comes after the
-         * handshake, on the first read): that will not change on a second try.
-         */
-        if (cc != CURLE_PEER_FAILED_VERIFICATION && wtkms_tls_peer_refused_cert(&alert))
-            return (wtkms_errf(err, EACCES,
-              "KMIP %s of key %s: the server at %s refused this client certificate (TLS alert "
-              "\"%s\"; not retried): check that client_cert_file %s is issued by a CA the "
-              "server trusts, has not expired or been revoked, and that client_key_file is its "
-              "key",
-              what, kk->key_id, kk->endpoint, alert, kk->cert_file));
-        if (!f.retry || attempt >= kk->opts.max_attempts)
-            break;
-        sleep = wtkms_net_backoff_ms(&kk->opts, attempt - 1);
-        if (wtkms_net_now_ms() + sleep >= deadline)
-            break;
-        wtkms_net_sleep_ms(sleep);
-    }
-    return (wtkms_errf(err, f.code,
-      "KMIP %s of key %s at %s failed after %d attempt%s in %lld ms: %s: %s", what, kk->key_id,
-      kk->endpoint, attempt, attempt == 1 ? "" : "s", (long long)(wtkms_net_now_ms() - start),
-      errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc), f.why));
-}
-
-/*
  * result_error --
  *     A failed batch item, in words a DBA can act on.
  */
@@ -390,7 +74,7 @@ result_error(kmip_kms *kk, const char *what, const wtkms_kmip_result *r, wtkms_e
 {
     char msg[256], detail[300];
 
-    printable(r->message != NULL ? r->message : "", r->message_len, msg, sizeof(msg));
+    wtkms_printable(r->message != NULL ? r->message : "", r->message_len, msg, sizeof(msg));
     (void)snprintf(detail, sizeof(detail), "%s%s%s", wtkms_kmip_reason_name(r->reason),
       msg[0] != '\0' ? ": " : "", msg);
     switch (r->reason) {
@@ -479,6 +163,7 @@ static int
 kmip_call(kmip_kms *kk, wtkms_kmip_op *op, const char *what, uint8_t *resp,
   wtkms_kmip_response *parsed, const wtkms_kmip_result **resultp, wtkms_err *err)
 {
+    wtkms_kmip_conn conn;
     wtkms_kmip_op ops[2];
     const wtkms_kmip_result *ga, *r;
     uint8_t req[KMIP_MAX_REQUEST];
@@ -497,7 +182,15 @@ kmip_call(kmip_kms *kk, wtkms_kmip_op *op, const char *what, uint8_t *resp,
         return (
           wtkms_errf(err, ret, "KMIP %s of key %s: cannot encode the request", what, kk->key_id));
     }
-    ret = kmip_roundtrip(kk, what, req, req_len, resp, &resp_len, err);
+    conn.url = kk->url;
+    conn.endpoint = kk->endpoint;
+    conn.key_id = kk->key_id;
+    conn.cert_file = kk->cert_file;
+    conn.key_pem = kk->key_pem;
+    conn.key_pem_len = kk->key_pem_len;
+    conn.opts = &kk->opts;
+    conn.max_response = KMIP_MAX_RESPONSE;
+    ret = wtkms_kmip_roundtrip(&conn, what, req, req_len, resp, &resp_len, err);
     wtkms_wipe(req, req_len); /* it may carry the key being wrapped */
     if (ret != 0)
         return (ret);

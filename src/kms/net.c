@@ -95,6 +95,84 @@ wtkms_net_backoff_ms(const wtkms_http_opts *opts, int retry)
 }
 
 /*
+ * net_class --
+ *     The class of a libcurl error.
+ */
+static wtkms_net_class
+net_class(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        return (WTKMS_NET_REFUSED);
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return (WTKMS_NET_UNRESOLVED);
+    case CURLE_OPERATION_TIMEDOUT:
+        return (WTKMS_NET_TIMEOUT);
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return (WTKMS_NET_BROKEN);
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        /* Both URLs' schemes are checked before sending: this is an HTTP/0.9-style reply. */
+        return (WTKMS_NET_NOT_PROTOCOL);
+    case CURLE_SSL_CONNECT_ERROR:
+        return (WTKMS_NET_HANDSHAKE);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return (WTKMS_NET_UNTRUSTED);
+    case CURLE_SSL_CERTPROBLEM:
+        return (WTKMS_NET_CLIENT_CERT);
+    case CURLE_URL_MALFORMAT:
+        return (WTKMS_NET_BAD_URL);
+    case CURLE_OUT_OF_MEMORY:
+        return (WTKMS_NET_NOMEM);
+    default:
+        return (WTKMS_NET_OTHER);
+    }
+}
+
+/*
+ * wtkms_net_classify --
+ *     A libcurl error as errno, retry decision and advice.
+ */
+wtkms_net_failure
+wtkms_net_classify(CURLcode cc, const char *const why[WTKMS_NET_NCLASS])
+{
+    static const struct {
+        int code;
+        bool retry;
+    } classes[WTKMS_NET_NCLASS] = {
+        [WTKMS_NET_REFUSED] = { ECONNREFUSED, true },
+        [WTKMS_NET_UNRESOLVED] = { EHOSTUNREACH, true },
+        [WTKMS_NET_TIMEOUT] = { ETIMEDOUT, true },
+        [WTKMS_NET_BROKEN] = { ECONNRESET, true },
+        [WTKMS_NET_NOT_PROTOCOL] = { EPROTO, true },
+        [WTKMS_NET_HANDSHAKE] = { ECONNRESET, true },
+        [WTKMS_NET_UNTRUSTED] = { ECONNABORTED, false },
+        [WTKMS_NET_CLIENT_CERT] = { EACCES, false },
+        [WTKMS_NET_BAD_URL] = { EINVAL, false },
+        [WTKMS_NET_NOMEM] = { ENOMEM, false },
+        [WTKMS_NET_OTHER] = { EIO, false },
+    };
+    wtkms_net_failure f;
+    wtkms_net_class c = net_class(cc);
+
+    f.code = classes[c].code;
+    f.retry = classes[c].retry;
+    f.why = why[c];
+    return (f);
+}
+
+/*
  * verify_cb --
  *     OpenSSL's certificate verification, unchanged, remembering why it failed.
  */

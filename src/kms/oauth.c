@@ -125,22 +125,6 @@ wtkms_b64_decode(const char *in, size_t len, uint8_t *out, size_t outlen, size_t
 }
 
 /*
- * wtkms_printable --
- *     Copy text for a message, replacing anything that is not printable ASCII.
- */
-void
-wtkms_printable(const char *s, size_t len, char *out, size_t outlen)
-{
-    size_t i, o;
-
-    if (outlen == 0)
-        return;
-    for (i = o = 0; s != NULL && i < len && o + 1 < outlen; i++)
-        out[o++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-    out[o] = '\0';
-}
-
-/*
  * wtkms_sbuf_add --
  *     Append bytes; growing copies into a new allocation and wipes the old.
  */

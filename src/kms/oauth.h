@@ -30,9 +30,6 @@ int wtkms_b64_encode(const uint8_t *in, size_t len, bool url, char *out, size_t 
  */
 int wtkms_b64_decode(const char *in, size_t len, uint8_t *out, size_t outlen, size_t *lenp);
 
-/* Text from a service, made safe for a one-line message: printable ASCII only, bounded. */
-void wtkms_printable(const char *s, size_t len, char *out, size_t outlen);
-
 /* A growable buffer that is wiped when it grows or is freed. */
 typedef struct {
     char *p;
