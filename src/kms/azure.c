@@ -29,42 +29,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
+#include "azure.h"
 #include "crypto.h"
-#include "fileio.h"
-#include "http.h"
-#include "kms.h"
-#include "oauth.h"
 
 #define AZ_API "api-version=7.4"
 #define AZ_BLOB_VERSION 0x01
 #define AZ_MAX_CT 1024 /* RSA up to 8192 bits */
-#define AZ_DEFAULT_AUTHORITY "https://login.microsoftonline.com"
-#define AZ_DEFAULT_IMDS "http://169.254.169.254"
 
 static const char *const az_hdr_json[] = { "Content-Type: application/json", NULL };
-static const char *const az_hdr_form[] = { "Content-Type: application/x-www-form-urlencoded",
-    NULL };
-static const char *const az_hdr_imds[] = { "Metadata: true", NULL };
-
-typedef enum { AZ_SECRET_FILE, AZ_CERT_FILE, AZ_ENV_SECRET, AZ_ENV_CERT, AZ_MSI } az_cred;
-
-typedef struct {
-    wtkms_kms iface; /* must come first */
-    char vault[512]; /* https://NAME.vault.azure.net, no trailing slash */
-    char key_name[128];
-    char key_version[128]; /* configured; "" = current */
-    char tenant[128], client_id[128];
-    char secret_file[1024], cert_file[1024];
-    char authority[512];
-    char resource[128]; /* https://vault.azure.net, or the sovereign cloud's */
-    char msi_client_id[128];
-    az_cred cred;
-    char cred_desc[1400]; /* for messages: which credential, never its secret */
-    wtkms_http_opts opts;
-    wtkms_token token;
-} azure_kms;
 
 /*
  * az_key_label --
@@ -76,213 +49,6 @@ az_key_label(azure_kms *ak, const char *version, char *out, size_t outlen)
     (void)snprintf(out, outlen, "Azure Key Vault key %s%s%s in %s", ak->key_name,
       version != NULL && version[0] != '\0' ? " version " : "", version != NULL ? version : "",
       ak->vault);
-}
-
-/*
- * az_token_fetch --
- *     Ask the configured credential for a Key Vault token.
- */
-static int
-az_token_fetch(azure_kms *ak, wtkms_err *err)
-{
-    wtkms_http_req req;
-    wtkms_http_resp resp;
-    wtkms_sbuf body, url, hdr;
-    bson_t doc, hdrdoc, claims;
-    EVP_PKEY *pkey;
-    const char *ep, *idh, *env, *desc, *msg;
-    char *file, *jwt, x5t[64], scope[160], what[64], jti[33], text[300];
-    uint8_t rnd[16];
-    size_t file_len;
-    uint32_t mlen;
-    int64_t now;
-    int ret;
-
-    memset(&req, 0, sizeof(req));
-    memset(&resp, 0, sizeof(resp));
-    memset(&body, 0, sizeof(body));
-    memset(&url, 0, sizeof(url));
-    memset(&hdr, 0, sizeof(hdr));
-    bson_init(&doc);
-    file = jwt = NULL;
-    pkey = NULL;
-    file_len = 0;
-    (void)snprintf(scope, sizeof(scope), "%s/.default", ak->resource);
-
-    if (ak->cred == AZ_MSI) {
-        (void)snprintf(what, sizeof(what), "Azure managed identity token request");
-        ep = getenv("IDENTITY_ENDPOINT");
-        idh = getenv("IDENTITY_HEADER");
-        if (ep != NULL && ep[0] != '\0' && idh != NULL && idh[0] != '\0') {
-            /* App Service, Functions, Container Apps. */
-            wtkms_sbuf_str(&url, ep);
-            /* The form builder puts "&" between fields, none after "?" or "&": no empty field. */
-            if (strchr(ep, '?') == NULL)
-                wtkms_sbuf_str(&url, "?");
-            wtkms_sbuf_form(&url, "api-version", "2019-08-01");
-            wtkms_sbuf_form(&url, "resource", ak->resource);
-            if (ak->msi_client_id[0] != '\0')
-                wtkms_sbuf_form(&url, "client_id", ak->msi_client_id);
-            wtkms_sbuf_str(&hdr, "X-IDENTITY-HEADER: ");
-            wtkms_sbuf_str(&hdr, idh);
-            req.secret_header = hdr.p;
-        } else {
-            env = getenv("IMDS_ENDPOINT");
-            wtkms_sbuf_str(&url, env != NULL && env[0] != '\0' ? env : AZ_DEFAULT_IMDS);
-            while (url.len > 0 && url.p[url.len - 1] == '/')
-                url.p[--url.len] = '\0';
-            wtkms_sbuf_str(&url, "/metadata/identity/oauth2/token?");
-            wtkms_sbuf_form(&url, "api-version", "2018-02-01");
-            wtkms_sbuf_form(&url, "resource", ak->resource);
-            if (ak->msi_client_id[0] != '\0')
-                wtkms_sbuf_form(&url, "client_id", ak->msi_client_id);
-            req.headers = az_hdr_imds;
-        }
-        req.method = "GET";
-        req.no_proxy = true; /* link-local or local: never through a proxy */
-        req.metadata = true;
-    } else {
-        (void)snprintf(what, sizeof(what), "Entra ID token request");
-        wtkms_sbuf_str(&url, ak->authority);
-        wtkms_sbuf_add(&url, "/", 1);
-        wtkms_sbuf_str(&url, ak->tenant);
-        wtkms_sbuf_str(&url, "/oauth2/v2.0/token");
-        wtkms_sbuf_form(&body, "grant_type", "client_credentials");
-        wtkms_sbuf_form(&body, "client_id", ak->client_id);
-        wtkms_sbuf_form(&body, "scope", scope);
-        if (ak->cred == AZ_SECRET_FILE || ak->cred == AZ_ENV_SECRET) {
-            if (ak->cred == AZ_SECRET_FILE) {
-                if ((ret = wtkms_read_private_file(
-                       ak->secret_file, "client_secret_file", 4096, &file, &file_len, err)) != 0) {
-                    wtkms_err_prefix(err, "azure");
-                    goto done;
-                }
-                /* One line; a trailing newline is not part of the secret. */
-                while (file_len > 0 && (file[file_len - 1] == '\n' || file[file_len - 1] == '\r'))
-                    file[--file_len] = '\0';
-                if (file_len == 0) {
-                    ret = wtkms_errf(
-                      err, EACCES, "azure: client_secret_file %s is empty", ak->secret_file);
-                    goto done;
-                }
-                wtkms_sbuf_form(&body, "client_secret", file);
-            } else
-                wtkms_sbuf_form(&body, "client_secret", getenv("AZURE_CLIENT_SECRET"));
-        } else {
-            /* Certificate: a client assertion signed with its key, naming it by thumbprint. */
-            const char *path =
-              ak->cred == AZ_CERT_FILE ? ak->cert_file : getenv("AZURE_CLIENT_CERTIFICATE_PATH");
-            if ((ret = wtkms_read_private_file(
-                   path, "client certificate file", 1024 * 1024, &file, &file_len, err)) != 0) {
-                wtkms_err_prefix(err, "azure");
-                goto done;
-            }
-            if (wtkms_pem_private_key(file, file_len, &pkey) != 0 ||
-                wtkms_pem_cert_x5t(file, file_len, x5t, sizeof(x5t)) != 0) {
-                ret = wtkms_errf(err, EACCES,
-                  "azure: client certificate file %s must hold the certificate and its "
-                  "unencrypted private key, both PEM",
-                  path);
-                goto done;
-            }
-            if (wtkms_random(rnd, sizeof(rnd)) != 0) {
-                ret = wtkms_errf(err, EIO, "azure: no random bytes from OpenSSL");
-                goto done;
-            }
-            wtkms_hex(rnd, sizeof(rnd), jti);
-            now = (int64_t)time(NULL);
-            bson_init(&hdrdoc);
-            BSON_APPEND_UTF8(&hdrdoc, "alg", "RS256");
-            BSON_APPEND_UTF8(&hdrdoc, "typ", "JWT");
-            BSON_APPEND_UTF8(&hdrdoc, "x5t", x5t);
-            bson_init(&claims);
-            BSON_APPEND_UTF8(&claims, "aud", url.p != NULL ? url.p : "");
-            BSON_APPEND_UTF8(&claims, "iss", ak->client_id);
-            BSON_APPEND_UTF8(&claims, "sub", ak->client_id);
-            BSON_APPEND_UTF8(&claims, "jti", jti);
-            BSON_APPEND_INT64(&claims, "nbf", now);
-            BSON_APPEND_INT64(&claims, "iat", now);
-            BSON_APPEND_INT64(&claims, "exp", now + 600);
-            ret = wtkms_jwt_rs256(pkey, &hdrdoc, &claims, &jwt, err);
-            bson_destroy(&hdrdoc);
-            bson_destroy(&claims);
-            if (ret != 0) {
-                wtkms_err_prefix(err, "azure: client certificate %s", path);
-                goto done;
-            }
-            wtkms_sbuf_form(&body, "client_assertion_type",
-              "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-            wtkms_sbuf_form(&body, "client_assertion", jwt);
-        }
-        req.method = "POST";
-        req.headers = az_hdr_form;
-        req.body = body.p;
-        req.body_len = body.len;
-    }
-    if (url.oom || body.oom || hdr.oom) {
-        ret = wtkms_errf(err, ENOMEM, "out of memory");
-        goto done;
-    }
-    req.what = what;
-    req.url = url.p;
-    if (ak->cred != AZ_MSI)
-        req.setting = "authority_host=";
-    else
-        req.setting = req.secret_header != NULL ? "IDENTITY_ENDPOINT" : "IMDS_ENDPOINT";
-    req.max_body = 256 * 1024;
-    if ((ret = wtkms_http_request(&ak->opts, &req, &resp, err)) != 0) {
-        wtkms_err_prefix(err, "azure: cannot get a token for %s", ak->cred_desc);
-        goto done;
-    }
-    bson_destroy(&doc);
-    if (wtkms_json_parse(resp.body, resp.body_len, &doc) != 0 && resp.status == 200) {
-        wtkms_http_body_excerpt(&resp, text, sizeof(text));
-        ret = wtkms_errf(err, EPROTO, "%s for %s: HTTP %ld with a body that is not JSON (%s)", what,
-          ak->cred_desc, resp.status, text);
-        goto done;
-    }
-    if (resp.status != 200) {
-        /* Entra: {"error": "invalid_client", "error_description": "AADSTS7000215: ..."}. */
-        desc = wtkms_json_str(&doc, "error_description", &mlen);
-        if (desc == NULL)
-            desc = wtkms_json_str(&doc, "error", &mlen);
-        if (desc == NULL && (msg = wtkms_json_str(&doc, "message", &mlen)) != NULL)
-            desc = msg;
-        wtkms_printable(desc, desc != NULL ? mlen : 0, text, sizeof(text));
-        if (resp.status >= 500 || resp.status == 429) {
-            ret = wtkms_errf(err, EAGAIN,
-              "%s for %s: the token service at %s failed after %d attempt%s (HTTP %ld%s%s): it "
-              "is unavailable, not refusing the credential; retry later",
-              what, ak->cred_desc,
-              ak->cred == AZ_MSI ? "the managed identity endpoint" : ak->authority, resp.attempts,
-              resp.attempts == 1 ? "" : "s", resp.status, text[0] != '\0' ? ": " : "", text);
-            goto done;
-        }
-        ret = wtkms_errf(err, EACCES, "%s for %s was refused (HTTP %ld%s%s): %s", what,
-          ak->cred_desc, resp.status, text[0] != '\0' ? ": " : "", text,
-          ak->cred == AZ_MSI
-            ? "check that this machine has a managed identity and that it has access to the vault"
-            : "check tenant_id, client_id and the secret or certificate, and that it has not "
-              "expired");
-        goto done;
-    }
-    ret = wtkms_token_from_json(&doc, &ak->token, what, err);
-done:
-    wtkms_bson_wipe(&doc);
-    wtkms_http_resp_free(&resp);
-    wtkms_sbuf_free(&body);
-    wtkms_sbuf_free(&url);
-    wtkms_sbuf_free(&hdr);
-    if (file != NULL) {
-        wtkms_wipe(file, file_len);
-        free(file);
-    }
-    if (jwt != NULL) {
-        wtkms_wipe(jwt, strlen(jwt));
-        free(jwt);
-    }
-    EVP_PKEY_free(pkey);
-    return (ret);
 }
 
 /* What a Key Vault call answered, when it failed. */
@@ -302,51 +68,25 @@ static int
 az_call(azure_kms *ak, const char *what, const char *method, const char *url, const char *body,
   size_t body_len, bson_t *doc, az_failure *fail, wtkms_err *err)
 {
+    wtkms_bearer bearer = { &ak->opts, &ak->token, wtkms_az_token_fetch, ak, ak->label, ak->vault,
+        "vault_url" };
     wtkms_http_req req;
-    wtkms_http_resp resp;
     const char *s;
     uint32_t len;
-    int ret, tries;
-    bool cached;
+    int ret;
 
     memset(fail, 0, sizeof(*fail));
-    bson_init(doc);
-    for (tries = 0;; tries++) {
-        cached = wtkms_token_fresh(&ak->token);
-        if (!cached && (ret = az_token_fetch(ak, err)) != 0)
-            return (ret);
-        memset(&req, 0, sizeof(req));
-        req.what = what;
-        req.setting = "vault_url=";
-        req.method = method;
-        req.url = url;
-        req.headers = az_hdr_json;
-        req.body = body;
-        req.body_len = body_len;
-        req.bearer = ak->token.value;
-        req.max_body = 256 * 1024;
-        if ((ret = wtkms_http_request(&ak->opts, &req, &resp, err)) != 0)
-            return (wtkms_err_prefix(err, "%s of Azure Key Vault key %s", what, ak->key_name));
-        if (resp.status == 401 && cached && tries == 0) {
-            /* Revoked or expired early: one fresh token, one more try. */
-            wtkms_http_resp_free(&resp);
-            wtkms_token_clear(&ak->token);
-            continue;
-        }
-        break;
-    }
-    bson_destroy(doc);
-    if (wtkms_json_parse(resp.body, resp.body_len, doc) != 0 && resp.status == 200) {
-        ret = wtkms_errf(err, EPROTO,
-          "%s of Azure Key Vault key %s: %s answered HTTP %ld with a body that is not JSON: "
-          "check vault_url",
-          what, ak->key_name, ak->vault, resp.status);
-        wtkms_http_resp_free(&resp);
+    memset(&req, 0, sizeof(req));
+    req.what = what;
+    req.setting = "vault_url=";
+    req.method = method;
+    req.url = url;
+    req.headers = az_hdr_json;
+    req.body = body;
+    req.body_len = body_len;
+    req.max_body = 256 * 1024;
+    if ((ret = wtkms_bearer_call(&bearer, &req, doc, &fail->status, &fail->attempts, err)) != 0)
         return (ret);
-    }
-    fail->status = resp.status;
-    fail->attempts = resp.attempts;
-    wtkms_http_resp_free(&resp);
     if (fail->status == 200)
         return (0);
     /* {"error": {"code": "Forbidden", "message": "...", "innererror": {"code": "KeyDisabled"}}} */
@@ -657,21 +397,6 @@ azure_free(wtkms_kms *kms)
 }
 
 /*
- * copy_setting --
- *     A setting into a fixed buffer, or an error naming it.
- */
-static int
-copy_setting(
-  const char *origin, const char *name, const char *v, char *out, size_t outlen, wtkms_err *err)
-{
-    if (v == NULL)
-        v = "";
-    if (snprintf(out, outlen, "%s", v) >= (int)outlen)
-        return (wtkms_errf(err, ENAMETOOLONG, "%s: %s is too long", origin, name));
-    return (0);
-}
-
-/*
  * az_resource --
  *     The token audience for a vault's cloud (public, China, US Government, Managed HSM).
  */
@@ -709,7 +434,7 @@ int
 wtkms_kms_azure_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
 {
     azure_kms *ak;
-    const char *vault, *name, *o, *env;
+    const char *vault, *name, *o;
     size_t n;
     int ret;
 
@@ -734,7 +459,8 @@ wtkms_kms_azure_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
           o, vault);
         goto err;
     }
-    if ((ret = copy_setting(o, "vault_url", vault, ak->vault, sizeof(ak->vault), err)) != 0)
+    if ((ret = wtkms_az_copy_setting(o, "vault_url", vault, ak->vault, sizeof(ak->vault), err)) !=
+        0)
         goto err;
     while ((n = strlen(ak->vault)) > 8 && ak->vault[n - 1] == '/')
         ak->vault[n - 1] = '\0';
@@ -745,9 +471,10 @@ wtkms_kms_azure_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
         goto err;
     }
     az_resource(ak);
-    if ((ret = copy_setting(o, "key_name", name, ak->key_name, sizeof(ak->key_name), err)) != 0 ||
-        (ret = copy_setting(o, "key_version", wtkms_config_get(cfg, "key_version"), ak->key_version,
-           sizeof(ak->key_version), err)) != 0)
+    if ((ret = wtkms_az_copy_setting(
+           o, "key_name", name, ak->key_name, sizeof(ak->key_name), err)) != 0 ||
+        (ret = wtkms_az_copy_setting(o, "key_version", wtkms_config_get(cfg, "key_version"),
+           ak->key_version, sizeof(ak->key_version), err)) != 0)
         goto err;
     if (strspn(ak->key_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
           strlen(ak->key_name) ||
@@ -759,98 +486,9 @@ wtkms_kms_azure_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
           o);
         goto err;
     }
-    env = getenv("AZURE_AUTHORITY_HOST");
-    if ((ret = copy_setting(o, "authority_host",
-           wtkms_config_get(cfg, "authority_host") != NULL
-             ? wtkms_config_get(cfg, "authority_host")
-             : (env != NULL && env[0] != '\0' ? env : AZ_DEFAULT_AUTHORITY),
-           ak->authority, sizeof(ak->authority), err)) != 0)
+    (void)snprintf(ak->label, sizeof(ak->label), "Azure Key Vault key %s", ak->key_name);
+    if ((ret = wtkms_az_auth_config(ak, cfg, err)) != 0)
         goto err;
-    while ((n = strlen(ak->authority)) > 0 && ak->authority[n - 1] == '/')
-        ak->authority[n - 1] = '\0';
-    if (strncasecmp(ak->authority, "https://", 8) != 0) {
-        ret = wtkms_errf(err, EINVAL,
-          "%s: authority_host=%s must start with https:// (a client secret is sent to it)", o,
-          ak->authority);
-        goto err;
-    }
-
-    /* The credential, in the documented order. */
-    if ((ret = copy_setting(o, "tenant_id",
-           wtkms_config_get(cfg, "tenant_id") != NULL ? wtkms_config_get(cfg, "tenant_id")
-                                                      : getenv("AZURE_TENANT_ID"),
-           ak->tenant, sizeof(ak->tenant), err)) != 0 ||
-        (ret = copy_setting(o, "client_id",
-           wtkms_config_get(cfg, "client_id") != NULL ? wtkms_config_get(cfg, "client_id")
-                                                      : getenv("AZURE_CLIENT_ID"),
-           ak->client_id, sizeof(ak->client_id), err)) != 0 ||
-        (ret = copy_setting(o, "client_secret_file", wtkms_config_get(cfg, "client_secret_file"),
-           ak->secret_file, sizeof(ak->secret_file), err)) != 0 ||
-        (ret = copy_setting(o, "client_certificate_file",
-           wtkms_config_get(cfg, "client_certificate_file"), ak->cert_file, sizeof(ak->cert_file),
-           err)) != 0 ||
-        (ret = copy_setting(o, "managed_identity_client_id",
-           wtkms_config_get(cfg, "managed_identity_client_id"), ak->msi_client_id,
-           sizeof(ak->msi_client_id), err)) != 0)
-        goto err;
-    if (ak->secret_file[0] != '\0' && ak->cert_file[0] != '\0') {
-        ret = wtkms_errf(
-          err, EINVAL, "%s: give client_secret_file or client_certificate_file, not both", o);
-        goto err;
-    }
-    if (ak->secret_file[0] != '\0')
-        ak->cred = AZ_SECRET_FILE;
-    else if (ak->cert_file[0] != '\0')
-        ak->cred = AZ_CERT_FILE;
-    else if ((env = getenv("AZURE_CLIENT_SECRET")) != NULL && env[0] != '\0')
-        ak->cred = AZ_ENV_SECRET;
-    else if ((env = getenv("AZURE_CLIENT_CERTIFICATE_PATH")) != NULL && env[0] != '\0')
-        ak->cred = AZ_ENV_CERT;
-    else
-        ak->cred = AZ_MSI;
-    if (ak->cred != AZ_MSI && (ak->tenant[0] == '\0' || ak->client_id[0] == '\0')) {
-        ret = wtkms_errf(err, EINVAL,
-          "%s: a client %s needs tenant_id and client_id (settings, or AZURE_TENANT_ID and "
-          "AZURE_CLIENT_ID)",
-          o, ak->cred == AZ_SECRET_FILE || ak->cred == AZ_ENV_SECRET ? "secret" : "certificate");
-        goto err;
-    }
-    if (strspn(ak->tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
-        strlen(ak->tenant)) {
-        ret =
-          wtkms_errf(err, EINVAL, "%s: tenant_id=%s is not a tenant id or domain", o, ak->tenant);
-        goto err;
-    }
-    if (ak->cred == AZ_MSI && ak->msi_client_id[0] == '\0' && ak->client_id[0] != '\0')
-        (void)snprintf(ak->msi_client_id, sizeof(ak->msi_client_id), "%s", ak->client_id);
-    switch (ak->cred) {
-    case AZ_SECRET_FILE:
-        (void)snprintf(ak->cred_desc, sizeof(ak->cred_desc),
-          "application %s in tenant %s (client secret from %s)", ak->client_id, ak->tenant,
-          ak->secret_file);
-        break;
-    case AZ_CERT_FILE:
-        (void)snprintf(ak->cred_desc, sizeof(ak->cred_desc),
-          "application %s in tenant %s (client certificate %s)", ak->client_id, ak->tenant,
-          ak->cert_file);
-        break;
-    case AZ_ENV_SECRET:
-        (void)snprintf(ak->cred_desc, sizeof(ak->cred_desc),
-          "application %s in tenant %s (client secret from AZURE_CLIENT_SECRET)", ak->client_id,
-          ak->tenant);
-        break;
-    case AZ_ENV_CERT:
-        (void)snprintf(ak->cred_desc, sizeof(ak->cred_desc),
-          "application %s in tenant %s (client certificate from AZURE_CLIENT_CERTIFICATE_PATH)",
-          ak->client_id, ak->tenant);
-        break;
-    case AZ_MSI:
-        (void)snprintf(ak->cred_desc, sizeof(ak->cred_desc), "the %s managed identity%s%s",
-          getenv("IDENTITY_ENDPOINT") != NULL && getenv("IDENTITY_HEADER") != NULL ? "App Service"
-                                                                                   : "instance's",
-          ak->msi_client_id[0] != '\0' ? " " : "", ak->msi_client_id);
-        break;
-    }
     *kmsp = &ak->iface;
     return (0);
 err:

@@ -55,6 +55,7 @@ typedef struct {
     char endpoint[512]; /* configured; "" = Google's */
     char base[512];     /* the one used */
     char sa_file[1024];
+    char label[540];     /* "Cloud KMS key NAME", for messages */
     char token_uri[512]; /* override; "" = the key file's */
     char metadata_host[256];
     gcp_cred cred;
@@ -75,32 +76,31 @@ typedef struct {
  *     A Cloud KMS token from the service account's key or the metadata server.
  */
 static int
-gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
+gcp_token_fetch(void *arg, wtkms_err *err)
 {
+    gcp_kms *gk = arg;
+    wtkms_token_src src;
     wtkms_http_req req;
-    wtkms_http_resp resp;
     wtkms_sbuf body, url;
-    bson_t sa, doc, hdr, claims;
+    bson_t sa, hdr, claims;
     EVP_PKEY *pkey;
-    const char *path, *type, *email, *pem, *kid, *turi, *desc;
-    char *file, *jwt, text[300], what[64], turi_buf[512];
+    const char *path, *type, *email, *pem, *kid, *turi;
+    char *file, *jwt, turi_buf[512];
     size_t file_len;
-    uint32_t len, pem_len;
+    uint32_t pem_len;
     int64_t now;
     int ret;
 
     memset(&req, 0, sizeof(req));
-    memset(&resp, 0, sizeof(resp));
     memset(&body, 0, sizeof(body));
     memset(&url, 0, sizeof(url));
     bson_init(&sa);
-    bson_init(&doc);
     file = jwt = NULL;
     file_len = 0;
     pkey = NULL;
 
     if (gk->cred == GCP_METADATA) {
-        (void)snprintf(what, sizeof(what), "GCP metadata server token request");
+        req.what = "GCP metadata server token request";
         wtkms_sbuf_str(&url, "http://");
         wtkms_sbuf_str(&url, gk->metadata_host);
         wtkms_sbuf_str(&url, "/computeMetadata/v1/instance/service-accounts/default/token?");
@@ -110,7 +110,7 @@ gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
         req.no_proxy = true;
         req.metadata = true;
     } else {
-        (void)snprintf(what, sizeof(what), "Google OAuth token request");
+        req.what = "Google OAuth token request";
         path = gk->sa_file;
         if ((ret = wtkms_read_private_file(
                path, "service account key file", 64 * 1024, &file, &file_len, err)) != 0) {
@@ -181,47 +181,21 @@ gcp_token_fetch(gcp_kms *gk, wtkms_err *err)
         ret = wtkms_errf(err, ENOMEM, "out of memory");
         goto done;
     }
-    req.what = what;
     req.url = url.p;
     req.setting = gk->cred == GCP_METADATA ? "GCE_METADATA_HOST" : "token_uri=";
     req.max_body = 256 * 1024;
-    if ((ret = wtkms_http_request(&gk->opts, &req, &resp, err)) != 0) {
-        wtkms_err_prefix(err, "gcp: cannot get a token for %s", gk->cred_desc);
-        goto done;
-    }
-    bson_destroy(&doc);
-    if (wtkms_json_parse(resp.body, resp.body_len, &doc) != 0 && resp.status == 200) {
-        wtkms_http_body_excerpt(&resp, text, sizeof(text));
-        ret = wtkms_errf(err, EPROTO, "%s for %s: HTTP %ld with a body that is not JSON (%s)", what,
-          gk->cred_desc, resp.status, text);
-        goto done;
-    }
-    if (resp.status != 200) {
-        /* {"error": "invalid_grant", "error_description": "Invalid JWT Signature."} */
-        if ((desc = wtkms_json_str(&doc, "error_description", &len)) == NULL)
-            desc = wtkms_json_str(&doc, "error", &len);
-        wtkms_printable(desc, desc != NULL ? len : 0, text, sizeof(text));
-        if (resp.status >= 500 || resp.status == 429) {
-            ret = wtkms_errf(err, EAGAIN,
-              "%s for %s: the token service failed after %d attempt%s (HTTP %ld%s%s): it is "
-              "unavailable, not refusing the credential; retry later",
-              what, gk->cred_desc, resp.attempts, resp.attempts == 1 ? "" : "s", resp.status,
-              text[0] != '\0' ? ": " : "", text);
-            goto done;
-        }
-        ret = wtkms_errf(err, EACCES, "%s for %s was refused (HTTP %ld%s%s): %s", what,
-          gk->cred_desc, resp.status, text[0] != '\0' ? ": " : "", text,
-          gk->cred == GCP_METADATA
-            ? "check that the instance has a service account with the cloudkms scope"
-            : "check that the service account and this key of it still exist and are enabled, "
-              "or create a new key");
-        goto done;
-    }
-    ret = wtkms_token_from_json(&doc, &gk->token, what, err);
+    memset(&src, 0, sizeof(src));
+    src.opts = &gk->opts;
+    src.provider = "gcp";
+    src.cred_desc = gk->cred_desc;
+    src.refused_hint =
+      gk->cred == GCP_METADATA
+        ? "check that the instance has a service account with the cloudkms scope"
+        : "check that the service account and this key of it still exist and are enabled, or "
+          "create a new key";
+    ret = wtkms_token_request(&src, &req, &gk->token, err);
 done:
     wtkms_bson_wipe(&sa);
-    wtkms_bson_wipe(&doc);
-    wtkms_http_resp_free(&resp);
     wtkms_sbuf_free(&body);
     wtkms_sbuf_free(&url);
     if (file != NULL) {
@@ -246,52 +220,27 @@ static int
 gcp_call(gcp_kms *gk, const char *what, const char *op, const char *body, size_t body_len,
   bson_t *doc, gcp_failure *fail, wtkms_err *err)
 {
+    wtkms_bearer bearer = { &gk->opts, &gk->token, gcp_token_fetch, gk, gk->label, gk->base,
+        "endpoint" };
     wtkms_http_req req;
-    wtkms_http_resp resp;
     const char *s;
     char url[1200];
     uint32_t len;
-    int ret, tries;
-    bool cached;
+    int ret;
 
     memset(fail, 0, sizeof(*fail));
-    bson_init(doc);
     (void)snprintf(url, sizeof(url), "%s/v1/%s:%s", gk->base, gk->key_name, op);
-    for (tries = 0;; tries++) {
-        cached = wtkms_token_fresh(&gk->token);
-        if (!cached && (ret = gcp_token_fetch(gk, err)) != 0)
-            return (ret);
-        memset(&req, 0, sizeof(req));
-        req.what = what;
-        req.setting = "endpoint=";
-        req.method = "POST";
-        req.url = url;
-        req.headers = gcp_hdr_json;
-        req.body = body;
-        req.body_len = body_len;
-        req.bearer = gk->token.value;
-        req.max_body = 256 * 1024;
-        if ((ret = wtkms_http_request(&gk->opts, &req, &resp, err)) != 0)
-            return (wtkms_err_prefix(err, "%s of Cloud KMS key %s", what, gk->key_name));
-        if (resp.status == 401 && cached && tries == 0) {
-            wtkms_http_resp_free(&resp);
-            wtkms_token_clear(&gk->token);
-            continue;
-        }
-        break;
-    }
-    bson_destroy(doc);
-    if (wtkms_json_parse(resp.body, resp.body_len, doc) != 0 && resp.status == 200) {
-        ret = wtkms_errf(err, EPROTO,
-          "%s of Cloud KMS key %s: %s answered HTTP %ld with a body that is not JSON: check "
-          "endpoint",
-          what, gk->key_name, gk->base, resp.status);
-        wtkms_http_resp_free(&resp);
+    memset(&req, 0, sizeof(req));
+    req.what = what;
+    req.setting = "endpoint=";
+    req.method = "POST";
+    req.url = url;
+    req.headers = gcp_hdr_json;
+    req.body = body;
+    req.body_len = body_len;
+    req.max_body = 256 * 1024;
+    if ((ret = wtkms_bearer_call(&bearer, &req, doc, &fail->status, &fail->attempts, err)) != 0)
         return (ret);
-    }
-    fail->status = resp.status;
-    fail->attempts = resp.attempts;
-    wtkms_http_resp_free(&resp);
     if (fail->status == 200)
         return (0);
     /* {"error": {"code": 400, "message": "...", "status": "FAILED_PRECONDITION"}} */
@@ -602,6 +551,7 @@ wtkms_kms_gcp_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
     if ((ret = wtkms_http_opts_from_config(cfg, &gk->opts, err)) != 0 ||
         (ret = parse_key_name(gk, o, name, err)) != 0)
         goto err;
+    (void)snprintf(gk->label, sizeof(gk->label), "Cloud KMS key %s", gk->key_name);
     if ((v = wtkms_config_get(cfg, "endpoint")) != NULL && v[0] != '\0') {
         if (strncasecmp(v, "https://", 8) != 0) {
             ret = wtkms_errf(err, EINVAL,

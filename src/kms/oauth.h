@@ -91,4 +91,40 @@ bool wtkms_token_fresh(const wtkms_token *t);
 int wtkms_token_from_json(const bson_t *doc, wtkms_token *t, const char *what, wtkms_err *err);
 void wtkms_token_clear(wtkms_token *t);
 
+/* Who asks a token endpoint, for the words of wtkms_token_request's errors. */
+typedef struct {
+    const wtkms_http_opts *opts;
+    const char *provider;     /* "azure", "gcp": prefixes a transport error */
+    const char *cred_desc;    /* which credential, never its secret */
+    const char *service;      /* the token service named when it fails, or NULL */
+    const char *refused_hint; /* what to check when the credential is refused */
+} wtkms_token_src;
+
+/*
+ * Send a token request (req->what names it) and take the token from a 200 answer into *t. A
+ * failing token service is EAGAIN; a refused credential, EACCES with refused_hint.
+ */
+int wtkms_token_request(
+  const wtkms_token_src *src, const wtkms_http_req *req, wtkms_token *t, wtkms_err *err);
+
+/* A service called with a cached bearer token (Azure Key Vault, Cloud KMS). */
+typedef struct {
+    const wtkms_http_opts *opts;
+    wtkms_token *token;
+    int (*fetch)(void *arg, wtkms_err *err); /* fill *token with a new token */
+    void *fetch_arg;
+    const char *label;   /* "Azure Key Vault key NAME": what the messages name */
+    const char *where;   /* the service's base URL, for messages */
+    const char *setting; /* the setting that names it ("vault_url", "endpoint") */
+} wtkms_bearer;
+
+/*
+ * One request (req with no bearer: it is set here) with the cached token, fetching one when none
+ * is fresh; a 401 on a cached token drops it, fetches a new one and tries once more. Returns 0
+ * when the service answered: *doc (initialized here; destroy with wtkms_bson_wipe) holds the JSON
+ * answer, *statusp its status; a 200 answer that is not JSON is EPROTO.
+ */
+int wtkms_bearer_call(const wtkms_bearer *b, wtkms_http_req *req, bson_t *doc, long *statusp,
+  int *attemptsp, wtkms_err *err);
+
 #endif
