@@ -3,8 +3,9 @@
  * wtkms_ext.c -- the WiredTiger extension: registers the encryptor "wtkms".
  *
  * Loaded as extensions=[libwtkms.so=(config=(provider=local,key_file=PATH))] or
- * config=(config_file=PATH). Initialization reads the configuration, opens the provider, and
- * unlocks the home's keystore with one KMS call (or creates it for an empty home); customize
+ * config=(config_file=PATH). Initialization reads the configuration and opens the home's keystore
+ * (keystore.h: wtkms_keystore_open builds the provider, unlocks the keystore with one KMS call or
+ * creates it for an empty home, and closes the provider); customize
  * (per keyid, lazily, under a WiredTiger spinlock) does no I/O at all; the first encrypt of an
  * open records the open in the keystore (one fsync).
  */
@@ -22,7 +23,6 @@
 #include "config.h"
 #include "fileio.h"
 #include "keystore.h"
-#include "kms.h"
 #include "rotation_alert.h"
 #include "secure.h"
 #include "version_guard.h"
@@ -32,7 +32,6 @@
 /* State shared by the base encryptor and every keyid's encryptor of one connection. */
 typedef struct {
     wtkms_engine *engine;
-    wtkms_kms *kms;
     wtkms_alert *alert;
 } wtkms_conn;
 
@@ -134,7 +133,6 @@ wtkms_terminate(WT_ENCRYPTOR *encryptor, WT_SESSION *session)
     else {
         wtkms_alert_stop(we->conn->alert);
         wtkms_engine_free(we->conn->engine);
-        wtkms_kms_close(we->conn->kms);
         free(we->conn);
     }
     free(we);
@@ -267,7 +265,7 @@ load_config(WT_EXTENSION_API *wt_api, WT_CONFIG_ARG *config, wtkms_config *cfg, 
  * home_has_data --
  *     Whether a home already holds WiredTiger data (so a missing keystore is an error).
  */
-static int
+static bool
 home_has_data(const char *home)
 {
     static const char *const files[] = { "WiredTiger.wt", "WiredTiger.turtle", "WiredTigerHS.wt",
@@ -279,42 +277,29 @@ home_has_data(const char *home)
     for (i = 0; files[i] != NULL; i++) {
         (void)snprintf(path, sizeof(path), "%s/%s", home, files[i]);
         if (stat(path, &sb) == 0)
-            return (1);
+            return (true);
     }
-    return (0);
+    return (false);
 }
 
+/* The extension's own settings, read between the provider's and the keystore's open. */
+typedef struct {
+    unsigned long alert_days, alert_repeat;
+} ext_settings;
+
 /*
- * open_keystore --
- *     Unlock the home's keystore, or create one in an empty home.
+ * ext_settings_read --
+ *     The rotation alert's settings; then nothing may be left unused.
  */
 static int
-open_keystore(const char *home, wtkms_kms *kms, bool create, wtkms_keystore **ksp, wtkms_err *err)
+ext_settings_read(wtkms_config *cfg, void *arg, wtkms_err *err)
 {
-    wtkms_keystore *ks;
+    ext_settings *es = arg;
     int ret;
 
-    *ksp = NULL;
-    if (!wtkms_keystore_exists(home)) {
-        if (home_has_data(home))
-            return (wtkms_errf(err, ENOENT,
-              "home %s holds WiredTiger data but no keystore (%s): restore the keystore from a "
-              "backup of this home; wtkms creates a keystore only for an empty home",
-              home, WTKMS_KEYSTORE_FILE));
-        if (!create)
-            return (wtkms_errf(err, ENOENT,
-              "home %s has no keystore and create=false: run 'wtkms keys init --home %s'", home,
-              home));
-        return (wtkms_keystore_create(home, kms, ksp, err));
-    }
-    if ((ret = wtkms_keystore_load(home, &ks, err)) != 0)
+    if ((ret = wtkms_alert_settings(cfg, &es->alert_days, &es->alert_repeat, err)) != 0)
         return (ret);
-    if ((ret = wtkms_keystore_unlock(ks, kms, err)) != 0) {
-        wtkms_keystore_free(ks);
-        return (ret);
-    }
-    *ksp = ks;
-    return (0);
+    return (wtkms_config_check_unused(cfg, err));
 }
 
 /*
@@ -327,11 +312,11 @@ wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
     WT_EXTENSION_API *wt_api;
     wtkms_encryptor *we;
     wtkms_keystore *ks;
+    wtkms_ks_open_opts ko;
     wtkms_config cfg;
     wtkms_err err;
+    ext_settings es;
     const char *home;
-    unsigned long alert_days, alert_repeat;
-    bool create;
     int ret;
 
     we = NULL;
@@ -360,19 +345,17 @@ wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
 
     if ((ret = load_config(wt_api, config, &cfg, &err)) != 0)
         goto err;
-    if ((ret = wtkms_config_bool(&cfg, "create", true, &create, &err)) != 0)
+    memset(&ko, 0, sizeof(ko));
+    if ((ret = wtkms_config_bool(&cfg, "create", true, &ko.create, &err)) != 0)
         goto err;
-    if ((ret = wtkms_kms_open(&cfg, &we->conn->kms, &err)) != 0)
-        goto err;
-    if ((ret = wtkms_alert_settings(&cfg, &alert_days, &alert_repeat, &err)) != 0)
-        goto err;
-    if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
-        goto err;
+    ko.has_data = home_has_data;
+    ko.before_io = ext_settings_read;
+    ko.arg = &es;
     home = connection->get_home(connection);
-    if ((ret = open_keystore(home, we->conn->kms, create, &ks, &err)) != 0)
+    if ((ret = wtkms_keystore_open(home, &cfg, &ko, &ks, &err)) != 0)
         goto err;
     if ((ret = wtkms_alert_start(
-           alert_days, alert_repeat, home, ks, say_msg, wt_api, &we->conn->alert, &err)) != 0)
+           es.alert_days, es.alert_repeat, home, ks, say_msg, wt_api, &we->conn->alert, &err)) != 0)
         goto err;
     if ((ret = wtkms_engine_new(ks, &we->conn->engine, &err)) != 0)
         goto err;
@@ -395,7 +378,6 @@ err:
     if (we != NULL && we->conn != NULL) {
         wtkms_alert_stop(we->conn->alert);
         wtkms_engine_free(we->conn->engine);
-        wtkms_kms_close(we->conn->kms);
         free(we->conn);
     }
     free(we);

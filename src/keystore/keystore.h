@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "config.h"
 #include "err.h"
 #include "kms.h"
 #include "secure.h"
@@ -92,6 +93,42 @@ int wtkms_keystore_create(const char *home, wtkms_kms *kms, wtkms_keystore **ksp
 
 /* Read and parse, without keys: the structure is checked, the MAC is not (it needs the KSK). */
 int wtkms_keystore_load(const char *home, wtkms_keystore **ksp, wtkms_err *err);
+
+/* How wtkms_keystore_open treats a home. */
+typedef struct {
+    bool create; /* create a keystore in a home that has none */
+    /* Whether a home without a keystore holds data: then it is an error, never a new keystore. */
+    bool (*has_data)(const char *home);
+    /*
+     * Called once the provider has taken its settings from cfg, before any file or KMS I/O
+     * (to refuse settings nobody used): an error stops the open.
+     */
+    int (*before_io)(wtkms_config *cfg, void *arg, wtkms_err *err);
+    void *arg;
+} wtkms_ks_open_opts;
+
+/*
+ * Open a home's keystore with the master key the settings name: build the provider from cfg
+ * (consuming its settings), then unlock the keystore (one KMS call), or create one in an empty
+ * home when opts->create says so. The provider is closed before this returns: an unlocked
+ * keystore needs no KMS call again.
+ */
+int wtkms_keystore_open(const char *home, wtkms_config *cfg, const wtkms_ks_open_opts *opts,
+  wtkms_keystore **ksp, wtkms_err *err);
+
+/* One master key of a keystore, and since when it wraps the KSK. */
+typedef struct {
+    wtkms_kms_desc cmk;
+    int64_t since, wrapped; /* as in wtkms_ks_wrap */
+} wtkms_ks_master;
+
+/*
+ * The master keys that wrap a home's keystore, read without unlocking it (the structure is
+ * checked, the MAC is not): up to max into out, *np how many there are; path (optional) gets the
+ * keystore's path.
+ */
+int wtkms_keystore_masters(const char *home, wtkms_ks_master *out, uint32_t max, uint32_t *np,
+  char *path, size_t pathlen, wtkms_err *err);
 
 /*
  * Find the wrapping whose master key the configuration names (before any credential is used),
