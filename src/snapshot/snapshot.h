@@ -145,16 +145,6 @@ int wtkms_snap_key_state_error(
 int wtkms_snap_recover(
   const char *dir, const wtkms_snap_manifest *m, const wtkms_snap_restore_opts *ro, wtkms_err *err);
 
-/*
- * "keys usage" also lists oplog segments that depend on a key when the oplog tap is built in: it
- * defines this (weak here) and calls fn once per dependent segment run. kind is "oplog", via is
- * "run key" or similar; created is ISO-8601.
- */
-typedef void (*wtkms_usage_fn)(
-  void *arg, const char *kind, const char *id, const char *created, const char *via);
-int wtkms_oplog_key_usage(const char *store_url, wtkms_config *cfg, const char *key,
-  wtkms_usage_fn fn, void *arg, size_t *seenp, wtkms_err *err) __attribute__((weak));
-
 /* Whether a CMK name given by a user ("alias/db", "local-1a2b...", "aws:arn:...") is d. */
 bool wtkms_snap_key_matches(const wtkms_kms_desc *d, const char *key);
 

@@ -108,10 +108,13 @@ void wtkms_cli_print_json_array(const bson_t *arr);
 /* ISO-8601 UTC time of milliseconds since the epoch ("2026-11-25T22:45:29Z"). */
 void wtkms_cli_time(int64_t ms, char *out, size_t outlen);
 
-/* Groups; each file defines one. Weak: a build without the file says the group is absent. */
+/* Groups; each file defines one. */
 int wtkms_cmd_keys(wtkms_cli *cli);
 int wtkms_cmd_keys_usage(wtkms_cli *cli);   /* keys_usage.c */
 int wtkms_cmd_keys_compact(wtkms_cli *cli); /* keys_compact.c */
+int wtkms_cmd_snapshot(wtkms_cli *cli);     /* snapshot.c */
+int wtkms_cmd_oplog(wtkms_cli *cli);        /* oplog.c */
+int wtkms_cmd_pit(wtkms_cli *cli);          /* pit.c */
 
 /*
  * keys.c: load the home's keystore and unlock it with the configured master key (*wrapp, if
@@ -119,8 +122,5 @@ int wtkms_cmd_keys_compact(wtkms_cli *cli); /* keys_compact.c */
  */
 int wtkms_keys_open_current(wtkms_cli *cli, bool want_new, wtkms_keystore **ksp, uint32_t *wrapp,
   wtkms_kms **kmsp, wtkms_kms **newkmsp, wtkms_err *err);
-int wtkms_cmd_snapshot(wtkms_cli *cli) __attribute__((weak));
-int wtkms_cmd_oplog(wtkms_cli *cli) __attribute__((weak));
-int wtkms_cmd_pit(wtkms_cli *cli) __attribute__((weak));
 
 #endif

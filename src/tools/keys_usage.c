@@ -7,6 +7,7 @@
  * keystore cannot be read, or an unreadable manifest.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 
 #include "cli.h"
 #include "keystore.h"
+#include "oplog_catalog.h"
+#include "oplog_store.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -74,6 +77,60 @@ usage_unknown(usage_ctx *u, const char *where, const char *id, const char *why)
 }
 
 /*
+ * usage_oplog --
+ *     The oplog segments in a store that depend on a master key, one line per tap run (every
+ *     segment of a run shares the run key the master key wraps). A store URL that is not a
+ *     directory holding segments has none.
+ */
+static int
+usage_oplog(usage_ctx *u, const char *store_url, const char *key, size_t *seenp, wtkms_err *err)
+{
+    wtkms_oplog_store *store;
+    wtkms_oplog_catalog cat;
+    wtkms_oplog_seginfo *si, *start;
+    wtkms_err e2;
+    struct stat sb;
+    char id[128], when[32], run[2 * WTKMS_RUN_ID_LEN + 1];
+    size_t i, j;
+    int ret;
+
+    if (strncmp(store_url, "s3://", 5) == 0 || stat(store_url, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return (0);
+    wtkms_err_clear(&e2);
+    if (wtkms_oplog_store_open(store_url, false, &store, &e2) != 0)
+        return (0);
+    if ((ret = wtkms_oplog_catalog_load(store, &cat, err)) != 0) {
+        wtkms_oplog_store_close(store);
+        return (ret);
+    }
+    *seenp += cat.n;
+    for (i = 0; i < cat.n; i = j) {
+        start = &cat.segs[i];
+        for (j = i + 1; j < cat.n && cat.segs[j].ok && start->ok &&
+                        memcmp(cat.segs[j].h.run, start->h.run, WTKMS_RUN_ID_LEN) == 0;
+             j++)
+            ;
+        if (!start->ok) {
+            /* A segment whose header cannot be read may depend on any key: say so. */
+            (void)snprintf(id, sizeof(id), "oplog segment %" PRIu64 " (unreadable)", start->seq);
+            usage_add(u, "oplog", id, "-", "unknown: its header is damaged");
+            continue;
+        }
+        if (!start->h.encrypted || !wtkms_snap_key_matches(&start->h.cmk, key))
+            continue;
+        si = &cat.segs[j - 1];
+        wtkms_hex(start->h.run, 4, run);
+        (void)snprintf(
+          id, sizeof(id), "run %s, segments %" PRIu64 "-%" PRIu64, run, start->seq, si->seq);
+        wtkms_cli_time(start->h.created_ms, when, sizeof(when));
+        usage_add(u, "oplog", id, when, "oplog run key");
+    }
+    wtkms_oplog_catalog_free(&cat);
+    wtkms_oplog_store_close(store);
+    return (0);
+}
+
+/*
  * check_store --
  *     The snapshots and oplog segments of one store.
  */
@@ -130,8 +187,7 @@ check_store(usage_ctx *u, const char *url, wtkms_config *cfg, const char *key)
     wtkms_store_close(store);
     seen = n;
     wtkms_err_clear(&err);
-    if (wtkms_oplog_key_usage != NULL &&
-        wtkms_oplog_key_usage(url, cfg, key, usage_add, u, &seen, &err) != 0)
+    if (usage_oplog(u, url, key, &seen, &err) != 0)
         usage_unknown(u, url, "oplog", err.msg);
     else if (seen == 0 && strncmp(url, "s3://", 5) == 0)
         /* A local store was checked to exist; an S3 prefix that holds nothing cannot be told
@@ -147,28 +203,27 @@ check_store(usage_ctx *u, const char *url, wtkms_config *cfg, const char *key)
 static void
 check_home(usage_ctx *u, const char *home, const char *key)
 {
-    wtkms_keystore *ks;
+    wtkms_ks_master mk[WTKMS_KS_MAX_WRAPS];
     wtkms_err err;
-    char when[32], via[96];
-    uint32_t i;
+    char when[32], via[96], path[4096];
+    uint32_t i, n;
 
     u->where = home;
     wtkms_err_clear(&err);
-    if (wtkms_keystore_load(home, &ks, &err) != 0) {
+    if (wtkms_keystore_masters(home, mk, WTKMS_KS_MAX_WRAPS, &n, path, sizeof(path), &err) != 0) {
         usage_unknown(u, home, NULL, err.msg);
         return;
     }
-    for (i = 0; i < ks->nwraps; i++) {
-        if (!wtkms_snap_key_matches(&ks->wraps[i].cmk, key))
+    for (i = 0; i < n && i < WTKMS_KS_MAX_WRAPS; i++) {
+        if (!wtkms_snap_key_matches(&mk[i].cmk, key))
             continue;
-        wtkms_cli_time(ks->wraps[i].wrapped, when, sizeof(when));
-        if (ks->nwraps == 1)
+        wtkms_cli_time(mk[i].wrapped, when, sizeof(when));
+        if (n == 1)
             (void)snprintf(via, sizeof(via), "keystore of a live home");
         else
-            (void)snprintf(via, sizeof(via), "keystore, one of %u master keys", ks->nwraps);
-        usage_add(u, "home", ks->path, when, via);
+            (void)snprintf(via, sizeof(via), "keystore, one of %u master keys", n);
+        usage_add(u, "home", path, when, via);
     }
-    wtkms_keystore_free(ks);
 }
 
 /*

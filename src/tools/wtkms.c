@@ -123,7 +123,6 @@ main(int argc, char **argv)
         (void)fputs(usage, cli.help || cli.group != NULL ? stdout : stderr);
         return (cli.help || cli.group != NULL ? WTKMS_EXIT_OK : WTKMS_EXIT_USAGE);
     }
-    fn = NULL;
     if (strcmp(cli.group, "keys") == 0)
         fn = wtkms_cmd_keys;
     else if (strcmp(cli.group, "snapshot") == 0)
@@ -134,10 +133,6 @@ main(int argc, char **argv)
         fn = wtkms_cmd_pit;
     else {
         (void)fprintf(stderr, "wtkms: unknown group '%s'\n%s", cli.group, usage);
-        return (WTKMS_EXIT_USAGE);
-    }
-    if (fn == NULL) {
-        (void)fprintf(stderr, "wtkms: this build has no '%s' commands\n", cli.group);
         return (WTKMS_EXIT_USAGE);
     }
     if (cli.command == NULL && !cli.help) {
