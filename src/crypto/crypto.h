@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
 #include "secure.h"
 
 #define WTKMS_GCM_NONCE_LEN 12
