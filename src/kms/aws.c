@@ -16,13 +16,13 @@
 #define _GNU_SOURCE /* strcasestr */
 #include <bson/bson.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aws_creds.h"
+#include "b64.h"
 #include "http.h"
 #include "kms.h"
 
@@ -349,27 +349,6 @@ done:
 }
 
 /*
- * aws_b64_decode --
- *     Base64 to bytes; -1 when malformed or longer than max.
- */
-static int
-aws_b64_decode(const char *in, size_t in_len, uint8_t *out, size_t max, size_t *outlenp)
-{
-    int n, pad;
-
-    /* EVP_DecodeBlock writes in_len / 4 * 3 bytes, padding included: all must fit in out. */
-    if (in_len == 0 || in_len % 4 != 0 || in_len / 4 * 3 > max || in_len > INT32_MAX)
-        return (-1);
-    pad = (in[in_len - 1] == '=') + (in[in_len - 2] == '=');
-    if ((n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)in_len)) < 0 || n < pad)
-        return (-1);
-    if ((size_t)(n - pad) > max)
-        return (-1);
-    *outlenp = (size_t)(n - pad);
-    return (0);
-}
-
-/*
  * aws_describe --
  *     The configured key.
  */
@@ -441,7 +420,7 @@ aws_wrap(wtkms_kms *kms, const uint8_t key[WTKMS_KEY_LEN], uint8_t **blobp, size
     out = NULL;
     blob = NULL;
     aws_key_name(ak, name, sizeof(name));
-    (void)EVP_EncodeBlock((unsigned char *)pt, key, WTKMS_KEY_LEN);
+    (void)wtkms_b64_encode(key, WTKMS_KEY_LEN, false, pt, sizeof(pt));
     bson_init(&body);
     BSON_APPEND_UTF8(&body, "KeyId", ak->key_id);
     BSON_APPEND_UTF8(&body, "Plaintext", pt);
@@ -466,7 +445,7 @@ aws_wrap(wtkms_kms *kms, const uint8_t key[WTKMS_KEY_LEN], uint8_t **blobp, size
         goto err;
     }
     blob[0] = AWS_BLOB_VERSION;
-    if (aws_b64_decode(b64, b64_len, blob + 1, AWS_CIPHERTEXT_MAX + 3, &n) != 0 || n == 0 ||
+    if (wtkms_b64_decode(b64, b64_len, blob + 1, AWS_CIPHERTEXT_MAX + 3, &n) != 0 || n == 0 ||
         n > AWS_CIPHERTEXT_MAX) {
         ret = wtkms_errf(
           err, EPROTO, "%s: the Encrypt answer's CiphertextBlob is not base64 of a blob", name);
@@ -514,9 +493,9 @@ aws_unwrap(wtkms_kms *kms, const uint8_t *blob, size_t blob_len, const wtkms_kms
         return (wtkms_errf(err, EKEYREJECTED,
           "%s: the wrapped key (%zu bytes, version %u) was not made by the aws provider", name,
           blob_len, blob_len > 0 ? blob[0] : 0));
-    if ((ct = malloc(((blob_len - 1) / 3 + 1) * 4 + 1)) == NULL)
+    if ((ct = malloc(WTKMS_B64_LEN(blob_len - 1))) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
-    (void)EVP_EncodeBlock((unsigned char *)ct, blob + 1, (int)(blob_len - 1));
+    (void)wtkms_b64_encode(blob + 1, blob_len - 1, false, ct, WTKMS_B64_LEN(blob_len - 1));
     bson_init(&body);
     BSON_APPEND_UTF8(&body, "CiphertextBlob", ct);
     BSON_APPEND_UTF8(&body, "KeyId", ak->key_id);
@@ -534,7 +513,7 @@ aws_unwrap(wtkms_kms *kms, const uint8_t *blob, size_t blob_len, const wtkms_kms
         goto err;
     }
     b64 = bson_iter_utf8(&it, &b64_len);
-    if (aws_b64_decode(b64, b64_len, (uint8_t *)pt, sizeof(pt), &n) != 0 || n != WTKMS_KEY_LEN) {
+    if (wtkms_b64_decode(b64, b64_len, (uint8_t *)pt, sizeof(pt), &n) != 0 || n != WTKMS_KEY_LEN) {
         wtkms_wipe(pt, sizeof(pt));
         ret = wtkms_errf(err, EPROTO,
           "%s: the Decrypt answer's Plaintext is not a base64 32-byte key: check endpoint= and "

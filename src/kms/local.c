@@ -9,11 +9,11 @@
  * Blob: version byte 0x01 || nonce (12) || AES-256-GCM(key file, 32-byte key) || tag (16).
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "crypto.h"
 #include "fileio.h"
 #include "kms.h"
@@ -38,8 +38,8 @@ local_load_key(local_kms *lk, wtkms_err *err)
 {
     uint8_t fp[WTKMS_SHA256_LEN], tmp[64];
     char *buf;
-    size_t len;
-    int n, ret;
+    size_t len, n;
+    int ret;
 
     /* Checked on the descriptor that is read: owner, mode 600, a regular file. */
     if ((ret = wtkms_read_private_file(lk->path, "local key file", 4096, &buf, &len, err)) != 0) {
@@ -57,9 +57,9 @@ local_load_key(local_kms *lk, wtkms_err *err)
         /* Base64, one line, perhaps with a trailing newline. */
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
             len--;
-        n = len == 44 ? EVP_DecodeBlock(tmp, (const unsigned char *)buf, (int)len) : -1;
-        /* 44 base64 characters with one '=' decode to 33 bytes, the last a padding zero. */
-        if (n != 33 || buf[43] != '=' || buf[42] == '=')
+        /* 44 base64 characters, the last one '=', decode to 32 bytes. */
+        if (len != 44 || wtkms_b64_decode(buf, len, tmp, sizeof(tmp), &n) != 0 ||
+            n != WTKMS_KEY_LEN)
             ret = wtkms_errf(err, EPROTO,
               "local key file %s holds %zu bytes: it must hold exactly 32 raw bytes or their "
               "base64 (44 characters)",

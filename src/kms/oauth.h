@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * oauth.h -- what the bearer-token providers (azure, gcp) share: base64 and base64url, JSON
+ * oauth.h -- what the bearer-token providers (azure, gcp) share: base64url (b64.h), JSON
  * through libbson, RS256 JSON Web Tokens signed with OpenSSL, form bodies, and a cached access
  * token.
  *
@@ -16,19 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "b64.h"
 #include "err.h"
 #include "http.h"
-
-/* Encoded length of len bytes (with the NUL): padded base64, or base64url without padding. */
-#define WTKMS_B64_LEN(len) ((((len) + 2) / 3) * 4 + 1)
-
-/* Encode: 0, or EMSGSIZE when out is too small. */
-int wtkms_b64_encode(const uint8_t *in, size_t len, bool url, char *out, size_t outlen);
-/*
- * Decode base64 or base64url (padding optional, either alphabet accepted): 0, EINVAL on a
- * character outside the alphabet or a bad length, EMSGSIZE when out is too small.
- */
-int wtkms_b64_decode(const char *in, size_t len, uint8_t *out, size_t outlen, size_t *lenp);
 
 /* A growable buffer that is wiped when it grows or is freed. */
 typedef struct {
