@@ -169,20 +169,20 @@ test_query_fields(void **state)
     static const char *const want[] = { "http://h/token?api-version=1&resource=r",
         "http://h/token?a=1&api-version=1&resource=r",
         "http://h/token?a=1&api-version=1&resource=r" };
-    wtkms_sbuf b;
+    wtkms_dbuf b;
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
         memset(&b, 0, sizeof(b));
-        wtkms_sbuf_str(&b, starts[i]);
-        wtkms_sbuf_form(&b, "api-version", "1");
-        wtkms_sbuf_form(&b, "resource", "r");
-        assert_false(b.oom);
-        assert_string_equal(b.p, want[i]);
-        assert_null(strstr(b.p, "&&"));
-        assert_null(strstr(b.p, "?&"));
-        wtkms_sbuf_free(&b);
+        wtkms_dbuf_str(&b, starts[i]);
+        wtkms_http_form_add(&b, "api-version", "1");
+        wtkms_http_form_add(&b, "resource", "r");
+        assert_int_equal(b.error, 0);
+        assert_string_equal(b.s, want[i]);
+        assert_null(strstr(b.s, "&&"));
+        assert_null(strstr(b.s, "?&"));
+        wtkms_dbuf_free(&b);
     }
 }
 

@@ -149,20 +149,20 @@ test_form_and_json(void **state)
     static const char doubles[] = "{\"d\": 3599.9, \"huge\": 1e300, \"tiny\": -1e19, \"top\": "
                                   "9223372036854775808.0, \"nan\": {\"$numberDouble\": \"NaN\"}, "
                                   "\"inf\": {\"$numberDouble\": \"Infinity\"}}";
-    wtkms_sbuf b;
+    wtkms_dbuf b;
     bson_t doc;
     int64_t v;
     uint32_t len;
 
     (void)state;
     memset(&b, 0, sizeof(b));
-    wtkms_sbuf_form(&b, "scope", "https://vault.azure.net/.default");
-    wtkms_sbuf_form(&b, "client_secret", "a+b/c=d&e f~_.-");
-    assert_false(b.oom);
-    assert_string_equal(b.p,
+    wtkms_http_form_add(&b, "scope", "https://vault.azure.net/.default");
+    wtkms_http_form_add(&b, "client_secret", "a+b/c=d&e f~_.-");
+    assert_int_equal(b.error, 0);
+    assert_string_equal(b.s,
       "scope=https%3A%2F%2Fvault.azure.net%2F.default&client_secret=a%2Bb%2Fc%3Dd%26e%20f~_.-");
-    wtkms_sbuf_free(&b);
-    assert_null(b.p);
+    wtkms_dbuf_free(&b);
+    assert_null(b.s);
 
     assert_int_equal(wtkms_json_parse(json, strlen(json), &doc), 0);
     assert_string_equal(wtkms_json_str(&doc, "error.innererror.code", &len), "KeyDisabled");

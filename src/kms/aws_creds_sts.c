@@ -21,36 +21,6 @@
 #include "secure.h"
 
 /*
- * form_append --
- *     Append "&name=value" (percent-encoded) to a form body; value may be a secret.
- */
-static int
-form_append(char *out, size_t outlen, const char *name, const char *value)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n;
-    const unsigned char *v;
-
-    n = strlen(out);
-    if (n + strlen(name) + 2 >= outlen)
-        return (ERANGE);
-    n += (size_t)snprintf(out + n, outlen - n, "%s%s=", n > 0 ? "&" : "", name);
-    for (v = (const unsigned char *)value; *v != '\0'; v++) {
-        if (n + 4 >= outlen)
-            return (ERANGE);
-        if (isalnum(*v) || *v == '-' || *v == '_' || *v == '.' || *v == '~')
-            out[n++] = (char)*v;
-        else {
-            out[n++] = '%';
-            out[n++] = hex[*v >> 4];
-            out[n++] = hex[*v & 0xf];
-        }
-    }
-    out[n] = '\0';
-    return (0);
-}
-
-/*
  * xml_text --
  *     The text of the first <tag>...</tag>, entities decoded. 0, ENOENT or ERANGE.
  */
@@ -219,9 +189,10 @@ session_name(const wtkms_aws_cred_cfg *cfg, const char *env)
 int
 wtkms_aws_src_web_identity(const wtkms_aws_cred_cfg *cfg, wtkms_aws_creds *c, wtkms_err *err)
 {
+    wtkms_dbuf form;
     const char *file, *role;
-    char *buf, *tok, *form, source[1200];
-    size_t tok_len, form_len;
+    char *buf, *tok, source[1200];
+    size_t tok_len;
     int ret;
 
     file = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
@@ -233,34 +204,31 @@ wtkms_aws_src_web_identity(const wtkms_aws_cred_cfg *cfg, wtkms_aws_creds *c, wt
           "web identity: the environment sets %s but not %s: set both (as EKS does), or neither",
           file != NULL && file[0] ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
           file != NULL && file[0] ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE"));
-    buf = form = NULL;
-    form_len = 0;
+    buf = NULL;
+    memset(&form, 0, sizeof(form));
     if ((ret = wtkms_aws_read_secret_file(
            file, "web identity token file", &buf, &tok, &tok_len, err)) != 0)
         goto done;
-    form_len = tok_len * 3 + 2048;
-    if ((form = wtkms_secure_alloc(form_len)) == NULL) {
-        ret = wtkms_errf(err, ENOMEM, "out of memory");
-        goto done;
-    }
+    form.max = tok_len * 3 + 2048 - 1;
+    form.locked = true; /* it carries the token */
     (void)snprintf(source, sizeof(source), "web identity (role %s, token file %s)", role, file);
-    if (form_append(form, form_len, "Action", "AssumeRoleWithWebIdentity") != 0 ||
-        form_append(form, form_len, "Version", "2011-06-15") != 0 ||
-        form_append(form, form_len, "RoleArn", role) != 0 ||
-        form_append(
-          form, form_len, "RoleSessionName", session_name(cfg, "AWS_ROLE_SESSION_NAME")) != 0 ||
-        form_append(form, form_len, "WebIdentityToken", tok) != 0) {
-        ret = wtkms_errf(err, EINVAL, "web identity: role ARN or session name too long");
+    (void)wtkms_http_form_add(&form, "Action", "AssumeRoleWithWebIdentity");
+    (void)wtkms_http_form_add(&form, "Version", "2011-06-15");
+    (void)wtkms_http_form_add(&form, "RoleArn", role);
+    (void)wtkms_http_form_add(&form, "RoleSessionName", session_name(cfg, "AWS_ROLE_SESSION_NAME"));
+    if ((ret = wtkms_http_form_add(&form, "WebIdentityToken", tok)) != 0) {
+        ret = ret == ENOMEM
+                ? wtkms_errf(err, ENOMEM, "out of memory")
+                : wtkms_errf(err, EINVAL, "web identity: role ARN or session name too long");
         goto done;
     }
-    ret = sts_call(cfg, "AssumeRoleWithWebIdentity", form, NULL, source, c, err);
+    ret = sts_call(cfg, "AssumeRoleWithWebIdentity", form.s, NULL, source, c, err);
 done:
     if (buf != NULL) {
         wtkms_wipe(buf, strlen(buf));
         free(buf);
     }
-    if (form != NULL)
-        wtkms_secure_free(form, form_len);
+    wtkms_dbuf_free(&form);
     return (ret);
 }
 
@@ -272,7 +240,8 @@ int
 wtkms_aws_assume_role(const wtkms_aws_cred_cfg *cfg, wtkms_aws_creds *c, wtkms_err *err)
 {
     wtkms_aws_creds *base;
-    char form[4096], source[1400];
+    wtkms_dbuf form;
+    char source[1400];
     int ret;
 
     if ((ret = wtkms_aws_creds_new(&base)) != 0)
@@ -282,19 +251,26 @@ wtkms_aws_assume_role(const wtkms_aws_cred_cfg *cfg, wtkms_aws_creds *c, wtkms_e
     memcpy(base->secret, c->secret, WTKMS_AWS_SECRET_MAX);
     memcpy(base->token, c->token, WTKMS_AWS_TOKEN_MAX);
     memcpy(base->source, c->source, sizeof(c->source));
-    form[0] = '\0';
-    if (form_append(form, sizeof(form), "Action", "AssumeRole") != 0 ||
-        form_append(form, sizeof(form), "Version", "2011-06-15") != 0 ||
-        form_append(form, sizeof(form), "RoleArn", cfg->role_arn) != 0 ||
-        form_append(form, sizeof(form), "RoleSessionName", session_name(cfg, NULL)) != 0 ||
-        form_append(form, sizeof(form), "DurationSeconds", "3600") != 0 ||
-        (cfg->external_id != NULL && cfg->external_id[0] != '\0' &&
-          form_append(form, sizeof(form), "ExternalId", cfg->external_id) != 0)) {
+    memset(&form, 0, sizeof(form));
+    form.max = 4096 - 1;
+    (void)wtkms_http_form_add(&form, "Action", "AssumeRole");
+    (void)wtkms_http_form_add(&form, "Version", "2011-06-15");
+    (void)wtkms_http_form_add(&form, "RoleArn", cfg->role_arn);
+    (void)wtkms_http_form_add(&form, "RoleSessionName", session_name(cfg, NULL));
+    (void)wtkms_http_form_add(&form, "DurationSeconds", "3600");
+    if (cfg->external_id != NULL && cfg->external_id[0] != '\0')
+        (void)wtkms_http_form_add(&form, "ExternalId", cfg->external_id);
+    if (form.error != 0) {
+        ret = form.error == ENOMEM
+                ? wtkms_errf(err, ENOMEM, "out of memory")
+                : wtkms_errf(err, EINVAL, "role_arn, role_session_name or external_id too long");
+        wtkms_dbuf_free(&form);
         wtkms_aws_creds_free(base);
-        return (wtkms_errf(err, EINVAL, "role_arn, role_session_name or external_id too long"));
+        return (ret);
     }
     (void)snprintf(source, sizeof(source), "role %s assumed with %s", cfg->role_arn, base->source);
-    ret = sts_call(cfg, "AssumeRole", form, base, source, c, err);
+    ret = sts_call(cfg, "AssumeRole", form.s, base, source, c, err);
+    wtkms_dbuf_free(&form);
     wtkms_aws_creds_free(base);
     return (ret);
 }

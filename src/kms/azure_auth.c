@@ -30,7 +30,7 @@ static const char *const az_hdr_imds[] = { "Metadata: true", NULL };
  *     IDENTITY_HEADER, else the instance metadata service.
  */
 static void
-az_msi_request(azure_kms *ak, wtkms_http_req *req, wtkms_sbuf *url, wtkms_sbuf *hdr)
+az_msi_request(azure_kms *ak, wtkms_http_req *req, wtkms_dbuf *url, wtkms_dbuf *hdr)
 {
     const char *ep, *idh, *env;
 
@@ -38,28 +38,28 @@ az_msi_request(azure_kms *ak, wtkms_http_req *req, wtkms_sbuf *url, wtkms_sbuf *
     idh = getenv("IDENTITY_HEADER");
     if (ep != NULL && ep[0] != '\0' && idh != NULL && idh[0] != '\0') {
         /* App Service, Functions, Container Apps. */
-        wtkms_sbuf_str(url, ep);
+        wtkms_dbuf_str(url, ep);
         /* The form builder puts "&" between fields, none after "?" or "&": no empty field. */
         if (strchr(ep, '?') == NULL)
-            wtkms_sbuf_str(url, "?");
-        wtkms_sbuf_form(url, "api-version", "2019-08-01");
-        wtkms_sbuf_form(url, "resource", ak->resource);
+            wtkms_dbuf_str(url, "?");
+        wtkms_http_form_add(url, "api-version", "2019-08-01");
+        wtkms_http_form_add(url, "resource", ak->resource);
         if (ak->msi_client_id[0] != '\0')
-            wtkms_sbuf_form(url, "client_id", ak->msi_client_id);
-        wtkms_sbuf_str(hdr, "X-IDENTITY-HEADER: ");
-        wtkms_sbuf_str(hdr, idh);
-        req->secret_header = hdr->p;
+            wtkms_http_form_add(url, "client_id", ak->msi_client_id);
+        wtkms_dbuf_str(hdr, "X-IDENTITY-HEADER: ");
+        wtkms_dbuf_str(hdr, idh);
+        req->secret_header = hdr->s;
         req->setting = "IDENTITY_ENDPOINT";
     } else {
         env = getenv("IMDS_ENDPOINT");
-        wtkms_sbuf_str(url, env != NULL && env[0] != '\0' ? env : AZ_DEFAULT_IMDS);
-        while (url->len > 0 && url->p[url->len - 1] == '/')
-            url->p[--url->len] = '\0';
-        wtkms_sbuf_str(url, "/metadata/identity/oauth2/token?");
-        wtkms_sbuf_form(url, "api-version", "2018-02-01");
-        wtkms_sbuf_form(url, "resource", ak->resource);
+        wtkms_dbuf_str(url, env != NULL && env[0] != '\0' ? env : AZ_DEFAULT_IMDS);
+        while (url->len > 0 && url->s[url->len - 1] == '/')
+            url->s[--url->len] = '\0';
+        wtkms_dbuf_str(url, "/metadata/identity/oauth2/token?");
+        wtkms_http_form_add(url, "api-version", "2018-02-01");
+        wtkms_http_form_add(url, "resource", ak->resource);
         if (ak->msi_client_id[0] != '\0')
-            wtkms_sbuf_form(url, "client_id", ak->msi_client_id);
+            wtkms_http_form_add(url, "client_id", ak->msi_client_id);
         req->headers = az_hdr_imds;
         req->setting = "IMDS_ENDPOINT";
     }
@@ -73,14 +73,14 @@ az_msi_request(azure_kms *ak, wtkms_http_req *req, wtkms_sbuf *url, wtkms_sbuf *
  *     The client secret, from client_secret_file or AZURE_CLIENT_SECRET, as a form field.
  */
 static int
-az_secret_form(azure_kms *ak, wtkms_sbuf *body, wtkms_err *err)
+az_secret_form(azure_kms *ak, wtkms_dbuf *body, wtkms_err *err)
 {
     char *file;
     size_t file_len;
     int ret;
 
     if (ak->cred == AZ_ENV_SECRET) {
-        wtkms_sbuf_form(body, "client_secret", getenv("AZURE_CLIENT_SECRET"));
+        wtkms_http_form_add(body, "client_secret", getenv("AZURE_CLIENT_SECRET"));
         return (0);
     }
     if ((ret = wtkms_read_private_file(
@@ -92,7 +92,7 @@ az_secret_form(azure_kms *ak, wtkms_sbuf *body, wtkms_err *err)
     if (file_len == 0)
         ret = wtkms_errf(err, EACCES, "azure: client_secret_file %s is empty", ak->secret_file);
     else
-        wtkms_sbuf_form(body, "client_secret", file);
+        wtkms_http_form_add(body, "client_secret", file);
     wtkms_wipe(file, file_len);
     free(file);
     return (ret);
@@ -104,7 +104,7 @@ az_secret_form(azure_kms *ak, wtkms_sbuf *body, wtkms_err *err)
  *     naming the certificate by thumbprint, as form fields.
  */
 static int
-az_assertion_form(azure_kms *ak, const char *aud, wtkms_sbuf *body, wtkms_err *err)
+az_assertion_form(azure_kms *ak, const char *aud, wtkms_dbuf *body, wtkms_err *err)
 {
     bson_t hdrdoc, claims;
     EVP_PKEY *pkey;
@@ -154,9 +154,9 @@ az_assertion_form(azure_kms *ak, const char *aud, wtkms_sbuf *body, wtkms_err *e
         wtkms_err_prefix(err, "azure: client certificate %s", path);
         goto done;
     }
-    wtkms_sbuf_form(
+    wtkms_http_form_add(
       body, "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-    wtkms_sbuf_form(body, "client_assertion", jwt);
+    wtkms_http_form_add(body, "client_assertion", jwt);
 done:
     wtkms_wipe(file, file_len);
     free(file);
@@ -178,7 +178,7 @@ wtkms_az_token_fetch(void *arg, wtkms_err *err)
     azure_kms *ak = arg;
     wtkms_token_src src;
     wtkms_http_req req;
-    wtkms_sbuf body, url, hdr;
+    wtkms_dbuf body, url, hdr;
     char scope[160];
     int ret;
 
@@ -198,40 +198,40 @@ wtkms_az_token_fetch(void *arg, wtkms_err *err)
           "check that this machine has a managed identity and that it has access to the vault";
     } else {
         req.what = "Entra ID token request";
-        wtkms_sbuf_str(&url, ak->authority);
-        wtkms_sbuf_add(&url, "/", 1);
-        wtkms_sbuf_str(&url, ak->tenant);
-        wtkms_sbuf_str(&url, "/oauth2/v2.0/token");
+        wtkms_dbuf_str(&url, ak->authority);
+        wtkms_dbuf_add(&url, "/", 1);
+        wtkms_dbuf_str(&url, ak->tenant);
+        wtkms_dbuf_str(&url, "/oauth2/v2.0/token");
         (void)snprintf(scope, sizeof(scope), "%s/.default", ak->resource);
-        wtkms_sbuf_form(&body, "grant_type", "client_credentials");
-        wtkms_sbuf_form(&body, "client_id", ak->client_id);
-        wtkms_sbuf_form(&body, "scope", scope);
+        wtkms_http_form_add(&body, "grant_type", "client_credentials");
+        wtkms_http_form_add(&body, "client_id", ak->client_id);
+        wtkms_http_form_add(&body, "scope", scope);
         if (ak->cred == AZ_SECRET_FILE || ak->cred == AZ_ENV_SECRET)
             ret = az_secret_form(ak, &body, err);
         else
-            ret = az_assertion_form(ak, url.p, &body, err);
+            ret = az_assertion_form(ak, url.s, &body, err);
         if (ret != 0)
             goto done;
         req.method = "POST";
         req.headers = az_hdr_form;
-        req.body = body.p;
+        req.body = body.s;
         req.body_len = body.len;
         req.setting = "authority_host=";
         src.service = ak->authority;
         src.refused_hint = "check tenant_id, client_id and the secret or certificate, and that "
                            "it has not expired";
     }
-    if (url.oom || body.oom || hdr.oom) {
+    if (url.error != 0 || body.error != 0 || hdr.error != 0) {
         ret = wtkms_errf(err, ENOMEM, "out of memory");
         goto done;
     }
-    req.url = url.p;
+    req.url = url.s;
     req.max_body = 256 * 1024;
     ret = wtkms_token_request(&src, &req, &ak->token, err);
 done:
-    wtkms_sbuf_free(&body);
-    wtkms_sbuf_free(&url);
-    wtkms_sbuf_free(&hdr);
+    wtkms_dbuf_free(&body);
+    wtkms_dbuf_free(&url);
+    wtkms_dbuf_free(&hdr);
     return (ret);
 }
 

@@ -81,7 +81,7 @@ gcp_token_fetch(void *arg, wtkms_err *err)
     gcp_kms *gk = arg;
     wtkms_token_src src;
     wtkms_http_req req;
-    wtkms_sbuf body, url;
+    wtkms_dbuf body, url;
     bson_t sa, hdr, claims;
     EVP_PKEY *pkey;
     const char *path, *type, *email, *pem, *kid, *turi;
@@ -101,10 +101,10 @@ gcp_token_fetch(void *arg, wtkms_err *err)
 
     if (gk->cred == GCP_METADATA) {
         req.what = "GCP metadata server token request";
-        wtkms_sbuf_str(&url, "http://");
-        wtkms_sbuf_str(&url, gk->metadata_host);
-        wtkms_sbuf_str(&url, "/computeMetadata/v1/instance/service-accounts/default/token?");
-        wtkms_sbuf_form(&url, "scopes", GCP_SCOPE);
+        wtkms_dbuf_str(&url, "http://");
+        wtkms_dbuf_str(&url, gk->metadata_host);
+        wtkms_dbuf_str(&url, "/computeMetadata/v1/instance/service-accounts/default/token?");
+        wtkms_http_form_add(&url, "scopes", GCP_SCOPE);
         req.method = "GET";
         req.headers = gcp_hdr_metadata;
         req.no_proxy = true;
@@ -169,19 +169,19 @@ gcp_token_fetch(void *arg, wtkms_err *err)
             wtkms_err_prefix(err, "gcp: service account key %s", path);
             goto done;
         }
-        wtkms_sbuf_str(&url, turi_buf);
-        wtkms_sbuf_form(&body, "grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
-        wtkms_sbuf_form(&body, "assertion", jwt);
+        wtkms_dbuf_str(&url, turi_buf);
+        wtkms_http_form_add(&body, "grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
+        wtkms_http_form_add(&body, "assertion", jwt);
         req.method = "POST";
         req.headers = gcp_hdr_form;
-        req.body = body.p;
+        req.body = body.s;
         req.body_len = body.len;
     }
-    if (url.oom || body.oom) {
+    if (url.error != 0 || body.error != 0) {
         ret = wtkms_errf(err, ENOMEM, "out of memory");
         goto done;
     }
-    req.url = url.p;
+    req.url = url.s;
     req.setting = gk->cred == GCP_METADATA ? "GCE_METADATA_HOST" : "token_uri=";
     req.max_body = 256 * 1024;
     memset(&src, 0, sizeof(src));
@@ -196,8 +196,8 @@ gcp_token_fetch(void *arg, wtkms_err *err)
     ret = wtkms_token_request(&src, &req, &gk->token, err);
 done:
     wtkms_bson_wipe(&sa);
-    wtkms_sbuf_free(&body);
-    wtkms_sbuf_free(&url);
+    wtkms_dbuf_free(&body);
+    wtkms_dbuf_free(&url);
     if (file != NULL) {
         wtkms_wipe(file, file_len);
         free(file);

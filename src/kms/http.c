@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "dbuf.h"
 #include "secure.h"
 #include "net.h"
 
@@ -122,62 +123,6 @@ wtkms_http_url_host(const char *url, char *out, size_t outlen)
     curl_url_cleanup(u);
 }
 
-/* One growing buffer; grown by copy-and-wipe because it may hold keys or tokens. */
-typedef struct {
-    char *p;
-    size_t len, cap, max;
-    bool overflow;
-} http_buf;
-
-/*
- * http_buf_add --
- *     Append, keeping a NUL after the data; 0 on success, -1 past the limit or out of memory.
- */
-static int
-http_buf_add(http_buf *b, const char *data, size_t n)
-{
-    size_t ncap;
-    char *np;
-
-    if (n > b->max || b->len > b->max - n) {
-        b->overflow = true;
-        return (-1);
-    }
-    if (b->len + n + 1 > b->cap) {
-        for (ncap = b->cap == 0 ? 1024 : b->cap; ncap < b->len + n + 1; ncap *= 2)
-            ;
-        if ((np = malloc(ncap)) == NULL)
-            return (-1);
-        if (b->p != NULL) {
-            memcpy(np, b->p, b->len);
-            wtkms_wipe(b->p, b->cap);
-            free(b->p);
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return (0);
-}
-
-/*
- * http_buf_free --
- *     Wipe and free.
- */
-static void
-http_buf_free(http_buf *b)
-{
-    if (b->p != NULL) {
-        wtkms_wipe(b->p, b->cap);
-        free(b->p);
-    }
-    b->p = NULL;
-    b->len = b->cap = 0;
-    b->overflow = false;
-}
-
 /*
  * http_write_cb --
  *     libcurl body callback.
@@ -185,23 +130,23 @@ http_buf_free(http_buf *b)
 static size_t
 http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-    return (http_buf_add(arg, data, size * nmemb) == 0 ? size * nmemb : 0);
+    return (wtkms_dbuf_add(arg, data, size * nmemb) == 0 ? size * nmemb : 0);
 }
 
 /*
  * http_header_cb --
  *     libcurl header callback: keep only the last response's headers (proxies and 100-continue
- *     answer first). Headers past HTTP_MAX_HEADERS end the transfer (b->overflow says why).
+ *     answer first). Headers past HTTP_MAX_HEADERS end the transfer (b->error says why).
  */
 static size_t
 http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-    http_buf *b = arg;
+    wtkms_dbuf *b = arg;
     size_t n = size * nmemb;
 
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
         b->len = 0;
-    return (http_buf_add(b, data, n) == 0 ? n : 0);
+    return (wtkms_dbuf_add(b, data, n) == 0 ? n : 0);
 }
 
 /*
@@ -296,7 +241,7 @@ http_classify_curl(CURLcode cc, bool overflow, bool header_overflow)
  */
 static int
 http_setup(CURL *h, const wtkms_http_opts *opts, const wtkms_http_req *req,
-  struct curl_slist *headers, http_buf *body, http_buf *hdrs)
+  struct curl_slist *headers, wtkms_dbuf *body, wtkms_dbuf *hdrs)
 {
     CURLcode cc;
 
@@ -356,7 +301,7 @@ wtkms_http_request(
 {
     struct curl_slist *headers;
     wtkms_net_failure fail;
-    http_buf body, hdrs;
+    wtkms_dbuf body, hdrs;
     wtkms_http_classify_fn classify;
     CURL *h;
     CURLcode cc;
@@ -447,9 +392,9 @@ wtkms_http_request(
         (void)curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, t);
         (void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
           opts->connect_timeout_ms < t ? opts->connect_timeout_ms : t);
-        http_buf_free(&body);
+        wtkms_dbuf_free(&body);
         hdrs.len = 0;
-        hdrs.overflow = false;
+        hdrs.error = 0;
         body.max = req->max_body != 0 ? req->max_body : WTKMS_HTTP_MAX_BODY_DEFAULT;
         errbuf[0] = '\0';
         resp->attempts = attempt;
@@ -459,9 +404,9 @@ wtkms_http_request(
             last_was_answer = 1;
             fail.code = 0;
             (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-            if (body.p == NULL && http_buf_add(&body, "", 0) != 0)
+            if (body.s == NULL && wtkms_dbuf_add(&body, "", 0) != 0)
                 goto oom;
-            resp->body = body.p;
+            resp->body = body.s;
             resp->body_len = body.len;
             if (classify(resp, req->classify_arg) != WTKMS_HTTP_RETRY)
                 break;
@@ -478,7 +423,7 @@ wtkms_http_request(
                   "the server's certificate failed verification (%s)",
                   wtkms_tls_verify_string(wtkms_tls_verify_error()));
             }
-            fail = http_classify_curl(cc, body.overflow, hdrs.overflow);
+            fail = http_classify_curl(cc, body.error == EMSGSIZE, hdrs.error == EMSGSIZE);
             if (!fail.retry)
                 break;
         }
@@ -492,11 +437,11 @@ wtkms_http_request(
 
     if (last_was_answer) {
         /* The final answer, even a retryable one that ran out of attempts: the caller words it. */
-        resp->body = body.p;
+        resp->body = body.s;
         resp->body_len = body.len;
-        body.p = NULL;
+        body.s = NULL;
         body.cap = 0;
-        if (hdrs.p != NULL && (resp->headers = strdup(hdrs.p)) == NULL)
+        if (hdrs.s != NULL && (resp->headers = strdup(hdrs.s)) == NULL)
             goto oom;
         if (resp->headers == NULL && (resp->headers = strdup("")) == NULL)
             goto oom;
@@ -524,8 +469,8 @@ done:
     if (h != NULL)
         curl_easy_cleanup(h);
     http_slist_free(headers);
-    http_buf_free(&body);
-    http_buf_free(&hdrs);
+    wtkms_dbuf_free(&body);
+    wtkms_dbuf_free(&hdrs);
     return (ret);
 }
 

@@ -53,6 +53,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dbuf.h"
 #include "err.h"
 
 #define WTKMS_HTTP_MAX_BODY_DEFAULT (1024 * 1024) /* answers larger than this are refused */
@@ -169,6 +170,13 @@ bool wtkms_header_value_ok(const char *v);
  * (cut short, it could be a key or token answer): its length is given instead.
  */
 void wtkms_http_body_excerpt(const wtkms_http_resp *resp, char *out, size_t outlen);
+
+/*
+ * Append "key=value" to a form body or a URL's query, value percent-encoded as
+ * application/x-www-form-urlencoded, with "&" before it unless b is empty or ends with "?" or
+ * "&". Returns b's (sticky) error: 0, ENOMEM, or EMSGSIZE past b->max.
+ */
+int wtkms_http_form_add(wtkms_dbuf *b, const char *key, const char *value);
 
 /* "host:port" of a URL, for messages (never the path or query, which may carry identifiers). */
 void wtkms_http_url_host(const char *url, char *out, size_t outlen);

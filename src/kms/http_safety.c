@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "secure.h"
+
 /*
  * wtkms_http_url_safe --
  *     https:// anywhere; http:// to a loopback host only.
@@ -125,4 +127,35 @@ wtkms_http_body_excerpt(const wtkms_http_resp *resp, char *out, size_t outlen)
     text[n] = '\0';
     (void)snprintf(
       out, outlen, "the answer begins \"%s\"%s", text, resp->body_len > n ? "..." : "");
+}
+
+/*
+ * wtkms_http_form_add --
+ *     Append one form field, percent-encoded (unreserved characters stay as they are).
+ */
+int
+wtkms_http_form_add(wtkms_dbuf *b, const char *key, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p;
+    char enc[3];
+
+    /* "&" between fields, never right after the "?" or "&" a URL already ends with. */
+    if (b->len > 0 && b->s[b->len - 1] != '?' && b->s[b->len - 1] != '&')
+        (void)wtkms_dbuf_add(b, "&", 1);
+    (void)wtkms_dbuf_str(b, key);
+    (void)wtkms_dbuf_add(b, "=", 1);
+    for (p = (const unsigned char *)value; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            (void)wtkms_dbuf_add(b, p, 1);
+        else {
+            enc[0] = '%';
+            enc[1] = hex[*p >> 4];
+            enc[2] = hex[*p & 15];
+            (void)wtkms_dbuf_add(b, enc, 3);
+        }
+    }
+    wtkms_wipe(enc, sizeof(enc));
+    return (b->error);
 }

@@ -20,93 +20,6 @@
 #define TOKEN_MARGIN_MS (5 * 60 * 1000)
 
 /*
- * wtkms_sbuf_add --
- *     Append bytes; growing copies into a new allocation and wipes the old.
- */
-void
-wtkms_sbuf_add(wtkms_sbuf *b, const char *s, size_t len)
-{
-    size_t ncap;
-    char *np;
-
-    if (b->oom)
-        return;
-    if (b->len + len + 1 > b->cap) {
-        ncap = b->cap == 0 ? 256 : b->cap;
-        while (ncap < b->len + len + 1)
-            ncap *= 2;
-        if ((np = malloc(ncap)) == NULL) {
-            b->oom = true;
-            return;
-        }
-        if (b->p != NULL) {
-            memcpy(np, b->p, b->len);
-            wtkms_wipe(b->p, b->cap);
-            free(b->p);
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-}
-
-/*
- * wtkms_sbuf_str --
- *     Append a string.
- */
-void
-wtkms_sbuf_str(wtkms_sbuf *b, const char *s)
-{
-    wtkms_sbuf_add(b, s, strlen(s));
-}
-
-/*
- * wtkms_sbuf_form --
- *     Append one form field, percent-encoded (unreserved characters stay as they are).
- */
-void
-wtkms_sbuf_form(wtkms_sbuf *b, const char *key, const char *value)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p;
-    char enc[3];
-
-    /* "&" between fields, never right after the "?" or "&" a URL already ends with. */
-    if (b->len > 0 && b->p[b->len - 1] != '?' && b->p[b->len - 1] != '&')
-        wtkms_sbuf_add(b, "&", 1);
-    wtkms_sbuf_str(b, key);
-    wtkms_sbuf_add(b, "=", 1);
-    for (p = (const unsigned char *)value; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '.' || *p == '_' || *p == '~')
-            wtkms_sbuf_add(b, (const char *)p, 1);
-        else {
-            enc[0] = '%';
-            enc[1] = hex[*p >> 4];
-            enc[2] = hex[*p & 15];
-            wtkms_sbuf_add(b, enc, 3);
-        }
-    }
-    wtkms_wipe(enc, sizeof(enc));
-}
-
-/*
- * wtkms_sbuf_free --
- *     Wipe and free.
- */
-void
-wtkms_sbuf_free(wtkms_sbuf *b)
-{
-    if (b->p != NULL) {
-        wtkms_wipe(b->p, b->cap);
-        free(b->p);
-    }
-    memset(b, 0, sizeof(*b));
-}
-
-/*
  * wtkms_json_parse --
  *     JSON to a document.
  */
@@ -269,7 +182,7 @@ wtkms_pem_cert_x5t(const char *pem, size_t len, char *out, size_t outlen)
  *     Append base64url(compact JSON of doc) to a buffer.
  */
 static int
-b64url_doc(wtkms_sbuf *b, const bson_t *doc)
+b64url_doc(wtkms_dbuf *b, const bson_t *doc)
 {
     char *json, *enc;
     size_t len, enclen;
@@ -283,7 +196,7 @@ b64url_doc(wtkms_sbuf *b, const bson_t *doc)
         return (ENOMEM);
     }
     if ((ret = wtkms_b64_encode((const uint8_t *)json, len, true, enc, enclen)) == 0)
-        wtkms_sbuf_str(b, enc);
+        ret = wtkms_dbuf_str(b, enc);
     wtkms_wipe(json, len);
     bson_free(json);
     wtkms_wipe(enc, enclen);
@@ -300,7 +213,7 @@ wtkms_jwt_rs256(
   EVP_PKEY *key, const bson_t *header, const bson_t *claims, char **jwtp, wtkms_err *err)
 {
     EVP_MD_CTX *md;
-    wtkms_sbuf b;
+    wtkms_dbuf b;
     uint8_t *sig;
     char *enc;
     size_t siglen, enclen;
@@ -315,8 +228,8 @@ wtkms_jwt_rs256(
         return (wtkms_errf(err, EINVAL, "the private key is not an RSA key: RS256 needs one"));
     if ((ret = b64url_doc(&b, header)) != 0)
         goto oom;
-    wtkms_sbuf_add(&b, ".", 1);
-    if ((ret = b64url_doc(&b, claims)) != 0 || b.oom)
+    (void)wtkms_dbuf_add(&b, ".", 1);
+    if ((ret = b64url_doc(&b, claims)) != 0)
         goto oom;
     if ((md = EVP_MD_CTX_new()) == NULL)
         goto oom;
@@ -331,12 +244,11 @@ wtkms_jwt_rs256(
     if ((enc = malloc(enclen)) == NULL)
         goto oom;
     (void)wtkms_b64_encode(sig, siglen, true, enc, enclen);
-    wtkms_sbuf_add(&b, ".", 1);
-    wtkms_sbuf_str(&b, enc);
-    if (b.oom)
+    (void)wtkms_dbuf_add(&b, ".", 1);
+    if (wtkms_dbuf_str(&b, enc) != 0)
         goto oom;
-    *jwtp = b.p; /* handed over: the caller wipes and frees it */
-    b.p = NULL;
+    *jwtp = b.s; /* handed over: the caller wipes and frees it */
+    b.s = NULL;
     ret = 0;
     goto done;
 oom:
@@ -345,7 +257,7 @@ done:
     EVP_MD_CTX_free(md);
     free(sig);
     free(enc);
-    wtkms_sbuf_free(&b);
+    wtkms_dbuf_free(&b);
     return (ret);
 }
 

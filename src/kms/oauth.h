@@ -17,21 +17,9 @@
 #include <stdint.h>
 
 #include "b64.h"
+#include "dbuf.h"
 #include "err.h"
 #include "http.h"
-
-/* A growable buffer that is wiped when it grows or is freed. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} wtkms_sbuf;
-
-void wtkms_sbuf_add(wtkms_sbuf *b, const char *s, size_t len);
-void wtkms_sbuf_str(wtkms_sbuf *b, const char *s);
-/* "&key=value" (no "&" first), value percent-encoded as application/x-www-form-urlencoded. */
-void wtkms_sbuf_form(wtkms_sbuf *b, const char *key, const char *value);
-void wtkms_sbuf_free(wtkms_sbuf *b);
 
 /* Parse a JSON body into doc (initialized here): 0 or EPROTO. Destroy with wtkms_bson_wipe. */
 int wtkms_json_parse(const char *body, size_t len, bson_t *doc);
