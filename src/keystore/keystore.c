@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "crypto.h"
 #include "fileio.h"
 
@@ -85,10 +86,7 @@ root_aad(const wtkms_keystore *ks, const wtkms_ks_root *r, uint8_t *buf, size_t 
     if (len < 16 + 4 + klen)
         return (0);
     memcpy(buf, ks->home_id, 16);
-    buf[16] = (uint8_t)(r->n >> 24);
-    buf[17] = (uint8_t)(r->n >> 16);
-    buf[18] = (uint8_t)(r->n >> 8);
-    buf[19] = (uint8_t)r->n;
+    wtkms_put_be32(buf + 16, r->n);
     memcpy(buf + 20, r->keyid, klen);
     return (20 + klen);
 }

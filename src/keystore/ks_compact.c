@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "fileio.h"
 
 #define SCAN_CHUNK (1u << 20)
@@ -37,12 +38,6 @@
 
 /* The fixed bytes of a block header (src/encryptor/block.h): version 1, AES-256-GCM, no flags. */
 static const uint8_t hdr_prefix[4] = { 0x01, 0x01, 0x00, 0x00 };
-
-static inline uint32_t
-be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
 
 static inline void
 mark(uint8_t *bits, uint32_t max, uint32_t n)
@@ -69,9 +64,9 @@ scan_buf(wtkms_ks_scan *sc, const uint8_t *buf, size_t len)
     for (p = buf, end = buf + len; end - p >= HDR_LEN;) {
         if ((p = memmem(p, (size_t)(end - p - (HDR_LEN - 4)), hdr_prefix, 4)) == NULL)
             break;
-        if (be32(p + 12) == 0) {
-            mark(sc->roots, sc->max_root, be32(p + 4));
-            mark(sc->opens, sc->max_open, be32(p + 8));
+        if (wtkms_get_be32(p + 12) == 0) {
+            mark(sc->roots, sc->max_root, wtkms_get_be32(p + 4));
+            mark(sc->opens, sc->max_open, wtkms_get_be32(p + 8));
             sc->headers++;
         }
         p++;

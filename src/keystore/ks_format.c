@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
 
 #define KS_MAGIC "WTKMSKS\n"
@@ -329,8 +330,7 @@ wtkms_ks_parse(const char *path, uint8_t *img, size_t len, wtkms_keystore **ksp,
           path, (unsigned)img[KS_HDR_VERSION]);
         goto err;
     }
-    blen = (uint32_t)img[KS_HDR_BLEN] | (uint32_t)img[KS_HDR_BLEN + 1] << 8 |
-           (uint32_t)img[KS_HDR_BLEN + 2] << 16 | (uint32_t)img[KS_HDR_BLEN + 3] << 24;
+    blen = wtkms_get_le32(img + KS_HDR_BLEN);
     if ((size_t)blen + KS_HDR_LEN + WTKMS_SHA256_LEN != len) {
         ret = wtkms_errf(err, EBADMSG,
           "keystore %s is truncated or has bytes appended (%zu bytes, its header says %zu): "
@@ -460,10 +460,7 @@ wtkms_ks_serialize(wtkms_keystore *ks, uint8_t **imgp, size_t *lenp, wtkms_err *
     memcpy(img, KS_MAGIC, KS_MAGIC_LEN);
     img[KS_HDR_VERSION] = WTKMS_KEYSTORE_VERSION;
     img[9] = img[10] = img[11] = 0;
-    img[KS_HDR_BLEN] = (uint8_t)blen;
-    img[KS_HDR_BLEN + 1] = (uint8_t)(blen >> 8);
-    img[KS_HDR_BLEN + 2] = (uint8_t)(blen >> 16);
-    img[KS_HDR_BLEN + 3] = (uint8_t)(blen >> 24);
+    wtkms_put_le32(img + KS_HDR_BLEN, blen);
     memcpy(img + KS_HDR_LEN, bson_get_data(&doc), blen);
     bson_destroy(&doc);
     if (ks_mac(ks, img, KS_HDR_LEN + blen, img + KS_HDR_LEN + blen) != 0) {

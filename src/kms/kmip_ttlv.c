@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes.h"
+
 /*
  * put_header --
  *     Write an item header at buf.
@@ -18,20 +20,7 @@ put_header(uint8_t *buf, uint32_t tag, uint8_t type, uint32_t len)
     buf[1] = (uint8_t)(tag >> 8);
     buf[2] = (uint8_t)tag;
     buf[3] = type;
-    buf[4] = (uint8_t)(len >> 24);
-    buf[5] = (uint8_t)(len >> 16);
-    buf[6] = (uint8_t)(len >> 8);
-    buf[7] = (uint8_t)len;
-}
-
-/*
- * get_u32 --
- *     A big-endian 32-bit value.
- */
-static uint32_t
-get_u32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+    wtkms_put_be32(buf + 4, len);
 }
 
 /*
@@ -120,10 +109,7 @@ wtkms_ttlv_end(wtkms_ttlv_enc *e)
     start = e->open[--e->depth];
     len = e->len - start - WTKMS_TTLV_HEADER_LEN;
     h = e->buf + start;
-    h[4] = (uint8_t)(len >> 24);
-    h[5] = (uint8_t)(len >> 16);
-    h[6] = (uint8_t)(len >> 8);
-    h[7] = (uint8_t)len;
+    wtkms_put_be32(h + 4, (uint32_t)len);
 }
 
 /*
@@ -133,9 +119,9 @@ wtkms_ttlv_end(wtkms_ttlv_enc *e)
 void
 wtkms_ttlv_int(wtkms_ttlv_enc *e, uint32_t tag, int32_t v)
 {
-    uint32_t u = (uint32_t)v;
-    uint8_t b[4] = { (uint8_t)(u >> 24), (uint8_t)(u >> 16), (uint8_t)(u >> 8), (uint8_t)u };
+    uint8_t b[4];
 
+    wtkms_put_be32(b, (uint32_t)v);
     enc_item(e, tag, WTKMS_TTLV_INTEGER, b, 4);
 }
 
@@ -146,8 +132,9 @@ wtkms_ttlv_int(wtkms_ttlv_enc *e, uint32_t tag, int32_t v)
 void
 wtkms_ttlv_enum(wtkms_ttlv_enc *e, uint32_t tag, uint32_t v)
 {
-    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+    uint8_t b[4];
 
+    wtkms_put_be32(b, v);
     enc_item(e, tag, WTKMS_TTLV_ENUMERATION, b, 4);
 }
 
@@ -203,7 +190,7 @@ parse_item(const uint8_t *buf, size_t avail, int depth, wtkms_ttlv *item, size_t
         return (EBADMSG);
     item->tag = (uint32_t)buf[0] << 16 | (uint32_t)buf[1] << 8 | (uint32_t)buf[2];
     item->type = buf[3];
-    item->len = get_u32(buf + 4);
+    item->len = wtkms_get_be32(buf + 4);
     item->value = buf + WTKMS_TTLV_HEADER_LEN;
     vlen = item->len;
     if (padded(vlen) > avail - WTKMS_TTLV_HEADER_LEN)
@@ -274,7 +261,7 @@ wtkms_ttlv_message_len(const uint8_t hdr[WTKMS_TTLV_HEADER_LEN], size_t max)
 
     if (hdr[3] != WTKMS_TTLV_STRUCTURE)
         return (0);
-    len = get_u32(hdr + 4);
+    len = wtkms_get_be32(hdr + 4);
     if (len % 8 != 0 || len > max || WTKMS_TTLV_HEADER_LEN + len > max)
         return (0);
     return (WTKMS_TTLV_HEADER_LEN + len);
@@ -298,7 +285,7 @@ wtkms_ttlv_child(const wtkms_ttlv *parent, uint32_t tag, int nth, wtkms_ttlv *ou
         avail = parent->len - off - WTKMS_TTLV_HEADER_LEN;
         out->tag = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | (uint32_t)p[2];
         out->type = p[3];
-        out->len = get_u32(p + 4);
+        out->len = wtkms_get_be32(p + 4);
         out->value = p + WTKMS_TTLV_HEADER_LEN;
         if (padded(out->len) > avail)
             return (ENOENT);
@@ -322,7 +309,7 @@ wtkms_ttlv_child_enum(const wtkms_ttlv *parent, uint32_t tag, uint32_t *v)
         return (ENOENT);
     if (c.type != WTKMS_TTLV_ENUMERATION || c.len != 4)
         return (EBADMSG);
-    *v = get_u32(c.value);
+    *v = wtkms_get_be32(c.value);
     return (0);
 }
 
@@ -339,7 +326,7 @@ wtkms_ttlv_child_int(const wtkms_ttlv *parent, uint32_t tag, int32_t *v)
         return (ENOENT);
     if (c.type != WTKMS_TTLV_INTEGER || c.len != 4)
         return (EBADMSG);
-    *v = (int32_t)get_u32(c.value);
+    *v = (int32_t)wtkms_get_be32(c.value);
     return (0);
 }
 
@@ -588,7 +575,7 @@ wtkms_kmip_payload_state(const wtkms_ttlv *payload, uint32_t *state)
         if (wtkms_ttlv_child(&attr, WTKMS_KMIP_TAG_ATTRIBUTE_VALUE, 0, &val) != 0 ||
             val.type != WTKMS_TTLV_ENUMERATION || val.len != 4)
             return (EBADMSG);
-        *state = get_u32(val.value);
+        *state = wtkms_get_be32(val.value);
         return (0);
     }
     return (ENOENT);
