@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dbuf.h"
 #include "fileio.h"
 #include "secure.h"
 
@@ -354,5 +355,45 @@ wtkms_config_check_unused(const wtkms_config *cfg, wtkms_err *err)
               "%s: unknown setting '%s' (see README, \"Configuration\", for the settings of each "
               "provider)",
               cfg->items[i].origin, cfg->items[i].key));
+    return (0);
+}
+
+/*
+ * wtkms_config_format --
+ *     The used settings as text wtkms_config_parse reads back.
+ */
+int
+wtkms_config_format(
+  const wtkms_config *cfg, bool (*skip)(const char *key), char **outp, wtkms_err *err)
+{
+    wtkms_dbuf b;
+    const char *k, *v;
+    int i;
+
+    *outp = NULL;
+    memset(&b, 0, sizeof(b));
+    (void)wtkms_dbuf_str(&b, "");
+    for (i = 0; i < cfg->n; i++) {
+        k = cfg->items[i].key;
+        v = cfg->items[i].value;
+        if (!cfg->items[i].used || (skip != NULL && skip(k)))
+            continue;
+        if (strchr(v, '"') != NULL) {
+            wtkms_dbuf_free(&b);
+            return (wtkms_errf(
+              err, EINVAL, "setting %s: a value with '\"' cannot be passed to the extension", k));
+        }
+        if (b.len > 0)
+            (void)wtkms_dbuf_add(&b, ",", 1);
+        (void)wtkms_dbuf_str(&b, k);
+        (void)wtkms_dbuf_add(&b, "=\"", 2);
+        (void)wtkms_dbuf_str(&b, v);
+        (void)wtkms_dbuf_add(&b, "\"", 1);
+    }
+    if (b.error != 0) {
+        wtkms_dbuf_free(&b);
+        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    }
+    *outp = b.s;
     return (0);
 }

@@ -57,6 +57,15 @@ int wtkms_config_bool(wtkms_config *cfg, const char *key, bool dflt, bool *value
 /* After every consumer has looked: any key nobody asked for is an error naming it. */
 int wtkms_config_check_unused(const wtkms_config *cfg, wtkms_err *err);
 
+/*
+ * The used settings as text wtkms_config_parse reads back (what the extension's config=(...)
+ * holds): key="value" joined by ",", in the order they were first set, leaving out those skip
+ * (may be NULL) names. A value holding '"' cannot be quoted: EINVAL naming the setting. *outp is
+ * malloc'd ("" when nothing is left); free it.
+ */
+int wtkms_config_format(
+  const wtkms_config *cfg, bool (*skip)(const char *key), char **outp, wtkms_err *err);
+
 /* Non-zero if key names a secret that must never appear in a configuration. */
 int wtkms_config_is_secret_key(const char *key);
 
