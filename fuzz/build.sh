@@ -18,7 +18,7 @@ out=build/fuzz
 mkdir -p "$out/obj"
 
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-pkgs="libcrypto libssl libcurl libbson-1.0 libkms_message"
+pkgs="libcrypto libssl libcurl libbson-1.0"
 read -r -a pcflags <<<"$(pkg-config --cflags $pkgs)"
 read -r -a plibs <<<"$(pkg-config --libs $pkgs)"
 cflags=(-std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-command-line-argument

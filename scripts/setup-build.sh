@@ -3,7 +3,7 @@
 # setup-build.sh -- install what building wtkms needs (Debian packages). Idempotent.
 set -euo pipefail
 pkgs=(scons gcc pkg-config libssl-dev libcurl4-openssl-dev libbson-dev libmongoc-dev
-      libmongocrypt-dev libwiredtiger-dev wiredtiger cmake ninja-build python3-venv)
+      libwiredtiger-dev wiredtiger cmake ninja-build python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
