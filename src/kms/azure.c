@@ -69,33 +69,18 @@ az_call(azure_kms *ak, const char *what, const char *method, const char *url, co
   size_t body_len, bson_t *doc, az_failure *fail, wtkms_err *err)
 {
     wtkms_bearer bearer = { &ak->opts, &ak->token, wtkms_az_token_fetch, ak, ak->label, ak->vault,
-        "vault_url" };
-    wtkms_http_req req;
-    const char *s;
-    uint32_t len;
+        "vault_url=", az_hdr_json };
     int ret;
 
     memset(fail, 0, sizeof(*fail));
-    memset(&req, 0, sizeof(req));
-    req.what = what;
-    req.setting = "vault_url=";
-    req.method = method;
-    req.url = url;
-    req.headers = az_hdr_json;
-    req.body = body;
-    req.body_len = body_len;
-    req.max_body = 256 * 1024;
-    if ((ret = wtkms_bearer_call(&bearer, &req, doc, &fail->status, &fail->attempts, err)) != 0)
+    if ((ret = wtkms_bearer_call(&bearer, what, method, url, body, body_len, doc, &fail->status,
+           &fail->attempts, err)) != 0 ||
+        fail->status == 200)
         return (ret);
-    if (fail->status == 200)
-        return (0);
     /* {"error": {"code": "Forbidden", "message": "...", "innererror": {"code": "KeyDisabled"}}} */
-    if ((s = wtkms_json_str(doc, "error.code", &len)) != NULL)
-        wtkms_printable(s, len, fail->code, sizeof(fail->code));
-    if ((s = wtkms_json_str(doc, "error.innererror.code", &len)) != NULL)
-        wtkms_printable(s, len, fail->inner, sizeof(fail->inner));
-    if ((s = wtkms_json_str(doc, "error.message", &len)) != NULL)
-        wtkms_printable(s, len, fail->message, sizeof(fail->message));
+    wtkms_json_printable(doc, "error.code", fail->code, sizeof(fail->code));
+    wtkms_json_printable(doc, "error.innererror.code", fail->inner, sizeof(fail->inner));
+    wtkms_json_printable(doc, "error.message", fail->message, sizeof(fail->message));
     return (0);
 }
 

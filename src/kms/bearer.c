@@ -69,16 +69,26 @@ done:
  *     One request with the cached token (fetching one when there is none fresh; a 401 on a
  *     cached token fetches a new one and tries once more). Returns 0 when the service answered
  *     JSON, or anything but 200: *doc holds the answer (empty when it is not JSON), *statusp and
- *     *attemptsp say how it answered.
+ *     *attemptsp say how it answered. The answer may be 256 KiB at most.
  */
 int
-wtkms_bearer_call(const wtkms_bearer *b, wtkms_http_req *req, bson_t *doc, long *statusp,
-  int *attemptsp, wtkms_err *err)
+wtkms_bearer_call(const wtkms_bearer *b, const char *what, const char *method, const char *url,
+  const char *body, size_t body_len, bson_t *doc, long *statusp, int *attemptsp, wtkms_err *err)
 {
+    wtkms_http_req req;
     wtkms_http_resp resp;
     int ret, tries;
     bool cached;
 
+    memset(&req, 0, sizeof(req));
+    req.what = what;
+    req.setting = b->setting;
+    req.method = method;
+    req.url = url;
+    req.headers = b->headers;
+    req.body = body;
+    req.body_len = body_len;
+    req.max_body = 256 * 1024;
     *statusp = 0;
     *attemptsp = 0;
     bson_init(doc);
@@ -86,9 +96,9 @@ wtkms_bearer_call(const wtkms_bearer *b, wtkms_http_req *req, bson_t *doc, long 
         cached = wtkms_token_fresh(b->token);
         if (!cached && (ret = b->fetch(b->fetch_arg, err)) != 0)
             return (ret);
-        req->bearer = b->token->value;
-        if ((ret = wtkms_http_request(b->opts, req, &resp, err)) != 0)
-            return (wtkms_err_prefix(err, "%s of %s", req->what, b->label));
+        req.bearer = b->token->value;
+        if ((ret = wtkms_http_request(b->opts, &req, &resp, err)) != 0)
+            return (wtkms_err_prefix(err, "%s of %s", what, b->label));
         if (resp.status == 401 && cached && tries == 0) {
             /* Revoked or expired early: one fresh token, one more try. */
             wtkms_http_resp_free(&resp);
@@ -100,8 +110,8 @@ wtkms_bearer_call(const wtkms_bearer *b, wtkms_http_req *req, bson_t *doc, long 
     bson_destroy(doc);
     if (wtkms_json_parse(resp.body, resp.body_len, doc) != 0 && resp.status == 200) {
         ret = wtkms_errf(err, EPROTO,
-          "%s of %s: %s answered HTTP %ld with a body that is not JSON: check %s", req->what,
-          b->label, b->where, resp.status, b->setting);
+          "%s of %s: %s answered HTTP %ld with a body that is not JSON: check %.*s", what, b->label,
+          b->where, resp.status, (int)strcspn(b->setting, "="), b->setting);
         wtkms_http_resp_free(&resp);
         return (ret);
     }

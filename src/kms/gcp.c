@@ -221,33 +221,19 @@ gcp_call(gcp_kms *gk, const char *what, const char *op, const char *body, size_t
   bson_t *doc, gcp_failure *fail, wtkms_err *err)
 {
     wtkms_bearer bearer = { &gk->opts, &gk->token, gcp_token_fetch, gk, gk->label, gk->base,
-        "endpoint" };
-    wtkms_http_req req;
-    const char *s;
+        "endpoint=", gcp_hdr_json };
     char url[1200];
-    uint32_t len;
     int ret;
 
     memset(fail, 0, sizeof(*fail));
     (void)snprintf(url, sizeof(url), "%s/v1/%s:%s", gk->base, gk->key_name, op);
-    memset(&req, 0, sizeof(req));
-    req.what = what;
-    req.setting = "endpoint=";
-    req.method = "POST";
-    req.url = url;
-    req.headers = gcp_hdr_json;
-    req.body = body;
-    req.body_len = body_len;
-    req.max_body = 256 * 1024;
-    if ((ret = wtkms_bearer_call(&bearer, &req, doc, &fail->status, &fail->attempts, err)) != 0)
+    if ((ret = wtkms_bearer_call(&bearer, what, "POST", url, body, body_len, doc, &fail->status,
+           &fail->attempts, err)) != 0 ||
+        fail->status == 200)
         return (ret);
-    if (fail->status == 200)
-        return (0);
     /* {"error": {"code": 400, "message": "...", "status": "FAILED_PRECONDITION"}} */
-    if ((s = wtkms_json_str(doc, "error.status", &len)) != NULL)
-        wtkms_printable(s, len, fail->code, sizeof(fail->code));
-    if ((s = wtkms_json_str(doc, "error.message", &len)) != NULL)
-        wtkms_printable(s, len, fail->message, sizeof(fail->message));
+    wtkms_json_printable(doc, "error.status", fail->code, sizeof(fail->code));
+    wtkms_json_printable(doc, "error.message", fail->message, sizeof(fail->message));
     return (0);
 }
 

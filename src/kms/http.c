@@ -370,14 +370,14 @@ wtkms_http_request(
     (void)curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     wtkms_tls_watch(h);
 
-    start = wtkms_net_now_ms();
+    start = wtkms_mono_ms();
     fail.code = 0;
     fail.retry = false;
     fail.why = "";
     cc = CURLE_OK;
     last_was_answer = 0;
     for (attempt = 1;; attempt++) {
-        elapsed = wtkms_net_now_ms() - start;
+        elapsed = wtkms_mono_ms() - start;
         remaining = opts->deadline_ms - elapsed;
         if (remaining <= 0) {
             /* Out of time before this attempt: report what the last attempt saw. */
@@ -430,7 +430,7 @@ wtkms_http_request(
         if (attempt >= opts->max_attempts)
             break;
         sleep_ms = wtkms_net_backoff_ms(opts, attempt - 1);
-        if (sleep_ms >= opts->deadline_ms - (wtkms_net_now_ms() - start))
+        if (sleep_ms >= opts->deadline_ms - (wtkms_mono_ms() - start))
             break;
         wtkms_net_sleep_ms(sleep_ms);
     }
@@ -448,7 +448,7 @@ wtkms_http_request(
         ret = 0;
         goto done;
     }
-    elapsed = wtkms_net_now_ms() - start;
+    elapsed = wtkms_mono_ms() - start;
     ret = wtkms_errf(err, fail.code, "%s to %s failed after %d attempt%s in %.1f s: %s%s%s%s%s%s%s",
       req->what, host, resp->attempts, resp->attempts == 1 ? "" : "s", (double)elapsed / 1000.0,
       cc != CURLE_OK ? (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc)) : "",

@@ -55,7 +55,7 @@ wait_socket(CURL *h, bool for_read, int64_t deadline)
     if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
         return (CURLE_RECV_ERROR);
     for (;;) {
-        if ((left = deadline - wtkms_net_now_ms()) <= 0)
+        if ((left = deadline - wtkms_mono_ms()) <= 0)
             return (CURLE_OPERATION_TIMEDOUT);
         pfd.fd = fd;
         pfd.events = for_read ? POLLIN : POLLOUT;
@@ -221,10 +221,10 @@ wtkms_kmip_roundtrip(const wtkms_kmip_conn *c, const char *what, const uint8_t *
 
     if (wtkms_net_init() != CURLE_OK)
         return (wtkms_errf(err, EIO, "KMIP %s: libcurl cannot initialize", what));
-    start = wtkms_net_now_ms();
+    start = wtkms_mono_ms();
     deadline = start + c->opts->deadline_ms;
     for (attempt = 1;; attempt++) {
-        attempt_deadline = wtkms_net_now_ms() + c->opts->timeout_ms;
+        attempt_deadline = wtkms_mono_ms() + c->opts->timeout_ms;
         if (attempt_deadline > deadline)
             attempt_deadline = deadline;
         cc = kmip_attempt(c, req, req_len, resp, lenp, attempt_deadline, errbuf, &bad_frame);
@@ -250,12 +250,12 @@ wtkms_kmip_roundtrip(const wtkms_kmip_conn *c, const char *what, const uint8_t *
         if (!f.retry || attempt >= c->opts->max_attempts)
             break;
         sleep = wtkms_net_backoff_ms(c->opts, attempt - 1);
-        if (wtkms_net_now_ms() + sleep >= deadline)
+        if (wtkms_mono_ms() + sleep >= deadline)
             break;
         wtkms_net_sleep_ms(sleep);
     }
     return (wtkms_errf(err, f.code,
       "KMIP %s of key %s at %s failed after %d attempt%s in %lld ms: %s: %s", what, c->key_id,
-      c->endpoint, attempt, attempt == 1 ? "" : "s", (long long)(wtkms_net_now_ms() - start),
+      c->endpoint, attempt, attempt == 1 ? "" : "s", (long long)(wtkms_mono_ms() - start),
       errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc), f.why));
 }

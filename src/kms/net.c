@@ -44,19 +44,6 @@ wtkms_net_init(void)
 }
 
 /*
- * wtkms_net_now_ms --
- *     Monotonic milliseconds.
- */
-int64_t
-wtkms_net_now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/*
  * wtkms_net_sleep_ms --
  *     Sleep, resuming after signals.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * net.h -- libcurl plumbing shared by the two transports (http.c for HTTPS, kmip_tls.c for
- * KMIP's raw TLS): process-wide init, the clock and sleep the retry loops use, the backoff, what
+ * KMIP's raw TLS): process-wide init, the sleep the retry loops use, the backoff, what
  * a libcurl error means (errno and retry), and why a server certificate was rejected.
  *
  * libcurl reports some certificate failures as a generic handshake error (a CA with the right
@@ -16,13 +16,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "http.h"
 
 /* libcurl's process-wide setup, once (never cleaned up: the extension stays loaded). */
 CURLcode wtkms_net_init(void);
-
-/* Monotonic milliseconds. */
-int64_t wtkms_net_now_ms(void);
 
 /* Sleep ms milliseconds, resuming after signals. */
 void wtkms_net_sleep_ms(long ms);

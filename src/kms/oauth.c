@@ -72,6 +72,20 @@ wtkms_json_str(const bson_t *doc, const char *path, uint32_t *lenp)
 }
 
 /*
+ * wtkms_json_printable --
+ *     A string of a service's answer, safe for a message.
+ */
+void
+wtkms_json_printable(const bson_t *doc, const char *path, char *out, size_t outlen)
+{
+    const char *s;
+    uint32_t len;
+
+    s = wtkms_json_str(doc, path, &len);
+    wtkms_printable(s, s != NULL ? len : 0, out, outlen);
+}
+
+/*
  * wtkms_json_int --
  *     An integer at a dotted path, as a number or a decimal string.
  */
@@ -259,19 +273,6 @@ done:
     free(enc);
     wtkms_dbuf_free(&b);
     return (ret);
-}
-
-/*
- * wtkms_mono_ms --
- *     Monotonic milliseconds.
- */
-int64_t
-wtkms_mono_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /*

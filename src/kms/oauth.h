@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "b64.h"
+#include "clock.h"
 #include "dbuf.h"
 #include "err.h"
 #include "http.h"
@@ -27,6 +28,8 @@ int wtkms_json_parse(const char *body, size_t len, bson_t *doc);
 void wtkms_bson_wipe(bson_t *doc);
 /* The UTF-8 value at a dotted path ("error.code"), or NULL. */
 const char *wtkms_json_str(const bson_t *doc, const char *path, uint32_t *lenp);
+/* The UTF-8 value at a dotted path made printable (wtkms_printable) into out; "" when absent. */
+void wtkms_json_printable(const bson_t *doc, const char *path, char *out, size_t outlen);
 /* An integer at a dotted path, given as a number or a decimal string: 0 or ENOENT. */
 int wtkms_json_int(const bson_t *doc, const char *path, int64_t *vp);
 /* A document as compact JSON, malloc'd (bson_free after wiping), or NULL. */
@@ -54,8 +57,6 @@ typedef struct {
     int64_t expires_ms;
 } wtkms_token;
 
-/* Milliseconds on the monotonic clock. */
-int64_t wtkms_mono_ms(void);
 /*
  * Whether a cached token may still be used: it must outlive the next few calls, so it is
  * refreshed 5 minutes before it expires (or at half its life, for short-lived tokens).
@@ -91,18 +92,19 @@ typedef struct {
     wtkms_token *token;
     int (*fetch)(void *arg, wtkms_err *err); /* fill *token with a new token */
     void *fetch_arg;
-    const char *label;   /* "Azure Key Vault key NAME": what the messages name */
-    const char *where;   /* the service's base URL, for messages */
-    const char *setting; /* the setting that names it ("vault_url", "endpoint") */
+    const char *label;          /* "Azure Key Vault key NAME": what the messages name */
+    const char *where;          /* the service's base URL, for messages */
+    const char *setting;        /* the setting that names it, "vault_url=", "endpoint=" */
+    const char *const *headers; /* request headers (a JSON content type) */
 } wtkms_bearer;
 
 /*
- * One request (req with no bearer: it is set here) with the cached token, fetching one when none
- * is fresh; a 401 on a cached token drops it, fetches a new one and tries once more. Returns 0
- * when the service answered: *doc (initialized here; destroy with wtkms_bson_wipe) holds the JSON
- * answer, *statusp its status; a 200 answer that is not JSON is EPROTO.
+ * One request with the cached token, fetching one when none is fresh; a 401 on a cached token
+ * drops it, fetches a new one and tries once more. Returns 0 when the service answered: *doc
+ * (initialized here; destroy with wtkms_bson_wipe) holds the JSON answer, *statusp its status; a
+ * 200 answer that is not JSON is EPROTO.
  */
-int wtkms_bearer_call(const wtkms_bearer *b, wtkms_http_req *req, bson_t *doc, long *statusp,
-  int *attemptsp, wtkms_err *err);
+int wtkms_bearer_call(const wtkms_bearer *b, const char *what, const char *method, const char *url,
+  const char *body, size_t body_len, bson_t *doc, long *statusp, int *attemptsp, wtkms_err *err);
 
 #endif
