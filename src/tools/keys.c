@@ -5,13 +5,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "cli.h"
 #include "crypto.h"
 #include "fileio.h"
@@ -68,7 +68,8 @@ cmd_generate_local(wtkms_cli *cli)
         return (wtkms_cli_fail(cli, &err));
     }
     if (fmt != NULL && strcmp(fmt, "base64") == 0) {
-        len = EVP_EncodeBlock((unsigned char *)b64, key, WTKMS_KEY_LEN);
+        (void)wtkms_b64_encode(key, WTKMS_KEY_LEN, false, b64, sizeof(b64));
+        len = (int)strlen(b64);
         b64[len++] = '\n';
         n = write(fd, b64, (size_t)len);
         ret = n == len ? 0 : EIO;
