@@ -165,36 +165,13 @@ ext_settings(const ring_entry *e, wtkms_config *cfg, wtkms_err *err)
 }
 
 /*
- * ext_string --
- *     A configuration as extension settings: key="value",... (config_file left out: its
- *     settings are already in cfg).
+ * not_extension_setting --
+ *     config_file: its settings are already in the configuration being formatted.
  */
-static int
-ext_string(const wtkms_config *cfg, char **outp, wtkms_err *err)
+static bool
+not_extension_setting(const char *key)
 {
-    size_t len, off;
-    char *out;
-    int i;
-
-    *outp = NULL;
-    for (len = 1, i = 0; i < cfg->n; i++)
-        len += strlen(cfg->items[i].key) + strlen(cfg->items[i].value) + 4;
-    if ((out = malloc(len)) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    out[0] = '\0';
-    for (off = 0, i = 0; i < cfg->n; i++) {
-        const char *k = cfg->items[i].key, *v = cfg->items[i].value;
-        if (strcmp(k, "config_file") == 0)
-            continue;
-        if (strchr(v, '"') != NULL) {
-            free(out);
-            return (wtkms_errf(
-              err, EINVAL, "setting %s: a value with '\"' cannot be passed to the extension", k));
-        }
-        off += (size_t)snprintf(out + off, len - off, "%s%s=\"%s\"", off > 0 ? "," : "", k, v);
-    }
-    *outp = out;
-    return (0);
+    return (strcmp(key, "config_file") == 0);
 }
 
 /*
@@ -210,7 +187,7 @@ derive(wtkms_kms_ring *ring, int base, const wtkms_kms_desc *d, const char *sett
     wtkms_kms *kms;
     wtkms_err e2;
     char origin[700], *ext;
-    int ret;
+    int i, ret;
 
     *found = false;
     kms = NULL;
@@ -230,7 +207,10 @@ derive(wtkms_kms_ring *ring, int base, const wtkms_kms_desc *d, const char *sett
         wtkms_config_free(&cfg);
         return (0);
     }
-    ret = ext_string(&cfg, &ext, err);
+    /* Every setting the extension was given, also those the provider does not read. */
+    for (i = 0; i < cfg.n; i++)
+        cfg.items[i].used = true;
+    ret = wtkms_config_format(&cfg, not_extension_setting, &ext, err);
     wtkms_config_free(&cfg);
     if (ret != 0) {
         wtkms_kms_close(kms);

@@ -58,6 +58,16 @@ settings(wtkms_cli *cli, wtkms_config *cfg, bool file_is_used, wtkms_err *err)
 }
 
 /*
+ * not_for_extension --
+ *     Settings of the store and of key creation, which the extension never takes.
+ */
+static bool
+not_for_extension(const char *key)
+{
+    return (is_store_setting(key) || strcmp(key, "create") == 0);
+}
+
+/*
  * wtkms_snapshot_ext_config --
  *     The provider settings as the extension's config=(...) contents: key="value",... (also
  *     what pit restore gives the extension when it finishes a restored home's recovery).
@@ -65,29 +75,7 @@ settings(wtkms_cli *cli, wtkms_config *cfg, bool file_is_used, wtkms_err *err)
 int
 wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err)
 {
-    size_t len, off;
-    char *out;
-    int i;
-
-    *outp = NULL;
-    for (len = 1, i = 0; i < cfg->n; i++)
-        len += strlen(cfg->items[i].key) + strlen(cfg->items[i].value) + 4;
-    if ((out = malloc(len)) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    out[0] = '\0';
-    for (off = 0, i = 0; i < cfg->n; i++) {
-        const char *k = cfg->items[i].key, *v = cfg->items[i].value;
-        if (!cfg->items[i].used || is_store_setting(k) || strcmp(k, "create") == 0)
-            continue;
-        if (strchr(v, '"') != NULL) {
-            free(out);
-            return (wtkms_errf(
-              err, EINVAL, "setting %s: a value with '\"' cannot be passed to the extension", k));
-        }
-        off += (size_t)snprintf(out + off, len - off, "%s%s=\"%s\"", off > 0 ? "," : "", k, v);
-    }
-    *outp = out;
-    return (0);
+    return (wtkms_config_format(cfg, not_for_extension, outp, err));
 }
 
 /*
