@@ -41,12 +41,8 @@ case "$ver" in
     ;;
 esac
 if [ ! -x "$build/wtkms" ] || [ ! -f "$build/libwtkms.so" ]; then
-    case "$build" in
-    */wt-11.2) how="build WiredTiger 11.2.0 as scripts/build-wt11.sh builds 11.3.1, then scons"
-        how+=" --wiredtiger=DIR (docs/WIREDTIGER.md)" ;;
-    *) how="run scripts/build.sh" ;;
-    esac
-    echo "jstests: FAILED: mongod $ver needs the build in $build, which is missing: $how" >&2
+    echo "jstests: FAILED: mongod $ver needs the build in $build, which is missing: run" \
+         "scripts/build.sh" >&2
     exit 1
 fi
 wtkms=$build/wtkms

@@ -2,10 +2,10 @@
 """Shared fixtures for wtkms integration tests.
 
 Every test that touches WiredTiger runs once per WiredTiger line (fixture `wtline`): Debian's
-3.2.1 (build/), 11.3.1 and 10.0.0 built from their source packages (build/wt-11.3/,
-build/wt-10.0/). WTKMS_SANITIZE=1 runs the same tests against the ASan/UBSan builds (build/asan/,
-build/wt-11.3-asan/, build/wt-10.0-asan/). WTKMS_LINES=3.2,11.3 runs only the lines named. A
-line that is not built fails the test; it never skips silently.
+3.2.1 (build/), and 10.0.0, 11.2.0 and 11.3.1 built from their source packages by
+scripts/build-wt.sh (build/wt-10.0/, build/wt-11.2/, build/wt-11.3/). WTKMS_SANITIZE=1 runs the
+same tests against the ASan/UBSan builds (build/asan/, build/wt-X.Y-asan/). WTKMS_LINES=3.2,11.3
+runs only the lines named. A line that is not built fails the test; it never skips silently.
 """
 import contextlib
 import os
@@ -27,13 +27,17 @@ os.environ.setdefault("MONGOC_DISABLE_SHM", "1")
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("WTKMS_CACHE", REPO / ".cache"))
 SANITIZE = os.environ.get("WTKMS_SANITIZE") == "1"
+# The WiredTiger releases scripts/build-wt.sh builds from their source packages (its WT_LINES):
+# 10.0.0 (MongoDB 4.4 to 6.0), 11.2.0 (7.0), 11.3.1 (8.0); docs/WIREDTIGER.md says where each
+# mapping comes from. The system line (Debian's 3.2.1, MongoDB 4.2) comes first in LINES.
+BUILT_LINES = ("10.0.0", "11.2.0", "11.3.1")
 
 
 class Line:
     """One WiredTiger line's build of wtkms and the WiredTiger it runs in."""
 
     def __init__(self, name, build, wt, libdir):
-        self.name = name            # "3.2" or "11.3"
+        self.name = name            # "3.2", "10.0", "11.2" or "11.3"
         self.build = build          # build directory of this line (and sanitizer variant)
         self.ext = build / "libwtkms.so"
         self.wtkms = build / "wtkms"
@@ -89,13 +93,11 @@ def _lines():
     out = []
     b32 = REPO / ("build/asan" if asan else "build")
     out.append(Line("3.2", b32, Path(shutil.which("wt") or "/usr/bin/wt"), None))
-    wt11 = CACHE / "wt-11.3.1"
-    b11 = REPO / ("build/wt-11.3-asan" if asan else "build/wt-11.3")
-    out.append(Line("11.3", b11, wt11 / "bin" / "wt", wt11 / "lib"))
-    # 10.0.0 (MongoDB 4.4 to 6.0), built from its source package by scripts/build-wt10.sh.
-    wt10 = CACHE / "wt-10.0.0"
-    b10 = REPO / ("build/wt-10.0-asan" if asan else "build/wt-10.0")
-    out.append(Line("10.0", b10, wt10 / "bin" / "wt", wt10 / "lib"))
+    for version in BUILT_LINES:
+        name = version.rsplit(".", 1)[0]
+        wt = CACHE / ("wt-" + version)
+        build = REPO / ("build/wt-%s%s" % (name, "-asan" if asan else ""))
+        out.append(Line(name, build, wt / "bin" / "wt", wt / "lib"))
     wanted = os.environ.get("WTKMS_LINES")
     if wanted:
         out = [l for l in out if l.name in wanted.split(",")]
