@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""debian/: dpkg-buildpackage builds a .deb of the system line from a copy of the tracked tree,
-holding exactly what `scons install PREFIX=/usr` installs; the unpacked extension loads in
-Debian's wt and encrypts, and the unpacked command runs.
+"""debian/: dpkg-buildpackage builds a .deb from a copy of the tracked tree, with every other
+configured WiredTiger line named in WTKMS_WIREDTIGER_DIRS, holding exactly what `scons install
+PREFIX=/usr` installs for each line; each line's unpacked extension loads in that line's wt and
+encrypts, and the unpacked command runs.
 """
 import os
 import shutil
@@ -31,6 +32,8 @@ def test_dpkg_buildpackage(tmp_path, local_key):
             shutil.copy2(REPO / f, src / f)
     assert (src / "debian" / "rules").exists(), "debian/ is not tracked"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEB_", "WTKMS_"))}
+    others = [lineutil.line(n) for n in lineutil.ORDER[1:]]
+    env["WTKMS_WIREDTIGER_DIRS"] = " ".join(str(l.libdir.parent) for l in others)
     p = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, capture_output=True,
                        text=True, env=env, timeout=1200)
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
@@ -47,9 +50,10 @@ def test_dpkg_buildpackage(tmp_path, local_key):
     line = lineutil.ORDER[0]
     want = sorted([
         "usr/bin/wtkms", "usr/include/wtkms/wtkms.h", "usr/lib/pkgconfig/wtkms.pc",
-        "usr/lib/wtkms/libwtkms.so", "usr/lib/wtkms/wt-%s/libwtkms.so" % line,
+        "usr/lib/wtkms/libwtkms.so",
         "usr/share/doc/wtkms/changelog.gz", "usr/share/doc/wtkms/copyright",
-        "usr/share/doc/wtkms/wtkms.conf.example", "usr/share/man/man1/wtkms.1.gz"])
+        "usr/share/doc/wtkms/wtkms.conf.example", "usr/share/man/man1/wtkms.1.gz"]
+        + ["usr/lib/wtkms/wt-%s/libwtkms.so" % n for n in lineutil.ORDER])
     assert got == want
     assert "prefix=/usr\n" in (root / "usr/lib/pkgconfig/wtkms.pc").read_text()
     # The package states its license (Apache-2.0), in Debian's machine-readable form.
@@ -57,13 +61,17 @@ def test_dpkg_buildpackage(tmp_path, local_key):
     assert "\nLicense: Apache-2.0\n" in copyright_text, copyright_text
     assert "unspecified" not in copyright_text and "not stated" not in copyright_text
 
-    l = lineutil.line(line)
-    home = tmp_path / "home"
-    home.mkdir()
-    ext = root / "usr/lib/wtkms/libwtkms.so"
-    l.wtcmd(home, lineutil.open_cfg(ext, local_key), "create", "-c",
-            "key_format=S,value_format=S,encryption=(name=wtkms,keyid=k1)", "table:t")
-    assert (home / "wtkms.keystore").exists()
+    # Every line's packaged extension loads in that line's wt and encrypts.
+    for name in lineutil.ORDER:
+        l = lineutil.line(name)
+        home = tmp_path / ("home-%s" % name)
+        home.mkdir()
+        ext = root / ("usr/lib/wtkms/libwtkms.so" if name == line
+                      else "usr/lib/wtkms/wt-%s/libwtkms.so" % name)
+        l.wtcmd(home, lineutil.open_cfg(ext, local_key), "create", "-c",
+                "key_format=S,value_format=S,encryption=(name=wtkms,keyid=k1)", "table:t")
+        assert (home / "wtkms.keystore").exists()
+    home = tmp_path / ("home-%s" % line)
     p = subprocess.run([root / "usr/bin/wtkms", "keys", "status", "--home", home, "--json"],
                        capture_output=True, text=True)
     assert p.returncode == 0 and '"k1"' in p.stdout, p.stdout + p.stderr
