@@ -26,17 +26,23 @@ if [ -z "$shell" ]; then
     echo "jstests: SKIPPED: mongod is on PATH but neither mongosh nor mongo is"
     exit 0
 fi
-ver=$("$mongod" --version | sed -n 's/^db version v\([0-9]*\.[0-9]*\).*/\1/p')
+full=$("$mongod" --version | sed -n 's/^db version v\([0-9]*\.[0-9]*\.[0-9]*\).*/\1/p')
+ver=${full%.*}
 # Each mongod carries one WiredTiger line (docs/WIREDTIGER.md); the extension of another line is
 # refused by the version guard, so each version gets its own line's build.
-case "$ver" in
-4.2) build=$top/build ;;
-4.4 | 5.0 | 6.0) build=$top/build/wt-10.0 ;;
-7.0) build=$top/build/wt-11.2 ;;
-8.0) build=$top/build/wt-11.3 ;;
+case "$full" in
+4.2.[0-5]) build=$top/build ;;
+4.2.*)
+    echo "jstests: SKIPPED: mongod $full carries WiredTiger 3.3.0 (4.2.6 and later), for which" \
+         "wtkms has no build (docs/WIREDTIGER.md); use mongod 4.2.0 to 4.2.5 or 4.4 and later"
+    exit 0
+    ;;
+4.4.* | 5.0.* | 6.0.*) build=$top/build/wt-10.0 ;;
+7.0.*) build=$top/build/wt-11.2 ;;
+8.0.*) build=$top/build/wt-11.3 ;;
 *)
-    echo "jstests: SKIPPED: mongod $ver: wtkms has builds for mongod 4.2 (WiredTiger 3.2), 4.4 to" \
-         "6.0 (10.0), 7.0 (11.2) and 8.0 (11.3)"
+    echo "jstests: SKIPPED: mongod $full: wtkms has builds for mongod 4.2.0 to 4.2.5 (WiredTiger" \
+         "3.2), 4.4 to 6.0 (10.0), 7.0 (11.2) and 8.0 (11.3)"
     exit 0
     ;;
 esac

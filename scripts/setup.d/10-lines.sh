@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # 10-lines.sh -- what tests/lines needs besides the build: the tools that build WiredTiger 10.0.0
-# from its source package (autoconf, automake, libtool; scripts/build-wt10.sh also installs them
+# from its source package (autoconf, automake, libtool; scripts/build-wt.sh also installs them
 # when it runs first), man to check the installed manual page, and debhelper for the debian/
 # package build. Debian packages only; idempotent and quiet.
 set -euo pipefail
