@@ -92,7 +92,7 @@ raw_seal_body(bench *b, size_t len)
     hdr[1] = 1;
     for (i = 0; i < 8; i++)
         hdr[16 + i] = (uint8_t)(c >> (56 - 8 * i));
-    if (EVP_EncryptInit_ex(b->renc, NULL, NULL, NULL, hdr + 12) != 1 ||
+    if (EVP_EncryptInit_ex(b->renc, NULL, NULL, NULL, hdr + WTKMS_BLOCK_NONCE_LOCATION) != 1 ||
         EVP_EncryptUpdate(b->renc, NULL, &n, hdr, WTKMS_BLOCK_HDR_LEN) != 1 ||
         EVP_EncryptUpdate(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN, &n, b->src, (int)len) != 1 ||
         EVP_EncryptFinal_ex(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN + len, &n) != 1 ||
@@ -143,7 +143,8 @@ raw_seal_same(bench *b, size_t len)
     params[0] = OSSL_PARAM_construct_octet_string(
       OSSL_CIPHER_PARAM_AEAD_TAG, b->raw_ct + WTKMS_BLOCK_HDR_LEN + len, WTKMS_BLOCK_TAG_LEN);
     params[1] = OSSL_PARAM_construct_end();
-    if (EVP_CIPHER_CTX_ctrl(b->renc, EVP_CTRL_GCM_SET_IV_FIXED, -1, hdr + 12) != 1 ||
+    if (EVP_CIPHER_CTX_ctrl(
+          b->renc, EVP_CTRL_GCM_SET_IV_FIXED, -1, hdr + WTKMS_BLOCK_NONCE_LOCATION) != 1 ||
         EVP_EncryptUpdate(b->renc, NULL, &n, hdr, WTKMS_BLOCK_HDR_LEN) != 1 ||
         EVP_EncryptUpdate(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN, &n, b->src, (int)len) != 1 ||
         EVP_EncryptFinal_ex(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN + len, &n) != 1 ||
@@ -161,7 +162,7 @@ raw_open(bench *b, size_t len)
     const uint8_t *hdr = b->raw_ct;
     int n;
 
-    if (EVP_DecryptInit_ex(b->rdec, NULL, NULL, NULL, hdr + 12) != 1 ||
+    if (EVP_DecryptInit_ex(b->rdec, NULL, NULL, NULL, hdr + WTKMS_BLOCK_NONCE_LOCATION) != 1 ||
         EVP_DecryptUpdate(b->rdec, NULL, &n, hdr, WTKMS_BLOCK_HDR_LEN) != 1 ||
         EVP_DecryptUpdate(b->rdec, b->out, &n, b->raw_ct + WTKMS_BLOCK_HDR_LEN, (int)len) != 1 ||
         EVP_CIPHER_CTX_ctrl(b->rdec, EVP_CTRL_GCM_SET_TAG, WTKMS_BLOCK_TAG_LEN,

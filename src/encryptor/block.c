@@ -96,6 +96,12 @@ put_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+static inline uint16_t
+get_be16(const uint8_t *p)
+{
+    return ((uint16_t)(p[0] << 8 | p[1]));
+}
+
 static inline uint32_t
 get_be32(const uint8_t *p)
 {
@@ -124,14 +130,15 @@ wtkms_block_parse_header(const uint8_t *src, size_t src_len, wtkms_block_hdr *hd
 {
     if (src_len < WTKMS_BLOCK_OVERHEAD)
         return (EBADMSG);
-    hdr->version = src[0];
-    hdr->cipher = src[1];
-    hdr->flags = (uint16_t)(src[2] << 8 | src[3]);
-    hdr->root = get_be32(src + 4);
-    hdr->open = get_be32(src + 8);
-    hdr->counter = get_be64(src + 16);
+    hdr->version = src[WTKMS_BLOCK_VERSION_LOCATION];
+    hdr->cipher = src[WTKMS_BLOCK_CIPHER_LOCATION];
+    hdr->flags = get_be16(src + WTKMS_BLOCK_FLAGS_LOCATION);
+    hdr->root = get_be32(src + WTKMS_BLOCK_ROOT_LOCATION);
+    hdr->open = get_be32(src + WTKMS_BLOCK_OPEN_LOCATION);
+    hdr->counter = get_be64(src + WTKMS_BLOCK_COUNTER_LOCATION);
     if (hdr->version != WTKMS_BLOCK_VERSION || hdr->cipher != WTKMS_CIPHER_AES256GCM ||
-        hdr->flags != 0 || get_be32(src + 12) != 0 || hdr->root == 0 || hdr->open == 0)
+        hdr->flags != 0 || get_be32(src + WTKMS_BLOCK_NONCE_HIGH_LOCATION) != 0 || hdr->root == 0 ||
+        hdr->open == 0)
         return (EBADMSG);
     return (0);
 }
@@ -632,18 +639,19 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     id.open = kd->open_n;
     id.epoch = (uint32_t)(c >> 32);
 
-    dst[0] = WTKMS_BLOCK_VERSION;
-    dst[1] = WTKMS_CIPHER_AES256GCM;
-    dst[2] = dst[3] = 0;
-    put_be32(dst + 4, id.root);
-    put_be32(dst + 8, id.open);
-    put_be32(dst + 12, 0);
-    put_be64(dst + 16, c);
+    dst[WTKMS_BLOCK_VERSION_LOCATION] = WTKMS_BLOCK_VERSION;
+    dst[WTKMS_BLOCK_CIPHER_LOCATION] = WTKMS_CIPHER_AES256GCM;
+    dst[WTKMS_BLOCK_FLAGS_LOCATION] = dst[WTKMS_BLOCK_FLAGS_LOCATION + 1] = 0;
+    put_be32(dst + WTKMS_BLOCK_ROOT_LOCATION, id.root);
+    put_be32(dst + WTKMS_BLOCK_OPEN_LOCATION, id.open);
+    put_be32(dst + WTKMS_BLOCK_NONCE_HIGH_LOCATION, 0);
+    put_be64(dst + WTKMS_BLOCK_COUNTER_LOCATION, c);
 
     s = slot_get(kd->enc);
     if ((ret = slot_key(kd, s, id, err)) == 0 &&
-        (ret = wtkms_gcm_seal(s->g, dst + 12, dst, WTKMS_BLOCK_HDR_LEN, src, src_len,
-           dst + WTKMS_BLOCK_HDR_LEN, dst + WTKMS_BLOCK_HDR_LEN + src_len)) != 0)
+        (ret = wtkms_gcm_seal(s->g, dst + WTKMS_BLOCK_NONCE_LOCATION, dst, WTKMS_BLOCK_HDR_LEN, src,
+           src_len, dst + WTKMS_BLOCK_CIPHERTEXT_LOCATION,
+           dst + WTKMS_BLOCK_TAG_LOCATION(src_len))) != 0)
         wtkms_errf(err, ret, "keyid %s: AES-256-GCM encryption failed", kd->keyid);
     slot_put(s);
     if (ret == 0)
@@ -673,16 +681,17 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
           "keyid %s: encrypted block of %zu bytes is shorter than the %d-byte wtkms header and "
           "tag: truncated",
           kd->keyid, src_len, WTKMS_BLOCK_OVERHEAD));
-    if (src[0] != WTKMS_BLOCK_VERSION)
+    if (src[WTKMS_BLOCK_VERSION_LOCATION] != WTKMS_BLOCK_VERSION)
         return (wtkms_errf(err, EBADMSG,
           "keyid %s: block has format version %u, this wtkms reads version %d: damaged, or "
           "written by another encryptor",
-          kd->keyid, src[0], WTKMS_BLOCK_VERSION));
+          kd->keyid, src[WTKMS_BLOCK_VERSION_LOCATION], WTKMS_BLOCK_VERSION));
     if (wtkms_block_parse_header(src, src_len, &h) != 0)
         return (wtkms_errf(err, EBADMSG,
           "keyid %s: block header is invalid (cipher %u, flags %u, key %u, open %u): damaged",
-          kd->keyid, src[1], (unsigned)(src[2] << 8 | src[3]), get_be32(src + 4),
-          get_be32(src + 8)));
+          kd->keyid, src[WTKMS_BLOCK_CIPHER_LOCATION],
+          (unsigned)get_be16(src + WTKMS_BLOCK_FLAGS_LOCATION),
+          get_be32(src + WTKMS_BLOCK_ROOT_LOCATION), get_be32(src + WTKMS_BLOCK_OPEN_LOCATION)));
     len = src_len - WTKMS_BLOCK_OVERHEAD;
     if (dst_len < len)
         return (
@@ -694,8 +703,8 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     s = slot_get(kd->dec);
     cached = true;
     if ((ret = slot_key_unverified(kd, s, id, &cached, err)) == 0) {
-        ret = wtkms_gcm_open(s->g, src + 12, src, WTKMS_BLOCK_HDR_LEN, src + WTKMS_BLOCK_HDR_LEN,
-          len, dst, src + WTKMS_BLOCK_HDR_LEN + len);
+        ret = wtkms_gcm_open(s->g, src + WTKMS_BLOCK_NONCE_LOCATION, src, WTKMS_BLOCK_HDR_LEN,
+          src + WTKMS_BLOCK_CIPHERTEXT_LOCATION, len, dst, src + WTKMS_BLOCK_TAG_LOCATION(len));
         if (ret == EBADMSG)
             wtkms_errf(err, EBADMSG,
               "keyid %s: block under data key %u, open %u, nonce %llu fails authentication: it "
