@@ -30,11 +30,23 @@ typedef struct {
     uint32_t root, open, epoch;
 } key_ident;
 
+/* A context and the derived key it holds. */
 typedef struct {
-    atomic_int busy;
     bool keyed;
     key_ident ident;
     wtkms_gcm *g;
+} slot_ctx;
+
+/*
+ * A slot keeps contexts under up to SLOT_KEYS keys, so that blocks under a few keys (pages written
+ * in several opens, read in turn) find theirs without the engine lock and without a new key
+ * schedule. Everything but busy belongs to whoever holds the slot.
+ */
+#define SLOT_KEYS 4
+typedef struct {
+    atomic_int busy;
+    unsigned victim; /* the context to re-key next when none holds the key */
+    slot_ctx k[SLOT_KEYS];
 } slot;
 
 /* Derived keys live in locked chunks; the hash table maps identities to them. */
@@ -264,9 +276,9 @@ wtkms_keyed_free(wtkms_keyed *kd)
 
     if (kd == NULL)
         return;
-    for (i = 0; i < SLOTS; i++) {
-        wtkms_gcm_free(kd->enc[i].g);
-        wtkms_gcm_free(kd->dec[i].g);
+    for (i = 0; i < SLOTS * SLOT_KEYS; i++) {
+        wtkms_gcm_free(kd->enc[i / SLOT_KEYS].k[i % SLOT_KEYS].g);
+        wtkms_gcm_free(kd->dec[i / SLOT_KEYS].k[i % SLOT_KEYS].g);
     }
     for (c = kd->chunks; c != NULL; c = next) {
         next = c->next;
@@ -535,51 +547,88 @@ slot_put(slot *s)
 }
 
 /*
+ * slot_find --
+ *     The slot's context holding an identity's key, or NULL.
+ */
+static inline slot_ctx *
+slot_find(slot *s, key_ident id)
+{
+    int i;
+
+    for (i = 0; i < SLOT_KEYS; i++)
+        if (s->k[i].keyed && ident_eq(s->k[i].ident, id))
+            return (&s->k[i]);
+    return (NULL);
+}
+
+/*
+ * slot_victim --
+ *     The slot's context to load another key into (allocated on first use), marked unkeyed.
+ */
+static slot_ctx *
+slot_victim(wtkms_keyed *kd, slot *s, wtkms_err *err)
+{
+    slot_ctx *c;
+
+    c = &s->k[s->victim];
+    if (c->g == NULL && (c->g = wtkms_gcm_new()) == NULL) {
+        wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid);
+        return (NULL);
+    }
+    s->victim = (s->victim + 1) % SLOT_KEYS;
+    c->keyed = false;
+    return (c);
+}
+
+/*
  * slot_key --
- *     Make a slot's context hold the key of an identity.
+ *     A context of the slot holding the key of an identity.
  */
 static int
-slot_key(wtkms_keyed *kd, slot *s, key_ident id, wtkms_err *err)
+slot_key(wtkms_keyed *kd, slot *s, key_ident id, slot_ctx **cp, wtkms_err *err)
 {
+    slot_ctx *c;
     const uint8_t *key;
     int ret;
 
-    if (s->keyed && ident_eq(s->ident, id))
+    if ((*cp = slot_find(s, id)) != NULL)
         return (0);
-    if (s->g == NULL && (s->g = wtkms_gcm_new()) == NULL)
-        return (wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid));
+    if ((c = slot_victim(kd, s, err)) == NULL)
+        return (ENOMEM);
     (void)pthread_mutex_lock(&kd->engine->lock);
     ret = derive_locked(kd, id, &key, err);
     (void)pthread_mutex_unlock(&kd->engine->lock);
     if (ret != 0)
         return (ret);
-    s->keyed = false;
-    if ((ret = wtkms_gcm_setkey(s->g, key)) != 0)
+    if ((ret = wtkms_gcm_setkey(c->g, key)) != 0)
         return (wtkms_errf(err, ret, "keyid %s: cannot set a cipher key", kd->keyid));
-    s->ident = id;
-    s->keyed = true;
+    c->ident = id;
+    c->keyed = true;
+    *cp = c;
     return (0);
 }
 
 /*
  * slot_key_unverified --
- *     For decrypt: make a slot's context hold the key a block header names, without caching a key
- *     the cache does not already hold (*cachedp false then: the caller caches it only once the
- *     block authenticates, so forged headers cannot grow the cache). The uncached key is derived
- *     into the keyed's locked scratch buffer, loaded into the context and wiped, under the lock.
+ *     For decrypt: a context of the slot holding the key a block header names, without caching a
+ *     key the cache does not already hold (*cachedp false then, and the context stays marked
+ *     unkeyed: the caller caches the key and marks the context only once the block
+ *     authenticates, so forged headers cannot grow the cache). The uncached key is derived into
+ *     the keyed's locked scratch buffer, loaded into the context and wiped, under the lock.
  */
 static int
-slot_key_unverified(wtkms_keyed *kd, slot *s, key_ident id, bool *cachedp, wtkms_err *err)
+slot_key_unverified(
+  wtkms_keyed *kd, slot *s, key_ident id, slot_ctx **cp, bool *cachedp, wtkms_err *err)
 {
+    slot_ctx *c;
     const uint8_t *key;
     int ret;
 
     *cachedp = true;
-    if (s->keyed && ident_eq(s->ident, id))
+    if ((*cp = slot_find(s, id)) != NULL)
         return (0);
-    if (s->g == NULL && (s->g = wtkms_gcm_new()) == NULL)
-        return (wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid));
-    s->keyed = false;
+    if ((c = slot_victim(kd, s, err)) == NULL)
+        return (ENOMEM);
     (void)pthread_mutex_lock(&kd->engine->lock);
     if ((key = lookup_locked(kd, id)) == NULL) {
         *cachedp = false;
@@ -589,16 +638,17 @@ slot_key_unverified(wtkms_keyed *kd, slot *s, key_ident id, bool *cachedp, wtkms
             key = kd->scratch;
     } else
         ret = 0;
-    if (ret == 0 && (ret = wtkms_gcm_setkey(s->g, key)) != 0)
+    if (ret == 0 && (ret = wtkms_gcm_setkey(c->g, key)) != 0)
         wtkms_errf(err, ret, "keyid %s: cannot set a cipher key", kd->keyid);
     if (kd->scratch != NULL)
         wtkms_wipe(kd->scratch, WTKMS_KEY_LEN);
     (void)pthread_mutex_unlock(&kd->engine->lock);
-    if (ret == 0 && *cachedp) {
-        s->ident = id;
-        s->keyed = true;
-    }
-    return (ret);
+    if (ret != 0)
+        return (ret);
+    c->ident = id;
+    c->keyed = *cachedp;
+    *cp = c;
+    return (0);
 }
 
 /*
@@ -611,6 +661,7 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
 {
     key_ident id;
     slot *s;
+    slot_ctx *sc;
     uint64_t c;
     int ret;
 
@@ -648,9 +699,9 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     put_be64(dst + WTKMS_BLOCK_COUNTER_LOCATION, c);
 
     s = slot_get(kd->enc);
-    if ((ret = slot_key(kd, s, id, err)) == 0 &&
-        (ret = wtkms_gcm_seal(s->g, dst + WTKMS_BLOCK_NONCE_LOCATION, dst, WTKMS_BLOCK_HDR_LEN, src,
-           src_len, dst + WTKMS_BLOCK_CIPHERTEXT_LOCATION,
+    if ((ret = slot_key(kd, s, id, &sc, err)) == 0 &&
+        (ret = wtkms_gcm_seal(sc->g, dst + WTKMS_BLOCK_NONCE_LOCATION, dst, WTKMS_BLOCK_HDR_LEN,
+           src, src_len, dst + WTKMS_BLOCK_CIPHERTEXT_LOCATION,
            dst + WTKMS_BLOCK_TAG_LOCATION(src_len))) != 0)
         wtkms_errf(err, ret, "keyid %s: AES-256-GCM encryption failed", kd->keyid);
     slot_put(s);
@@ -670,6 +721,7 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     wtkms_block_hdr h;
     key_ident id;
     slot *s;
+    slot_ctx *sc;
     const uint8_t *key;
     size_t len;
     bool cached;
@@ -702,8 +754,8 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     id.epoch = (uint32_t)(h.counter >> 32);
     s = slot_get(kd->dec);
     cached = true;
-    if ((ret = slot_key_unverified(kd, s, id, &cached, err)) == 0) {
-        ret = wtkms_gcm_open(s->g, src + WTKMS_BLOCK_NONCE_LOCATION, src, WTKMS_BLOCK_HDR_LEN,
+    if ((ret = slot_key_unverified(kd, s, id, &sc, &cached, err)) == 0) {
+        ret = wtkms_gcm_open(sc->g, src + WTKMS_BLOCK_NONCE_LOCATION, src, WTKMS_BLOCK_HDR_LEN,
           src + WTKMS_BLOCK_CIPHERTEXT_LOCATION, len, dst, src + WTKMS_BLOCK_TAG_LOCATION(len));
         if (ret == EBADMSG)
             wtkms_errf(err, EBADMSG,
@@ -719,8 +771,7 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
                 ret = derive_locked(kd, id, &key, err);
                 (void)pthread_mutex_unlock(&kd->engine->lock);
             }
-            s->ident = id;
-            s->keyed = ret == 0;
+            sc->keyed = ret == 0;
         }
     }
     slot_put(s);
