@@ -16,6 +16,10 @@
  *            ITERS blocks of SIZE bytes through each of raw_seal, wtkms_seal, raw_open,
  *            wtkms_open, raw_seal_same (bench/run.sh collects each function's instructions with
  *            --toggle-collect)
+ *        block_bench --callgrind-mixed KEYS SIZE ITERS   ITERS decryptions through
+ * wtkms_open_mixed, cycling over blocks under KEYS different derived keys (KEYS nonce epochs, as
+ * blocks of several opens are under several keys): what a slot pays when consecutive blocks are
+ * under different keys
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +96,7 @@ raw_seal_body(bench *b, size_t len)
     hdr[1] = 1;
     for (i = 0; i < 8; i++)
         hdr[16 + i] = (uint8_t)(c >> (56 - 8 * i));
-    if (EVP_EncryptInit_ex(b->renc, NULL, NULL, NULL, hdr + 12) != 1 ||
+    if (EVP_EncryptInit_ex(b->renc, NULL, NULL, NULL, hdr + WTKMS_BLOCK_NONCE_LOCATION) != 1 ||
         EVP_EncryptUpdate(b->renc, NULL, &n, hdr, WTKMS_BLOCK_HDR_LEN) != 1 ||
         EVP_EncryptUpdate(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN, &n, b->src, (int)len) != 1 ||
         EVP_EncryptFinal_ex(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN + len, &n) != 1 ||
@@ -143,7 +147,8 @@ raw_seal_same(bench *b, size_t len)
     params[0] = OSSL_PARAM_construct_octet_string(
       OSSL_CIPHER_PARAM_AEAD_TAG, b->raw_ct + WTKMS_BLOCK_HDR_LEN + len, WTKMS_BLOCK_TAG_LEN);
     params[1] = OSSL_PARAM_construct_end();
-    if (EVP_CIPHER_CTX_ctrl(b->renc, EVP_CTRL_GCM_SET_IV_FIXED, -1, hdr + 12) != 1 ||
+    if (EVP_CIPHER_CTX_ctrl(
+          b->renc, EVP_CTRL_GCM_SET_IV_FIXED, -1, hdr + WTKMS_BLOCK_NONCE_LOCATION) != 1 ||
         EVP_EncryptUpdate(b->renc, NULL, &n, hdr, WTKMS_BLOCK_HDR_LEN) != 1 ||
         EVP_EncryptUpdate(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN, &n, b->src, (int)len) != 1 ||
         EVP_EncryptFinal_ex(b->renc, b->raw_ct + WTKMS_BLOCK_HDR_LEN + len, &n) != 1 ||
@@ -161,7 +166,7 @@ raw_open(bench *b, size_t len)
     const uint8_t *hdr = b->raw_ct;
     int n;
 
-    if (EVP_DecryptInit_ex(b->rdec, NULL, NULL, NULL, hdr + 12) != 1 ||
+    if (EVP_DecryptInit_ex(b->rdec, NULL, NULL, NULL, hdr + WTKMS_BLOCK_NONCE_LOCATION) != 1 ||
         EVP_DecryptUpdate(b->rdec, NULL, &n, hdr, WTKMS_BLOCK_HDR_LEN) != 1 ||
         EVP_DecryptUpdate(b->rdec, b->out, &n, b->raw_ct + WTKMS_BLOCK_HDR_LEN, (int)len) != 1 ||
         EVP_CIPHER_CTX_ctrl(b->rdec, EVP_CTRL_GCM_SET_TAG, WTKMS_BLOCK_TAG_LEN,
@@ -197,6 +202,26 @@ wtkms_open(bench *b, size_t len)
     if (wtkms_block_decrypt(b->kd, b->wt_ct, len + WTKMS_BLOCK_OVERHEAD, b->out, len, &r, &err) !=
         0)
         die("wtkms decrypt", &err);
+}
+
+#define MIXED_MAX 16
+static uint8_t mixed_ct[MIXED_MAX][MAX_SIZE + WTKMS_BLOCK_OVERHEAD];
+static int mixed_n, mixed_i;
+
+/*
+ * wtkms_open_mixed --
+ *     Open the next of mixed_n blocks, each under another derived key.
+ */
+MEASURED static void
+wtkms_open_mixed(bench *b, size_t len)
+{
+    wtkms_err err;
+    size_t r;
+
+    if (wtkms_block_decrypt(
+          b->kd, mixed_ct[mixed_i], len + WTKMS_BLOCK_OVERHEAD, b->out, len, &r, &err) != 0)
+        die("wtkms decrypt", &err);
+    mixed_i = (mixed_i + 1) % mixed_n;
 }
 
 typedef void (*op_fn)(bench *, size_t);
@@ -333,6 +358,28 @@ main(int argc, char **argv)
     ms = 20;
     setup(&b, dir, sizeof(dir));
 
+    if (argc == 5 && strcmp(argv[1], "--callgrind-mixed") == 0) {
+        wtkms_err err;
+        size_t len = strtoul(argv[3], NULL, 10), rl;
+
+        mixed_n = atoi(argv[2]);
+        n = strtol(argv[4], NULL, 10);
+        if (mixed_n < 1 || mixed_n > MIXED_MAX || len == 0 || len > MAX_SIZE || n <= 0) {
+            (void)fprintf(
+              stderr, "block_bench: --callgrind-mixed KEYS(1..%d) SIZE ITERS\n", MIXED_MAX);
+            return (2);
+        }
+        for (i = 0; i < mixed_n; i++) {
+            /* Epoch i: the counter's high 32 bits select the derived key. */
+            wtkms_keyed_test_set_counter(b.kd, (uint64_t)(i + 1) << 32);
+            if (wtkms_block_encrypt(
+                  b.kd, b.src, len, mixed_ct[i], len + WTKMS_BLOCK_OVERHEAD, &rl, &err) != 0)
+                die("wtkms encrypt", &err);
+        }
+        (void)run(&b, wtkms_open_mixed, len, n);
+        cleanup(dir);
+        return (0);
+    }
     if (argc == 4 && strcmp(argv[1], "--callgrind") == 0) {
         size_t len = strtoul(argv[2], NULL, 10);
         n = strtol(argv[3], NULL, 10);

@@ -7,13 +7,22 @@
 #      EVP context doing the same work) at 256 B, 4 KiB and 32 KiB, timed over interleaved
 #      rounds, and as instructions per block under callgrind (deterministic);
 #   2. a WiredTiger workload (insert one transaction each with the journal on, checkpoint, reopen
-#      with a small cache, scan): wtkms against no encryption, a copy-only encryptor of the same
-#      expansion and WiredTiger's sodium example encryptor, timed over interleaved rounds, and as
-#      instructions under callgrind.
+#      with a small cache, BENCH_SCANS full scans): wtkms against no encryption, a copy-only
+#      encryptor of the same expansion and WiredTiger's sodium example encryptor, timed over
+#      interleaved rounds (wall, process CPU, and the scan half's CPU alone), and as instructions
+#      under callgrind (whole run and scan half);
+#   3. decrypt-heavy: the same with a cold, smaller cache and BENCH_DH_SCANS scans, the scan half's
+#      wall, CPU and instructions compared.
+#
+# The workload of issue 16 (larger than the cache): BENCH_ROWS=600000 BENCH_SCANS=2
+# BENCH_CACHE_MB=32. Callgrind always runs BENCH_CG_ROWS rows (slow under valgrind), and prints
+# which size each figure is from.
 #
 # Environment: BENCH_LINE=11.3 (or 3.2, 10.0: which build), BENCH_ROUNDS=15 (WiredTiger rounds),
-# BENCH_BLOCK_ROUNDS=31, BENCH_ROWS=100000, BENCH_CG_ROWS=20000 (rows under callgrind),
-# BENCH_NO_CALLGRIND=1, BENCH_ONLY=block|wt.  Needs scripts/build.sh (or scons for the line).
+# BENCH_BLOCK_ROUNDS=31, BENCH_ROWS=100000, BENCH_SCANS=1, BENCH_CACHE_MB=2 (cache at reopen),
+# BENCH_DH_SCANS=4, BENCH_DH_CACHE_MB=2, BENCH_DH_ROUNDS=BENCH_ROUNDS, BENCH_CG_ROWS=20000 (rows
+# under callgrind), BENCH_NO_CALLGRIND=1, BENCH_ONLY=block|wt|dh.  Needs scripts/build.sh (or
+# scons for the line).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -22,6 +31,11 @@ rounds=${BENCH_ROUNDS:-15}
 block_rounds=${BENCH_BLOCK_ROUNDS:-31}
 rows=${BENCH_ROWS:-100000}
 cg_rows=${BENCH_CG_ROWS:-20000}
+scans=${BENCH_SCANS:-1}
+cache_mb=${BENCH_CACHE_MB:-2}
+dh_scans=${BENCH_DH_SCANS:-4}
+dh_cache_mb=${BENCH_DH_CACHE_MB:-2}
+dh_rounds=${BENCH_DH_ROUNDS:-$rounds}
 only=${BENCH_ONLY:-}
 
 case "$line" in
@@ -90,39 +104,48 @@ if [ -z "$only" ] || [ "$only" = block ]; then
     fi
 fi
 
-if [ -z "$only" ] || [ "$only" = wt ]; then
+# wt_section TITLE ONLY-NAME SCANS CACHE_MB ROUNDS: timed rounds, then callgrind instructions.
+wt_section() {
+    local title=$1 name=$2 sc=$3 cmb=$4 rr=$5 v
+    [ -z "$only" ] || [ "$only" = "$name" ] || return 0
+    local common=(--wtkms "$build/libwtkms.so" --copy "$bench/libcopy_encryptor.so" "${sodium[@]}"
+        --scans "$sc" --cache-mb "$cmb" --dir "$tmp")
     echo
-    echo "== 2. WiredTiger workload (timed)"
-    "$bench/wt_bench" --wtkms "$build/libwtkms.so" --copy "$bench/libcopy_encryptor.so" \
-        "${sodium[@]}" --rows "$rows" --rounds "$rounds" --dir "$tmp" || true
-    if [ $cg = 1 ]; then
-        echo
-        echo "== 2b. WiredTiger workload: instructions under callgrind ($cg_rows rows; one run after a"
-        echo "       warm-up run; the main thread, which does every encrypt and decrypt)"
-        variants=(none copy wtkms)
-        [ ${#sodium[@]} -gt 0 ] && variants+=(sodium)
-        declare -A ir
-        for v in "${variants[@]}"; do
-            # --separate-threads: the dump at the end of the measured run then holds the main
-            # thread, which does every encrypt and decrypt here; WiredTiger's background threads
-            # spin and yield differently from run to run (10% on the total), the main thread
-            # repeats to 0.1%.
-            valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$tmp/cg.wt.$v" \
-                "$bench/wt_bench" \
-                --wtkms "$build/libwtkms.so" --copy "$bench/libcopy_encryptor.so" "${sodium[@]}" \
-                --rows "$cg_rows" --only "$v" --dir "$tmp" >/dev/null 2>&1
-            # wt_bench dumps the measured run (after a warm-up) as part 1; thread 1 is main.
-            ir[$v]=$(awk '/^summary:/ {print $2}' "$tmp/cg.wt.$v.1-01")
-            printf '  %-8s %14s instructions\n' "$v" "${ir[$v]}"
-        done
-        ratio() { awk -v a="$2" -v b="$3" -v l="$1" -v t="${4:-}" 'BEGIN {
-            printf "  %-16s %6.3fx%s\n", l, a / b, (t == "" ? "" : (a / b <= t ? "   target <= " t "x ok" : "   target <= " t "x MISSED")) }'; }
-        ratio "wtkms / copy" "${ir[wtkms]}" "${ir[copy]}" 1.08
-        ratio "wtkms / none" "${ir[wtkms]}" "${ir[none]}"
-        ratio "copy / none" "${ir[copy]}" "${ir[none]}"
-        if [ -n "${ir[sodium]:-}" ]; then
-            ratio "sodium / none" "${ir[sodium]}" "${ir[none]}"
-            ratio "sodium / wtkms" "${ir[sodium]}" "${ir[wtkms]}"
-        fi
+    echo "== $title (timed, $rows rows)"
+    "$bench/wt_bench" "${common[@]}" --rows "$rows" --rounds "$rr" || true
+    [ $cg = 1 ] || return 0
+    echo
+    echo "== ${title}: instructions under callgrind ($cg_rows rows, $sc scan(s), ${cmb} MB cache;"
+    echo "       one run after a warm-up run; the main thread, which does every encrypt and decrypt)"
+    local variants=(none copy wtkms)
+    [ ${#sodium[@]} -gt 0 ] && variants+=(sodium)
+    declare -A ir irs
+    for v in "${variants[@]}"; do
+        # --separate-threads: the dumps of the measured run then hold the main thread, which does
+        # every encrypt and decrypt here; WiredTiger's background threads spin and yield
+        # differently from run to run (10% on the total), the main thread repeats to 0.1%.
+        valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$tmp/cg.wt.$v" \
+            "$bench/wt_bench" "${common[@]}" --rows "$cg_rows" --only "$v" >/dev/null 2>&1
+        # wt_bench dumps the measured run (after a warm-up) as part 1 (insert and checkpoint) and
+        # part 2 (reopen and scans); thread 1 is main.
+        irs[$v]=$(awk '/^summary:/ {print $2}' "$tmp/cg.wt.$v.2-01")
+        ir[$v]=$(awk -v s="${irs[$v]}" '/^summary:/ {printf "%.0f", $2 + s}' "$tmp/cg.wt.$v.1-01")
+        printf '  %-8s %14s instructions   scan half %14s\n' "$v" "${ir[$v]}" "${irs[$v]}"
+        rm -f "$tmp"/cg.wt."$v"*
+    done
+    ratio() { awk -v a="$2" -v b="$3" -v l="$1" -v t="${4:-}" 'BEGIN {
+        printf "  %-22s %6.3fx%s\n", l, a / b, (t == "" ? "" : (a / b <= t ? "   target <= " t "x ok" : "   target <= " t "x MISSED")) }'; }
+    ratio "wtkms / copy" "${ir[wtkms]}" "${ir[copy]}" 1.10
+    ratio "wtkms / none" "${ir[wtkms]}" "${ir[none]}"
+    ratio "copy / none" "${ir[copy]}" "${ir[none]}"
+    ratio "scan: wtkms / copy" "${irs[wtkms]}" "${irs[copy]}" 1.08
+    ratio "scan: wtkms / none" "${irs[wtkms]}" "${irs[none]}"
+    if [ -n "${ir[sodium]:-}" ]; then
+        ratio "sodium / none" "${ir[sodium]}" "${ir[none]}"
+        ratio "sodium / wtkms" "${ir[sodium]}" "${ir[wtkms]}"
+        ratio "scan: sodium / wtkms" "${irs[sodium]}" "${irs[wtkms]}"
     fi
-fi
+}
+
+wt_section "2. WiredTiger workload" wt "$scans" "$cache_mb" "$rounds"
+wt_section "3. decrypt-heavy scans" dh "$dh_scans" "$dh_cache_mb" "$dh_rounds"

@@ -7,8 +7,10 @@
  * One run of a variant, in a fresh home: open with the journal on (log=(enabled=true), commits
  * not synced: the default, as mongod's journal), insert ROWS rows one transaction each (one
  * journal record, so one encrypt call, per row), checkpoint, close; reopen with a small cache
- * and scan every row (every page read back and decrypted), close. Every variant uses connection
- * encryption only (the table inherits it), with config_base=false as mongod opens.
+ * and scan every row SCANS times (every page not in the cache read back and decrypted), close.
+ * Every variant uses connection encryption only (the table inherits it), with config_base=false
+ * as mongod opens. With a cache smaller than the table and several scans the second half is
+ * decrypt-heavy; its wall and CPU times are also reported alone ("scan").
  *
  * Rounds interleave the variants (the order rotates each round) so that drift on a shared
  * machine hits all of them; each ratio is taken within a round, and the median over rounds is
@@ -16,9 +18,10 @@
  * system time, every WiredTiger thread included: less sensitive to other tenants).
  *
  * usage: wt_bench --wtkms LIB --copy LIB [--sodium LIB] [--rows N] [--value BYTES]
- *            [--rounds R] [--cache-mb M] [--dir DIR] [--only none|copy|wtkms|sodium]
+ *            [--rounds R] [--cache-mb M] [--scans S] [--dir DIR] [--only none|copy|wtkms|sodium]
  * --only runs one variant once after a warm-up run and prints its time (bench/run.sh runs it under
- * callgrind).
+ * callgrind; the measured run is dumped in two parts: 1 insert and checkpoint, 2 reopen and
+ * scans).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -59,11 +62,12 @@ typedef struct {
     const char *lib;
     char config[2048]; /* wiredtiger_open additions: extension and encryption */
     double wall[MAXROUNDS], cpu[MAXROUNDS], tcpu[MAXROUNDS], wall_ins[MAXROUNDS],
-      wall_scan[MAXROUNDS];
+      wall_scan[MAXROUNDS], cpu_scan[MAXROUNDS], tcpu_scan[MAXROUNDS];
 } variant;
 
 static char key_file[600], dir[512];
-static unsigned long rows = 100000, value_len = 200, cache_mb = 2;
+static unsigned long rows = 100000, value_len = 200, cache_mb = 2, scans = 1;
+static int cg_split; /* the measured --only run: dump the insert half apart from the scans */
 
 int main(int argc, char **argv);
 
@@ -146,7 +150,8 @@ run_variant(variant *v, int r)
     char home[600], cfg[4096], key[32], *value;
     const char *k, *val;
     unsigned long i, n;
-    double t0, c0, tc0, t1;
+    double t0, c0, tc0, t1, c1, tc1;
+    unsigned long sc;
 
     (void)snprintf(home, sizeof(home), "%s/home-%s", dir, v->name);
     empty_dir(home);
@@ -184,6 +189,10 @@ run_variant(variant *v, int r)
     CHECK(s->checkpoint(s, NULL));
     CHECK(conn->close(conn, NULL));
     t1 = now();
+    c1 = cpu_now();
+    tc1 = thread_cpu_now();
+    if (cg_split)
+        CALLGRIND_DUMP_STATS_AT("insert and checkpoint");
 
     (void)snprintf(cfg, sizeof(cfg),
       "config_base=false,log=(enabled=true),cache_size=%luMB,statistics=(none)%s", cache_mb,
@@ -191,22 +200,27 @@ run_variant(variant *v, int r)
     CHECK(wiredtiger_open(home, NULL, cfg, &conn));
     CHECK(conn->open_session(conn, NULL, NULL, &s));
     CHECK(s->open_cursor(s, "table:bench", NULL, NULL, &c));
-    n = 0;
-    while (c->next(c) == 0) {
-        CHECK(c->get_key(c, &k));
-        CHECK(c->get_value(c, &val));
-        n++;
+    for (sc = 0; sc < scans; sc++) {
+        n = 0;
+        while (c->next(c) == 0) {
+            CHECK(c->get_key(c, &k));
+            CHECK(c->get_value(c, &val));
+            n++;
+        }
+        CHECK(c->reset(c));
+        if (n != rows) {
+            (void)fprintf(stderr, "wt_bench: %s: scanned %lu rows of %lu\n", v->name, n, rows);
+            exit(1);
+        }
     }
     CHECK(conn->close(conn, NULL));
-    if (n != rows) {
-        (void)fprintf(stderr, "wt_bench: %s: scanned %lu rows of %lu\n", v->name, n, rows);
-        exit(1);
-    }
     v->wall[r] = now() - t0;
     v->cpu[r] = cpu_now() - c0;
     v->tcpu[r] = thread_cpu_now() - tc0;
     v->wall_ins[r] = t1 - t0;
     v->wall_scan[r] = v->wall[r] - v->wall_ins[r];
+    v->cpu_scan[r] = cpu_now() - c1;
+    v->tcpu_scan[r] = thread_cpu_now() - tc1;
     free(value);
     empty_dir(home);
 }
@@ -267,7 +281,7 @@ usage(void)
 {
     (void)fprintf(stderr,
       "usage: wt_bench --wtkms LIB --copy LIB [--sodium LIB] [--rows N] [--value BYTES] "
-      "[--rounds R] [--cache-mb M] [--dir DIR] [--only none|copy|wtkms|sodium]\n");
+      "[--rounds R] [--cache-mb M] [--scans S] [--dir DIR] [--only none|copy|wtkms|sodium]\n");
     exit(2);
 }
 
@@ -300,6 +314,8 @@ main(int argc, char **argv)
             rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--cache-mb") == 0)
             cache_mb = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--scans") == 0)
+            scans = strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--dir") == 0)
             base = argv[++i];
         else if (strcmp(argv[i], "--only") == 0)
@@ -308,7 +324,7 @@ main(int argc, char **argv)
             usage();
     }
     if (wtkms_lib == NULL || copy_lib == NULL || rows == 0 || value_len < 16 || rounds < 1 ||
-        rounds > MAXROUNDS || cache_mb < 1)
+        rounds > MAXROUNDS || cache_mb < 1 || scans < 1)
         usage();
 
     (void)snprintf(dir, sizeof(dir), "%s/wtkms-wtbench-XXXXXX", base);
@@ -356,10 +372,12 @@ main(int argc, char **argv)
             if (strcmp(vs[i].name, only) == 0) {
                 run_variant(&vs[i], 1); /* warm-up */
                 CALLGRIND_ZERO_STATS;
+                cg_split = 1;
                 run_variant(&vs[i], 0);
-                CALLGRIND_DUMP_STATS_AT("measured run");
-                (void)printf("%s: %.3f s wall (insert %.3f, scan %.3f), %.3f s cpu\n", vs[i].name,
-                  vs[i].wall[0], vs[i].wall_ins[0], vs[i].wall_scan[0], vs[i].cpu[0]);
+                CALLGRIND_DUMP_STATS_AT("reopen and scans");
+                (void)printf("%s: %.3f s wall (insert %.3f, scan %.3f), %.3f s cpu (scan %.3f)\n",
+                  vs[i].name, vs[i].wall[0], vs[i].wall_ins[0], vs[i].wall_scan[0], vs[i].cpu[0],
+                  vs[i].cpu_scan[0]);
                 empty_dir(dir);
                 (void)unlink(key_file);
                 (void)rmdir(dir);
@@ -369,8 +387,8 @@ main(int argc, char **argv)
     }
 
     (void)printf("WiredTiger %s; %lu rows of %lu-byte values, one transaction each, journal on; "
-                 "checkpoint; reopen with cache_size=%luMB; scan\n",
-      wiredtiger_version(NULL, NULL, NULL), rows, value_len, cache_mb);
+                 "checkpoint; reopen with cache_size=%luMB; %lu full scan(s)\n",
+      wiredtiger_version(NULL, NULL, NULL), rows, value_len, cache_mb, scans);
     (void)printf(
       "%d rounds (after one warm-up), variants interleaved, order rotated per round\n", rounds);
     (void)fflush(stdout);
@@ -383,12 +401,13 @@ main(int argc, char **argv)
             run_variant(order[j], r);
     }
 
-    (void)printf("\nmedian seconds per run (wall: insert + scan; process cpu; main-thread cpu)\n");
+    (void)printf("\nmedian seconds per run (wall: insert + scan; process cpu: total, scan; "
+                 "main-thread cpu)\n");
     for (i = 0; i < nv; i++)
-        (void)printf("  %-8s %7.3f = %6.3f + %6.3f   cpu %7.3f   thread %7.3f\n", vs[i].name,
-          median_of(vs[i].wall, rounds), median_of(vs[i].wall_ins, rounds),
+        (void)printf("  %-8s %7.3f = %6.3f + %6.3f   cpu %7.3f (scan %6.3f)   thread %7.3f\n",
+          vs[i].name, median_of(vs[i].wall, rounds), median_of(vs[i].wall_ins, rounds),
           median_of(vs[i].wall_scan, rounds), median_of(vs[i].cpu, rounds),
-          median_of(vs[i].tcpu, rounds));
+          median_of(vs[i].cpu_scan, rounds), median_of(vs[i].tcpu, rounds));
 
     missed = 0;
     (void)printf("\nratios (per round; median   [quartiles]   [range])\n wall time\n");
@@ -409,6 +428,14 @@ main(int argc, char **argv)
         (void)ratio("sodium / none", sodium->cpu, none->cpu, rounds, 0, 0);
         (void)ratio("sodium / wtkms", sodium->cpu, wt->cpu, rounds, 0, 0);
     }
+    (void)printf(" scan (reopen, cold cache, every scan: decrypt-heavy) process cpu time\n");
+    missed += !ratio("wtkms / copy", wt->cpu_scan, copy->cpu_scan, rounds, 0, 1.08);
+    (void)ratio("wtkms / none", wt->cpu_scan, none->cpu_scan, rounds, 0, 0);
+    (void)ratio("copy / none", copy->cpu_scan, none->cpu_scan, rounds, 0, 0);
+    if (sodium != NULL)
+        (void)ratio("sodium / wtkms", sodium->cpu_scan, wt->cpu_scan, rounds, 0, 0);
+    (void)printf(" scan main-thread cpu time\n");
+    (void)ratio("wtkms / copy", wt->tcpu_scan, copy->tcpu_scan, rounds, 0, 1.08);
     (void)printf(" main-thread cpu time (where every encrypt and decrypt of this workload runs)\n");
     (void)ratio("wtkms / copy", wt->tcpu, copy->tcpu, rounds, 0, 1.08);
     (void)ratio("wtkms / none", wt->tcpu, none->tcpu, rounds, 0, 0);

@@ -770,6 +770,75 @@ test_forged_epochs_not_cached(void **state)
     home_close(&h);
 }
 
+/*
+ * open_all --
+ *     Open blocks in an order that switches key at every block (a slot keeps a few keys), each
+ *     followed now and then by a damaged copy that must be refused.
+ */
+static void
+open_all(wtkms_keyed *kd, uint8_t **blk, size_t *blen, uint8_t (*pt)[100], int n, int rounds)
+{
+    wtkms_err err;
+    uint8_t out[200], bad[200];
+    size_t olen;
+    int r, i;
+
+    for (r = 0; r < rounds; r++) {
+        i = (r * 3 + r / n) % n;
+        assert_int_equal(
+          wtkms_block_decrypt(kd, blk[i], blen[i], out, sizeof(out), &olen, &err), 0);
+        assert_int_equal(olen, 100);
+        assert_memory_equal(out, pt[i], 100);
+        if (r % 4 == 1) {
+            memcpy(bad, blk[i], blen[i]);
+            bad[WTKMS_BLOCK_HDR_LEN + (size_t)r % 100] ^= 0x10;
+            assert_int_equal(
+              wtkms_block_decrypt(kd, bad, blen[i], out, sizeof(out), &olen, &err), EBADMSG);
+        }
+    }
+}
+
+/*
+ * test_alternating_keys --
+ *     Blocks under more keys than a slot keeps (several epochs, two opens), opened in turns,
+ *     each under the right key, damaged copies refused, only genuine keys cached.
+ */
+static void
+test_alternating_keys(void **state)
+{
+    t_home h;
+    wtkms_keyed *kd;
+    uint8_t pt[8][100], *blk[8];
+    size_t blen[8];
+    int i;
+
+    (void)state;
+    home_open(&h, "alternate");
+    kd = t_keyed(h.e, "k1");
+    for (i = 0; i < 7; i++) {
+        t_random(pt[i], sizeof(pt[i]));
+        wtkms_keyed_test_set_counter(kd, (uint64_t)i << 32 | 5);
+        blk[i] = t_seal(kd, pt[i], sizeof(pt[i]), &blen[i]);
+    }
+    open_all(kd, blk, blen, pt, 2, 20);
+    open_all(kd, blk, blen, pt, 4, 40);
+    open_all(kd, blk, blen, pt, 7, 70);
+    assert_int_equal(wtkms_keyed_test_cached_keys(kd), 7);
+    wtkms_keyed_free(kd);
+
+    /* Another open: its own write key, and the first open's blocks still read in turns. */
+    home_reopen(&h);
+    kd = t_keyed(h.e, "k1");
+    t_random(pt[7], sizeof(pt[7]));
+    blk[7] = t_seal(kd, pt[7], sizeof(pt[7]), &blen[7]);
+    open_all(kd, blk, blen, pt, 8, 80);
+    assert_int_equal(wtkms_keyed_test_cached_keys(kd), 8);
+    for (i = 0; i < 8; i++)
+        free(blk[i]);
+    wtkms_keyed_free(kd);
+    home_close(&h);
+}
+
 int
 main(void)
 {
@@ -786,6 +855,7 @@ main(void)
         cmocka_unit_test(test_counter_epoch_rollover),
         cmocka_unit_test(test_counter_exhausted),
         cmocka_unit_test(test_forged_epochs_not_cached),
+        cmocka_unit_test(test_alternating_keys),
     };
 
     return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -72,6 +72,64 @@ test_fast_path_in_use(void **state)
         fail_msg("the GCM self-test refused EVP_CTRL_GCM_SET_IV_FIXED on this OpenSSL (%s): "
                  "wtkms is correct but slower per block; see src/crypto/crypto.c",
           OpenSSL_version(OPENSSL_VERSION));
+    if (!wtkms_gcm_fast_open())
+        fail_msg("the GCM self-test refused the one-call nonce and tag for decryption on this "
+                 "OpenSSL (%s): wtkms is correct but slower per block; see src/crypto/crypto.c",
+          OpenSSL_version(OPENSSL_VERSION));
+    wtkms_gcm_free(g);
+}
+
+/*
+ * test_fast_open_refuses_flips --
+ *     On a reused context (the fast open when the self-test chose it, which
+ *     test_fast_path_in_use requires), one flipped bit anywhere in tag, nonce, additional data
+ *     or ciphertext is refused with EBADMSG and leaves no plaintext, and the next good message
+ *     still opens.
+ */
+static void
+test_fast_open_refuses_flips(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 16, 255, 4096 };
+    static uint8_t in[4096], ct[4096], out[4096], zero[4096];
+    uint8_t key[32], nonce[12], aad[24], tag[16];
+    uint8_t *parts[4];
+    size_t plen[4], s, part, i, len;
+    wtkms_gcm *g;
+
+    (void)state;
+    assert_int_equal(wtkms_random(key, sizeof(key)), 0);
+    assert_int_equal(wtkms_random(in, sizeof(in)), 0);
+    assert_non_null(g = wtkms_gcm_new());
+    assert_int_equal(wtkms_gcm_setkey(g, key), 0);
+    for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        len = sizes[s];
+        assert_int_equal(wtkms_random(nonce, sizeof(nonce)), 0);
+        assert_int_equal(wtkms_random(aad, sizeof(aad)), 0);
+        assert_int_equal(wtkms_gcm_seal(g, nonce, aad, sizeof(aad), in, len, ct, tag), 0);
+        parts[0] = tag;
+        plen[0] = sizeof(tag);
+        parts[1] = nonce;
+        plen[1] = sizeof(nonce);
+        parts[2] = aad;
+        plen[2] = sizeof(aad);
+        parts[3] = ct;
+        plen[3] = len;
+        for (part = 0; part < 4; part++)
+            for (i = 0; i < plen[part]; i += (plen[part] > 64 ? 97 : 1)) {
+                parts[part][i] ^= (uint8_t)(1 << (i % 8));
+                memset(out, 0xee, sizeof(out));
+                assert_int_equal(
+                  wtkms_gcm_open(g, nonce, aad, sizeof(aad), ct, len, out, tag), EBADMSG);
+                assert_memory_equal(out, zero, len);
+                parts[part][i] ^= (uint8_t)(1 << (i % 8));
+                assert_int_equal(wtkms_gcm_open(g, nonce, aad, sizeof(aad), ct, len, out, tag), 0);
+                if (len > 0)
+                    assert_memory_equal(out, in, len);
+            }
+        /* A tag of all zeros (what an unset tag would hold) is refused too. */
+        memset(tag, 0, sizeof(tag));
+        assert_int_equal(wtkms_gcm_open(g, nonce, aad, sizeof(aad), ct, len, out, tag), EBADMSG);
+    }
     wtkms_gcm_free(g);
 }
 
@@ -161,6 +219,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fast_path_in_use),
+        cmocka_unit_test(test_fast_open_refuses_flips),
         cmocka_unit_test(test_known_answer),
         cmocka_unit_test(test_reused_context_matches_textbook),
     };

@@ -41,6 +41,8 @@ int wtkms_gcm_open(wtkms_gcm *g, const uint8_t nonce[WTKMS_GCM_NONCE_LEN], const
  * the first wtkms_gcm_new found to match the usual calls byte for byte (crypto.c).
  */
 bool wtkms_gcm_fast_seal(void);
+/* The same for decryption: nonce and expected tag in one parameter call (crypto.c). */
+bool wtkms_gcm_fast_open(void);
 
 /* One-shot seal/open with a random nonce: nonce || ciphertext || tag (len + 28 bytes). */
 #define WTKMS_SEAL_OVERHEAD (WTKMS_GCM_NONCE_LEN + WTKMS_GCM_TAG_LEN)

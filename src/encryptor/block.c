@@ -5,7 +5,8 @@
  * Hot path: take a context slot (one atomic exchange), bump the open's counter (one atomic add),
  * set the nonce on a context whose key schedule is already set, encrypt, release the slot. No
  * allocation, no lock, no system call. Slow paths, taken once per open, per keyid, per 2^32
- * blocks, or when a slot meets a block of another key, take the engine mutex.
+ * blocks, or when a slot meets a block under a key none of its contexts holds, take the engine
+ * mutex. The derived-key cache is keycache.c.
  */
 #include "block.h"
 
@@ -17,37 +18,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "crypto.h"
+#include "keycache.h"
 
 #define SLOTS 64
-#define KEYS_PER_CHUNK 128
 #define COUNTER_LIMIT (1ULL << 63) /* blocks per open; see wtkms_block_encrypt */
 
-static const char write_label[] = "wtkms write key v1";
-
-/* Which derived key a context holds. */
+/* A context and the derived key it holds. */
 typedef struct {
-    uint32_t root, open, epoch;
-} key_ident;
+    bool keyed;
+    wtkms_key_ident ident;
+    wtkms_gcm *g;
+} slot_ctx;
 
+/*
+ * A slot keeps contexts under up to SLOT_KEYS keys, so that blocks under a few keys (pages written
+ * in several opens, read in turn) find theirs without the engine lock and without a new key
+ * schedule. Everything but busy belongs to whoever holds the slot.
+ */
+#define SLOT_KEYS 4
 typedef struct {
     atomic_int busy;
-    bool keyed;
-    key_ident ident;
-    wtkms_gcm *g;
+    unsigned victim; /* the context to re-key next when none holds the key */
+    slot_ctx k[SLOT_KEYS];
 } slot;
-
-/* Derived keys live in locked chunks; the hash table maps identities to them. */
-typedef struct key_chunk {
-    struct key_chunk *next;
-    unsigned used;
-    uint8_t (*keys)[WTKMS_KEY_LEN]; /* KEYS_PER_CHUNK keys, locked memory */
-} key_chunk;
-
-typedef struct {
-    key_ident ident;
-    const uint8_t *key; /* NULL: empty entry */
-} key_entry;
 
 struct wtkms_engine {
     pthread_mutex_t lock; /* keystore changes, derived-key tables */
@@ -70,9 +65,7 @@ struct wtkms_keyed {
     atomic_int write_ready; /* the open record and data key are on disk */
     uint32_t root_n, open_n;
 
-    key_entry *table; /* under engine lock */
-    size_t table_cap, table_used;
-    key_chunk *chunks;
+    wtkms_keycache cache; /* under engine lock */
     uint8_t *scratch; /* locked; a key derived for a block not yet authenticated (engine lock) */
 
     slot enc[SLOTS];
@@ -84,38 +77,6 @@ static _Thread_local unsigned slot_hint = UINT32_MAX;
 static atomic_uint next_hint;
 
 /*
- * be32 / be64 --
- *     Big-endian stores and loads.
- */
-static inline void
-put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
-static inline void
-put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
-
-static inline uint64_t
-get_be64(const uint8_t *p)
-{
-    return ((uint64_t)get_be32(p) << 32 | get_be32(p + 4));
-}
-
-/*
  * wtkms_block_parse_header --
  *     Decode a header without keys.
  */
@@ -124,14 +85,16 @@ wtkms_block_parse_header(const uint8_t *src, size_t src_len, wtkms_block_hdr *hd
 {
     if (src_len < WTKMS_BLOCK_OVERHEAD)
         return (EBADMSG);
-    hdr->version = src[0];
-    hdr->cipher = src[1];
-    hdr->flags = (uint16_t)(src[2] << 8 | src[3]);
-    hdr->root = get_be32(src + 4);
-    hdr->open = get_be32(src + 8);
-    hdr->counter = get_be64(src + 16);
+    hdr->version = src[WTKMS_BLOCK_VERSION_LOCATION];
+    hdr->cipher = src[WTKMS_BLOCK_CIPHER_LOCATION];
+    hdr->flags =
+      (uint16_t)(src[WTKMS_BLOCK_FLAGS_LOCATION] << 8 | src[WTKMS_BLOCK_FLAGS_LOCATION + 1]);
+    hdr->root = wtkms_get_be32(src + WTKMS_BLOCK_ROOT_LOCATION);
+    hdr->open = wtkms_get_be32(src + WTKMS_BLOCK_OPEN_LOCATION);
+    hdr->counter = wtkms_get_be64(src + WTKMS_BLOCK_COUNTER_LOCATION);
     if (hdr->version != WTKMS_BLOCK_VERSION || hdr->cipher != WTKMS_CIPHER_AES256GCM ||
-        hdr->flags != 0 || get_be32(src + 12) != 0 || hdr->root == 0 || hdr->open == 0)
+        hdr->flags != 0 || wtkms_get_be32(src + WTKMS_BLOCK_NONCE_HIGH_LOCATION) != 0 ||
+        hdr->root == 0 || hdr->open == 0)
         return (EBADMSG);
     return (0);
 }
@@ -240,7 +203,7 @@ wtkms_keyed_test_cached_keys(wtkms_keyed *kd)
     size_t n;
 
     (void)pthread_mutex_lock(&kd->engine->lock);
-    n = kd->table_used;
+    n = kd->cache.used;
     (void)pthread_mutex_unlock(&kd->engine->lock);
     return (n);
 }
@@ -252,167 +215,18 @@ wtkms_keyed_test_cached_keys(wtkms_keyed *kd)
 void
 wtkms_keyed_free(wtkms_keyed *kd)
 {
-    key_chunk *c, *next;
     int i;
 
     if (kd == NULL)
         return;
-    for (i = 0; i < SLOTS; i++) {
-        wtkms_gcm_free(kd->enc[i].g);
-        wtkms_gcm_free(kd->dec[i].g);
+    for (i = 0; i < SLOTS * SLOT_KEYS; i++) {
+        wtkms_gcm_free(kd->enc[i / SLOT_KEYS].k[i % SLOT_KEYS].g);
+        wtkms_gcm_free(kd->dec[i / SLOT_KEYS].k[i % SLOT_KEYS].g);
     }
-    for (c = kd->chunks; c != NULL; c = next) {
-        next = c->next;
-        wtkms_secure_free(c->keys, KEYS_PER_CHUNK * WTKMS_KEY_LEN);
-        free(c);
-    }
+    wtkms_keycache_free(&kd->cache);
     if (kd->scratch != NULL)
         wtkms_secure_free(kd->scratch, WTKMS_KEY_LEN);
-    free(kd->table);
     free(kd);
-}
-
-/*
- * ident_hash --
- *     Table position of an identity.
- */
-static inline size_t
-ident_hash(key_ident id, size_t cap)
-{
-    uint64_t h = (uint64_t)id.root * 0x9E3779B97F4A7C15ULL ^
-                 (uint64_t)id.open * 0xC2B2AE3D27D4EB4FULL ^
-                 (uint64_t)id.epoch * 0x165667B19E3779F9ULL;
-    return ((size_t)(h ^ (h >> 29)) & (cap - 1));
-}
-
-static inline bool
-ident_eq(key_ident a, key_ident b)
-{
-    return (a.root == b.root && a.open == b.open && a.epoch == b.epoch);
-}
-
-/*
- * table_insert --
- *     Put an entry in a table with room (no growth).
- */
-static void
-table_insert(key_entry *table, size_t cap, key_ident id, const uint8_t *key)
-{
-    size_t i;
-
-    for (i = ident_hash(id, cap); table[i].key != NULL; i = (i + 1) & (cap - 1))
-        ;
-    table[i].ident = id;
-    table[i].key = key;
-}
-
-/*
- * lookup_locked --
- *     The cached key of an identity, or NULL. Caller holds the engine lock.
- */
-static const uint8_t *
-lookup_locked(wtkms_keyed *kd, key_ident id)
-{
-    size_t i;
-
-    if (kd->table_cap > 0)
-        for (i = ident_hash(id, kd->table_cap); kd->table[i].key != NULL;
-             i = (i + 1) & (kd->table_cap - 1))
-            if (ident_eq(kd->table[i].ident, id))
-                return (kd->table[i].key);
-    return (NULL);
-}
-
-/*
- * derive_into_locked --
- *     Check that the keystore holds an identity's data key and open record, and derive its key
- *     into out (locked memory). Caller holds the engine lock.
- */
-static int
-derive_into_locked(wtkms_keyed *kd, key_ident id, uint8_t *out, wtkms_err *err)
-{
-    wtkms_keystore *ks = kd->engine->ks;
-    wtkms_ks_root *root;
-    wtkms_ks_open *open;
-    uint8_t info[sizeof(write_label) - 1 + 4 + WTKMS_KEYID_MAX];
-    size_t infolen, klen;
-    int ret;
-
-    if ((root = wtkms_keystore_root(ks, id.root)) == NULL || root->key == NULL)
-        return (wtkms_errf(err, ENOKEY,
-          "keyid %s: block names data key %u, which keystore %s does not hold: the block is "
-          "from another home, or the keystore is older than the data",
-          kd->keyid, id.root, ks->path));
-    if (strcmp(root->keyid, kd->keyid) != 0)
-        return (wtkms_errf(err, EKEYREJECTED,
-          "keyid %s: block is under data key %u of keyid %s: it does not belong to this table",
-          kd->keyid, id.root, root->keyid));
-    if ((open = wtkms_keystore_open_rec(ks, id.open)) == NULL)
-        return (wtkms_errf(err, ENOKEY,
-          "keyid %s: block names open record %u, which keystore %s does not hold (it has %u): "
-          "the block is from another home, or the keystore is older than the data",
-          kd->keyid, id.open, ks->path, ks->nopens));
-    klen = strlen(kd->keyid);
-    memcpy(info, write_label, sizeof(write_label) - 1);
-    put_be32(info + sizeof(write_label) - 1, id.epoch);
-    memcpy(info + sizeof(write_label) - 1 + 4, kd->keyid, klen);
-    infolen = sizeof(write_label) - 1 + 4 + klen;
-    if ((ret = wtkms_hkdf(root->key->b, WTKMS_KEY_LEN, open->salt, WTKMS_SALT_LEN, info, infolen,
-           out, WTKMS_KEY_LEN)) != 0)
-        return (wtkms_errf(err, ret, "keyid %s: key derivation failed", kd->keyid));
-    return (0);
-}
-
-/*
- * derive_locked --
- *     Find or derive (and cache) the key of an identity. Caller holds the engine lock. The cache
- *     only grows with identities this process wrote under or a block under them authenticated
- *     (see wtkms_block_decrypt): a forged header cannot add to it.
- */
-static int
-derive_locked(wtkms_keyed *kd, key_ident id, const uint8_t **keyp, wtkms_err *err)
-{
-    key_entry *nt;
-    key_chunk *c;
-    uint8_t *key;
-    size_t i, ncap;
-    int ret;
-
-    if ((*keyp = lookup_locked(kd, id)) != NULL)
-        return (0);
-
-    /* Grow the table at half full. */
-    if (kd->table_used + 1 > kd->table_cap / 2) {
-        ncap = kd->table_cap == 0 ? 64 : kd->table_cap * 2;
-        if ((nt = calloc(ncap, sizeof(*nt))) == NULL)
-            return (wtkms_errf(err, ENOMEM, "out of memory"));
-        for (i = 0; i < kd->table_cap; i++)
-            if (kd->table[i].key != NULL)
-                table_insert(nt, ncap, kd->table[i].ident, kd->table[i].key);
-        free(kd->table);
-        kd->table = nt;
-        kd->table_cap = ncap;
-    }
-    if ((c = kd->chunks) == NULL || c->used == KEYS_PER_CHUNK) {
-        if ((c = calloc(1, sizeof(*c))) == NULL)
-            return (wtkms_errf(err, ENOMEM, "out of memory"));
-        if ((c->keys = wtkms_secure_alloc(KEYS_PER_CHUNK * WTKMS_KEY_LEN)) == NULL) {
-            free(c);
-            return (wtkms_errf(err, ENOMEM, "out of memory"));
-        }
-        c->next = kd->chunks;
-        kd->chunks = c;
-    }
-    key = c->keys[c->used];
-    if ((ret = derive_into_locked(kd, id, key, err)) != 0) {
-        wtkms_wipe(key, WTKMS_KEY_LEN);
-        return (ret);
-    }
-    c->used++;
-    table_insert(kd->table, kd->table_cap, id, key);
-    kd->table_used++;
-    *keyp = key;
-    return (0);
 }
 
 /* What the first write of a keyid in this open needs recorded in the keystore. */
@@ -528,70 +342,109 @@ slot_put(slot *s)
 }
 
 /*
+ * slot_find --
+ *     The slot's context holding an identity's key, or NULL.
+ */
+static inline slot_ctx *
+slot_find(slot *s, wtkms_key_ident id)
+{
+    int i;
+
+    for (i = 0; i < SLOT_KEYS; i++)
+        if (s->k[i].keyed && wtkms_key_ident_eq(s->k[i].ident, id))
+            return (&s->k[i]);
+    return (NULL);
+}
+
+/*
+ * slot_victim --
+ *     The slot's context to load another key into (allocated on first use), marked unkeyed.
+ */
+static slot_ctx *
+slot_victim(wtkms_keyed *kd, slot *s, wtkms_err *err)
+{
+    slot_ctx *c;
+
+    c = &s->k[s->victim];
+    if (c->g == NULL && (c->g = wtkms_gcm_new()) == NULL) {
+        wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid);
+        return (NULL);
+    }
+    s->victim = (s->victim + 1) % SLOT_KEYS;
+    c->keyed = false;
+    return (c);
+}
+
+/*
  * slot_key --
- *     Make a slot's context hold the key of an identity.
+ *     A context of the slot holding the key of an identity.
  */
 static int
-slot_key(wtkms_keyed *kd, slot *s, key_ident id, wtkms_err *err)
+slot_key(wtkms_keyed *kd, slot *s, wtkms_key_ident id, slot_ctx **cp, wtkms_err *err)
 {
+    slot_ctx *c;
     const uint8_t *key;
     int ret;
 
-    if (s->keyed && ident_eq(s->ident, id))
+    if ((*cp = slot_find(s, id)) != NULL)
         return (0);
-    if (s->g == NULL && (s->g = wtkms_gcm_new()) == NULL)
-        return (wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid));
+    if ((c = slot_victim(kd, s, err)) == NULL)
+        return (ENOMEM);
     (void)pthread_mutex_lock(&kd->engine->lock);
-    ret = derive_locked(kd, id, &key, err);
+    ret = wtkms_keycache_get(&kd->cache, kd->engine->ks, kd->keyid, id, &key, err);
     (void)pthread_mutex_unlock(&kd->engine->lock);
     if (ret != 0)
         return (ret);
-    s->keyed = false;
-    if ((ret = wtkms_gcm_setkey(s->g, key)) != 0)
+    if ((ret = wtkms_gcm_setkey(c->g, key)) != 0)
         return (wtkms_errf(err, ret, "keyid %s: cannot set a cipher key", kd->keyid));
-    s->ident = id;
-    s->keyed = true;
+    c->ident = id;
+    c->keyed = true;
+    *cp = c;
     return (0);
 }
 
 /*
  * slot_key_unverified --
- *     For decrypt: make a slot's context hold the key a block header names, without caching a key
- *     the cache does not already hold (*cachedp false then: the caller caches it only once the
- *     block authenticates, so forged headers cannot grow the cache). The uncached key is derived
- *     into the keyed's locked scratch buffer, loaded into the context and wiped, under the lock.
+ *     For decrypt: a context of the slot holding the key a block header names, without caching a
+ *     key the cache does not already hold (*cachedp false then, and the context stays marked
+ *     unkeyed: the caller caches the key and marks the context only once the block
+ *     authenticates, so forged headers cannot grow the cache). The uncached key is derived into
+ *     the keyed's locked scratch buffer, loaded into the context and wiped, under the lock.
  */
 static int
-slot_key_unverified(wtkms_keyed *kd, slot *s, key_ident id, bool *cachedp, wtkms_err *err)
+slot_key_unverified(
+  wtkms_keyed *kd, slot *s, wtkms_key_ident id, slot_ctx **cp, bool *cachedp, wtkms_err *err)
 {
+    slot_ctx *c;
     const uint8_t *key;
     int ret;
 
     *cachedp = true;
-    if (s->keyed && ident_eq(s->ident, id))
+    if ((*cp = slot_find(s, id)) != NULL)
         return (0);
-    if (s->g == NULL && (s->g = wtkms_gcm_new()) == NULL)
-        return (wtkms_errf(err, ENOMEM, "keyid %s: cannot allocate a cipher context", kd->keyid));
-    s->keyed = false;
+    if ((c = slot_victim(kd, s, err)) == NULL)
+        return (ENOMEM);
     (void)pthread_mutex_lock(&kd->engine->lock);
-    if ((key = lookup_locked(kd, id)) == NULL) {
+    if ((key = wtkms_keycache_lookup(&kd->cache, id)) == NULL) {
         *cachedp = false;
         if (kd->scratch == NULL && (kd->scratch = wtkms_secure_alloc(WTKMS_KEY_LEN)) == NULL)
             ret = wtkms_errf(err, ENOMEM, "out of memory");
-        else if ((ret = derive_into_locked(kd, id, kd->scratch, err)) == 0)
+        else if ((ret = wtkms_keycache_derive(kd->engine->ks, kd->keyid, id, kd->scratch, err)) ==
+                 0)
             key = kd->scratch;
     } else
         ret = 0;
-    if (ret == 0 && (ret = wtkms_gcm_setkey(s->g, key)) != 0)
+    if (ret == 0 && (ret = wtkms_gcm_setkey(c->g, key)) != 0)
         wtkms_errf(err, ret, "keyid %s: cannot set a cipher key", kd->keyid);
     if (kd->scratch != NULL)
         wtkms_wipe(kd->scratch, WTKMS_KEY_LEN);
     (void)pthread_mutex_unlock(&kd->engine->lock);
-    if (ret == 0 && *cachedp) {
-        s->ident = id;
-        s->keyed = true;
-    }
-    return (ret);
+    if (ret != 0)
+        return (ret);
+    c->ident = id;
+    c->keyed = *cachedp;
+    *cp = c;
+    return (0);
 }
 
 /*
@@ -602,8 +455,9 @@ int
 wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t *dst,
   size_t dst_len, size_t *result_lenp, wtkms_err *err)
 {
-    key_ident id;
+    wtkms_key_ident id;
     slot *s;
+    slot_ctx *sc;
     uint64_t c;
     int ret;
 
@@ -632,18 +486,19 @@ wtkms_block_encrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     id.open = kd->open_n;
     id.epoch = (uint32_t)(c >> 32);
 
-    dst[0] = WTKMS_BLOCK_VERSION;
-    dst[1] = WTKMS_CIPHER_AES256GCM;
-    dst[2] = dst[3] = 0;
-    put_be32(dst + 4, id.root);
-    put_be32(dst + 8, id.open);
-    put_be32(dst + 12, 0);
-    put_be64(dst + 16, c);
+    dst[WTKMS_BLOCK_VERSION_LOCATION] = WTKMS_BLOCK_VERSION;
+    dst[WTKMS_BLOCK_CIPHER_LOCATION] = WTKMS_CIPHER_AES256GCM;
+    dst[WTKMS_BLOCK_FLAGS_LOCATION] = dst[WTKMS_BLOCK_FLAGS_LOCATION + 1] = 0;
+    wtkms_put_be32(dst + WTKMS_BLOCK_ROOT_LOCATION, id.root);
+    wtkms_put_be32(dst + WTKMS_BLOCK_OPEN_LOCATION, id.open);
+    wtkms_put_be32(dst + WTKMS_BLOCK_NONCE_HIGH_LOCATION, 0);
+    wtkms_put_be64(dst + WTKMS_BLOCK_COUNTER_LOCATION, c);
 
     s = slot_get(kd->enc);
-    if ((ret = slot_key(kd, s, id, err)) == 0 &&
-        (ret = wtkms_gcm_seal(s->g, dst + 12, dst, WTKMS_BLOCK_HDR_LEN, src, src_len,
-           dst + WTKMS_BLOCK_HDR_LEN, dst + WTKMS_BLOCK_HDR_LEN + src_len)) != 0)
+    if ((ret = slot_key(kd, s, id, &sc, err)) == 0 &&
+        (ret = wtkms_gcm_seal(sc->g, dst + WTKMS_BLOCK_NONCE_LOCATION, dst, WTKMS_BLOCK_HDR_LEN,
+           src, src_len, dst + WTKMS_BLOCK_CIPHERTEXT_LOCATION,
+           dst + WTKMS_BLOCK_TAG_LOCATION(src_len))) != 0)
         wtkms_errf(err, ret, "keyid %s: AES-256-GCM encryption failed", kd->keyid);
     slot_put(s);
     if (ret == 0)
@@ -660,8 +515,9 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
   size_t dst_len, size_t *result_lenp, wtkms_err *err)
 {
     wtkms_block_hdr h;
-    key_ident id;
+    wtkms_key_ident id;
     slot *s;
+    slot_ctx *sc;
     const uint8_t *key;
     size_t len;
     bool cached;
@@ -673,16 +529,19 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
           "keyid %s: encrypted block of %zu bytes is shorter than the %d-byte wtkms header and "
           "tag: truncated",
           kd->keyid, src_len, WTKMS_BLOCK_OVERHEAD));
-    if (src[0] != WTKMS_BLOCK_VERSION)
+    if (src[WTKMS_BLOCK_VERSION_LOCATION] != WTKMS_BLOCK_VERSION)
         return (wtkms_errf(err, EBADMSG,
           "keyid %s: block has format version %u, this wtkms reads version %d: damaged, or "
           "written by another encryptor",
-          kd->keyid, src[0], WTKMS_BLOCK_VERSION));
+          kd->keyid, src[WTKMS_BLOCK_VERSION_LOCATION], WTKMS_BLOCK_VERSION));
     if (wtkms_block_parse_header(src, src_len, &h) != 0)
         return (wtkms_errf(err, EBADMSG,
           "keyid %s: block header is invalid (cipher %u, flags %u, key %u, open %u): damaged",
-          kd->keyid, src[1], (unsigned)(src[2] << 8 | src[3]), get_be32(src + 4),
-          get_be32(src + 8)));
+          kd->keyid, src[WTKMS_BLOCK_CIPHER_LOCATION],
+          (unsigned)(uint16_t)(src[WTKMS_BLOCK_FLAGS_LOCATION] << 8 |
+                               src[WTKMS_BLOCK_FLAGS_LOCATION + 1]),
+          wtkms_get_be32(src + WTKMS_BLOCK_ROOT_LOCATION),
+          wtkms_get_be32(src + WTKMS_BLOCK_OPEN_LOCATION)));
     len = src_len - WTKMS_BLOCK_OVERHEAD;
     if (dst_len < len)
         return (
@@ -693,9 +552,9 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
     id.epoch = (uint32_t)(h.counter >> 32);
     s = slot_get(kd->dec);
     cached = true;
-    if ((ret = slot_key_unverified(kd, s, id, &cached, err)) == 0) {
-        ret = wtkms_gcm_open(s->g, src + 12, src, WTKMS_BLOCK_HDR_LEN, src + WTKMS_BLOCK_HDR_LEN,
-          len, dst, src + WTKMS_BLOCK_HDR_LEN + len);
+    if ((ret = slot_key_unverified(kd, s, id, &sc, &cached, err)) == 0) {
+        ret = wtkms_gcm_open(sc->g, src + WTKMS_BLOCK_NONCE_LOCATION, src, WTKMS_BLOCK_HDR_LEN,
+          src + WTKMS_BLOCK_CIPHERTEXT_LOCATION, len, dst, src + WTKMS_BLOCK_TAG_LOCATION(len));
         if (ret == EBADMSG)
             wtkms_errf(err, EBADMSG,
               "keyid %s: block under data key %u, open %u, nonce %llu fails authentication: it "
@@ -707,11 +566,10 @@ wtkms_block_decrypt(wtkms_keyed *kd, const uint8_t *src, size_t src_len, uint8_t
             /* Authenticated: now the identity is real, and its key may be kept. */
             if (ret == 0) {
                 (void)pthread_mutex_lock(&kd->engine->lock);
-                ret = derive_locked(kd, id, &key, err);
+                ret = wtkms_keycache_get(&kd->cache, kd->engine->ks, kd->keyid, id, &key, err);
                 (void)pthread_mutex_unlock(&kd->engine->lock);
             }
-            s->ident = id;
-            s->keyed = ret == 0;
+            sc->keyed = ret == 0;
         }
     }
     slot_put(s);

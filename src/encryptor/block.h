@@ -30,9 +30,23 @@
 
 #define WTKMS_BLOCK_VERSION 1
 #define WTKMS_CIPHER_AES256GCM 1
-#define WTKMS_BLOCK_HDR_LEN 24
+
+/* Where each field of the layout above starts (as WiredTiger's sodium example names its own). */
+#define WTKMS_BLOCK_VERSION_LOCATION 0
+#define WTKMS_BLOCK_CIPHER_LOCATION 1
+#define WTKMS_BLOCK_FLAGS_LOCATION 2
+#define WTKMS_BLOCK_ROOT_LOCATION 4
+#define WTKMS_BLOCK_OPEN_LOCATION 8
+#define WTKMS_BLOCK_NONCE_LOCATION 12
+/* The nonce's first 4 bytes (0 in version 1), then its 64-bit counter. */
+#define WTKMS_BLOCK_NONCE_HIGH_LOCATION WTKMS_BLOCK_NONCE_LOCATION
+#define WTKMS_BLOCK_COUNTER_LOCATION (WTKMS_BLOCK_NONCE_LOCATION + 4)
+#define WTKMS_BLOCK_CIPHERTEXT_LOCATION 24
+#define WTKMS_BLOCK_HDR_LEN WTKMS_BLOCK_CIPHERTEXT_LOCATION /* the GCM additional data */
 #define WTKMS_BLOCK_TAG_LEN 16
 #define WTKMS_BLOCK_OVERHEAD (WTKMS_BLOCK_HDR_LEN + WTKMS_BLOCK_TAG_LEN)
+/* The tag follows the ciphertext, which is as long as the plaintext. */
+#define WTKMS_BLOCK_TAG_LOCATION(plain_len) (WTKMS_BLOCK_CIPHERTEXT_LOCATION + (plain_len))
 
 typedef struct wtkms_engine wtkms_engine; /* one per WiredTiger connection (home) */
 typedef struct wtkms_keyed wtkms_keyed;   /* one per keyid */
