@@ -182,6 +182,17 @@ test_binding(void **state T_UNUSED)
         }
         memcpy(copy, sealed, r.stored + WTKMS_SNAP_TAG_LEN);
         assert_int_equal(wtkms_snap_open(c, &r, copy), 0);
+        /* A chunk stored as is, marked compressed: lengths unchanged, only the flag differs. */
+        assert_int_equal(wtkms_random(plain, CHUNK), 0);
+        sealed = seal_chunk(c, z, plain, CHUNK, 9, true, &r, a, b);
+        assert_false(r.compressed);
+        bad = r;
+        bad.compressed = true;
+        memcpy(copy, sealed, r.stored + WTKMS_SNAP_TAG_LEN);
+        assert_int_equal(wtkms_snap_open(c, &bad, copy), EBADMSG);
+        memcpy(copy, sealed, r.stored + WTKMS_SNAP_TAG_LEN);
+        assert_int_equal(wtkms_snap_open(c, &r, copy), 0);
+        mixed(plain, CHUNK);
         wtkms_snap_codec_free(c);
     }
     wtkms_zc_free(z);
