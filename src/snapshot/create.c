@@ -27,7 +27,13 @@
 #include "source.h"
 #include "zcodec.h"
 
-#define NSLOTS 8
+/*
+ * Chunks in flight: enough to ride out a busy machine's scheduling delays between the stages,
+ * about 16 MiB whatever the chunk size (16 of 1 MiB, 4 of 4 MiB), plus one spare per worker.
+ */
+#define RING_BYTES (16 * 1024 * 1024)
+#define MIN_SLOTS 4
+#define MAX_SLOTS 16
 #define MAX_WORKERS 4
 
 typedef struct {
@@ -302,7 +308,7 @@ copy_files(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_snap_manife
     pthread_t tid;
     struct stat sb;
     int64_t total;
-    size_t n, k, slot_size;
+    size_t n, k, slot_size, nslots;
     uint32_t i;
     wtkms_err werr;
     int ret, wret;
@@ -316,8 +322,10 @@ copy_files(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_snap_manife
     c.chunk_size = m->chunk_size;
     n = nworkers();
     slot_size = (size_t)m->chunk_size + WTKMS_SNAP_TAG_LEN;
-    if ((ret = wtkms_pipe_new(NSLOTS, slot_size, n, &c.pipe)) != 0)
-        return (wtkms_errf(err, ret, "out of memory for %d chunk buffers", NSLOTS));
+    nslots = RING_BYTES / m->chunk_size;
+    nslots = nslots < MIN_SLOTS ? MIN_SLOTS : nslots > MAX_SLOTS ? MAX_SLOTS : nslots;
+    if ((ret = wtkms_pipe_new(nslots, slot_size, n, &c.pipe)) != 0)
+        return (wtkms_errf(err, ret, "out of memory for %zu chunk buffers", nslots));
     for (k = 0; k < n; k++) {
         w[k].c = &c;
         if ((ret = wtkms_snap_codec_new(keys, m->id, WTKMS_SNAP_DATA_VERSION, &w[k].codec)) != 0) {

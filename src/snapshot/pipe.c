@@ -4,9 +4,9 @@
  *
  * Slot n of the stream lives in ring entry n % nslots. Three counters follow the stream: the
  * producer fills entry prod, workers take entry work, the consumer empties entry cons (cons <=
- * work <= prod <= cons + nslots). Each slot's state says where it is. Slots are big (a chunk
- * each), so a mutex and one condition variable broadcast cost nothing measurable next to reading,
- * hashing, compressing and encrypting a chunk.
+ * work <= prod <= cons + nslots). Each slot's state says where it is. Each side waits on its own
+ * condition variable and is woken only when its next step may be possible: on a busy machine
+ * every needless wakeup costs a trip through the run queue.
  */
 #include "pipe.h"
 
@@ -18,7 +18,7 @@ enum { S_FREE, S_FILLING, S_FULL, S_WORKING, S_READY };
 
 struct wtkms_pipe {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv_free, cv_work, cv_ready; /* the producer, workers, the consumer wait */
     wtkms_slot *slots;
     size_t nslots, nworkers;
     uint64_t prod, work, cons;
@@ -49,7 +49,9 @@ wtkms_pipe_new(size_t nslots, size_t slot_size, size_t nworkers, wtkms_pipe **pp
         p->slots[i].state = S_FREE;
     }
     (void)pthread_mutex_init(&p->mu, NULL);
-    (void)pthread_cond_init(&p->cv, NULL);
+    (void)pthread_cond_init(&p->cv_free, NULL);
+    (void)pthread_cond_init(&p->cv_work, NULL);
+    (void)pthread_cond_init(&p->cv_ready, NULL);
     *pp = p;
     return (0);
 err:
@@ -76,7 +78,9 @@ wtkms_pipe_free(wtkms_pipe *p)
         free(p->slots[i].buf);
     free(p->slots);
     (void)pthread_mutex_destroy(&p->mu);
-    (void)pthread_cond_destroy(&p->cv);
+    (void)pthread_cond_destroy(&p->cv_free);
+    (void)pthread_cond_destroy(&p->cv_work);
+    (void)pthread_cond_destroy(&p->cv_ready);
     free(p);
 }
 
@@ -92,7 +96,7 @@ wtkms_pipe_get_free(wtkms_pipe *p)
     (void)pthread_mutex_lock(&p->mu);
     s = &p->slots[p->prod % p->nslots];
     while (s->state != S_FREE && !p->cancelled)
-        (void)pthread_cond_wait(&p->cv, &p->mu);
+        (void)pthread_cond_wait(&p->cv_free, &p->mu);
     if (p->cancelled)
         s = NULL;
     else
@@ -111,7 +115,7 @@ wtkms_pipe_put_full(wtkms_pipe *p, wtkms_slot *s)
     (void)pthread_mutex_lock(&p->mu);
     s->state = p->nworkers > 0 ? S_FULL : S_READY;
     p->prod++;
-    (void)pthread_cond_broadcast(&p->cv);
+    (void)pthread_cond_signal(p->nworkers > 0 ? &p->cv_work : &p->cv_ready);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
@@ -124,7 +128,8 @@ wtkms_pipe_done(wtkms_pipe *p)
 {
     (void)pthread_mutex_lock(&p->mu);
     p->done = true;
-    (void)pthread_cond_broadcast(&p->cv);
+    (void)pthread_cond_broadcast(&p->cv_work);
+    (void)pthread_cond_broadcast(&p->cv_ready);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
@@ -139,7 +144,7 @@ wtkms_pipe_get_work(wtkms_pipe *p)
 
     (void)pthread_mutex_lock(&p->mu);
     while (p->work == p->prod && !p->done && !p->cancelled)
-        (void)pthread_cond_wait(&p->cv, &p->mu);
+        (void)pthread_cond_wait(&p->cv_work, &p->mu);
     s = NULL;
     if (!p->cancelled && p->work < p->prod) {
         s = &p->slots[p->work % p->nslots];
@@ -159,7 +164,8 @@ wtkms_pipe_put_worked(wtkms_pipe *p, wtkms_slot *s)
 {
     (void)pthread_mutex_lock(&p->mu);
     s->state = S_READY;
-    (void)pthread_cond_broadcast(&p->cv);
+    if (s == &p->slots[p->cons % p->nslots]) /* the one the consumer waits for */
+        (void)pthread_cond_signal(&p->cv_ready);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
@@ -176,7 +182,7 @@ wtkms_pipe_get_full(wtkms_pipe *p)
     s = &p->slots[p->cons % p->nslots];
     while (!p->cancelled && !(p->cons < p->prod && s->state == S_READY) &&
       !(p->done && p->cons == p->prod))
-        (void)pthread_cond_wait(&p->cv, &p->mu);
+        (void)pthread_cond_wait(&p->cv_ready, &p->mu);
     if (p->cancelled || p->cons == p->prod)
         s = NULL;
     (void)pthread_mutex_unlock(&p->mu);
@@ -194,7 +200,7 @@ wtkms_pipe_put_free(wtkms_pipe *p, wtkms_slot *s)
     if (s->state != S_FILLING)
         p->cons++;
     s->state = S_FREE;
-    (void)pthread_cond_broadcast(&p->cv);
+    (void)pthread_cond_signal(&p->cv_free);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
@@ -207,7 +213,9 @@ wtkms_pipe_cancel(wtkms_pipe *p)
 {
     (void)pthread_mutex_lock(&p->mu);
     p->cancelled = true;
-    (void)pthread_cond_broadcast(&p->cv);
+    (void)pthread_cond_broadcast(&p->cv_free);
+    (void)pthread_cond_broadcast(&p->cv_work);
+    (void)pthread_cond_broadcast(&p->cv_ready);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
