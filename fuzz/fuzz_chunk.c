@@ -3,10 +3,11 @@
  * fuzz_chunk.c -- a snapshot object (one copied file) as restore reads it: header check against
  * the manifest's mode, file number and chunk size, then every chunk opened in order with its
  * index and final flag (format 2: record word bounded first, then the tag, then bounded
- * decompression), then nothing after the last. The object's version byte picks the format. The manifest's part comes first in the
- * input: u32le file size, u8 file number; then the object. Mode follows the object's header, so
- * both clear and encrypted objects are fuzzed. Seeds are objects sealed by wtkms_snap_seal for the
- * seeds' snapshot (fuzz/seedgen.c); inputs with an odd last byte skip the tag (fuzz_auth_mode).
+ * decompression), then nothing after the last. The object's version byte picks the format. The
+ * manifest's part comes first in the input: u32le file size, u8 file number; then the object. Mode
+ * follows the object's header, so both clear and encrypted objects are fuzzed. Seeds are objects
+ * sealed by wtkms_snap_seal for the seeds' snapshot (fuzz/seedgen.c); inputs with an odd last byte
+ * skip the tag (fuzz_auth_mode).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -72,10 +73,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     obj = data + 5;
     objlen = size - 5;
     mode = obj[9] == WTKMS_SNAP_MODE_GCM ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR;
-    version = obj[8] == WTKMS_SNAP_DATA_VERSION_1 ? WTKMS_SNAP_DATA_VERSION_1
-                                                  : WTKMS_SNAP_DATA_VERSION;
-    if (wtkms_snap_hdr_check(
-          obj, version, mode, file, FUZZ_SNAP_CHUNK, &codec, why, sizeof(why)) != 0) {
+    version =
+      obj[8] == WTKMS_SNAP_DATA_VERSION_1 ? WTKMS_SNAP_DATA_VERSION_1 : WTKMS_SNAP_DATA_VERSION;
+    if (wtkms_snap_hdr_check(obj, version, mode, file, FUZZ_SNAP_CHUNK, &codec, why, sizeof(why)) !=
+        0) {
         fuzz_note("header", why);
         goto done;
     }
@@ -98,7 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (objlen - off < WTKMS_SNAP_REC_LEN)
                 break; /* truncated */
             if (wtkms_snap_rec_decode(obj + off, FUZZ_SNAP_CHUNK, codec, &r, why, sizeof(why)) !=
-              0) {
+                0) {
                 fuzz_note("record", why);
                 break;
             }

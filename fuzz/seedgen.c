@@ -228,8 +228,8 @@ snapshot(wtkms_kms *kms)
          * Objects: u32le file size, u8 file number, then the object as restore reads it, in
          * format 2 (compressed chunks, one stored as is); the format 1 seeds made before stay.
          */
-        if (wtkms_snap_codec_new(enc ? &keys : NULL, FUZZ_SNAP_ID, WTKMS_SNAP_DATA_VERSION,
-              &codec) != 0 ||
+        if (wtkms_snap_codec_new(
+              enc ? &keys : NULL, FUZZ_SNAP_ID, WTKMS_SNAP_DATA_VERSION, &codec) != 0 ||
             wtkms_zc_new(1, &zc) != 0)
             die("codec", NULL);
         for (f = 1; f < 3; f++) {
@@ -345,8 +345,8 @@ oplog(wtkms_kms *kms)
             h.wrapped_len = blob_len;
             free(blob);
         }
-        if (wtkms_seg_seal(&h, gcm, kind != 1 ? run_key : NULL, NULL, body.p, body.len, &out,
-              &err) != 0)
+        if (wtkms_seg_seal(
+              &h, gcm, kind != 1 ? run_key : NULL, NULL, body.p, body.len, &out, &err) != 0)
             die("segment seal", &err);
         put("corpus/oplog_segment",
           kind == 0   ? "encrypted"

@@ -258,7 +258,8 @@ test_record_words(void **state T_UNUSED)
     r.compressed = false;
     r.stored = 1000;
     wtkms_snap_rec_encode(w, &r);
-    assert_int_equal(wtkms_snap_rec_decode(w, CHUNK, WTKMS_SNAP_CODEC_NONE, &r, why, sizeof(why)), 0);
+    assert_int_equal(
+      wtkms_snap_rec_decode(w, CHUNK, WTKMS_SNAP_CODEC_NONE, &r, why, sizeof(why)), 0);
     /* Over the chunk size, with or without the flag. */
     memcpy(w, "\x7f\xff\xff\xff", 4);
     assert_int_equal(
@@ -280,7 +281,8 @@ test_record_words(void **state T_UNUSED)
     wtkms_snap_rec_encode(w, &r);
     assert_int_equal(
       wtkms_snap_rec_decode(w, CHUNK, WTKMS_SNAP_CODEC_NONE, &r, why, sizeof(why)), EBADMSG);
-    assert_int_equal(wtkms_snap_rec_decode(w, CHUNK, WTKMS_SNAP_CODEC_ZSTD, &r, why, sizeof(why)), 0);
+    assert_int_equal(
+      wtkms_snap_rec_decode(w, CHUNK, WTKMS_SNAP_CODEC_ZSTD, &r, why, sizeof(why)), 0);
 }
 
 /*

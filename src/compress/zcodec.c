@@ -131,8 +131,8 @@ wtkms_zd_decompress(
     /* The frame's own claims first, before any output: its length and its content size. */
     flen = ZSTD_findFrameCompressedSize(src, len);
     if (ZSTD_isError(flen)) {
-        (void)snprintf(why, whylen, "the compressed data is not a zstd frame (%s)",
-          ZSTD_getErrorName(flen));
+        (void)snprintf(
+          why, whylen, "the compressed data is not a zstd frame (%s)", ZSTD_getErrorName(flen));
         return (EBADMSG);
     }
     if (flen != len) {

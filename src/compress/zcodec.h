@@ -40,8 +40,8 @@ void wtkms_zd_free(wtkms_zd *z);
  * content size, expands beyond expect, stops short of it, or is followed by anything (another
  * frame, a skippable frame, trailing bytes) is refused. 0, or EBADMSG with why set.
  */
-int wtkms_zd_decompress(wtkms_zd *z, const void *src, size_t len, void *dst, size_t expect,
-  char *why, size_t whylen);
+int wtkms_zd_decompress(
+  wtkms_zd *z, const void *src, size_t len, void *dst, size_t expect, char *why, size_t whylen);
 
 /* libzstd's version ("1.5.4"). */
 const char *wtkms_zstd_version(void);

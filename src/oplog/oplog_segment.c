@@ -450,7 +450,8 @@ wtkms_seg_parse_header(
         if (strcmp(cipher, "zstd") == 0)
             h->compressed = true;
         else if (strcmp(cipher, "none") != 0)
-            return (wtkms_errf(err, EILSEQ, "%s: unknown segment compression \"%s\"", name, cipher));
+            return (
+              wtkms_errf(err, EILSEQ, "%s: unknown segment compression \"%s\"", name, cipher));
     }
     if ((ret = get_int64(&hdr, "plain_len", &v, false, name, err)) != 0)
         return (ret);
@@ -514,13 +515,13 @@ decompress(
 
     if ((ret = wtkms_zd_new(&zd)) != 0)
         return (wtkms_errf(err, ret, "cannot set up zstd"));
-    ret = wtkms_zd_decompress(zd, body, (size_t)h->body_len, plain, (size_t)h->plain_len, why,
-      sizeof(why));
+    ret = wtkms_zd_decompress(
+      zd, body, (size_t)h->body_len, plain, (size_t)h->plain_len, why, sizeof(why));
     wtkms_zd_free(zd);
     if (ret != 0) {
         wtkms_wipe(plain, (size_t)h->plain_len);
-        return (wtkms_errf(err, EBADMSG,
-          "%s (segment %" PRIu64 ") is damaged: %s", name, h->seq, why));
+        return (
+          wtkms_errf(err, EBADMSG, "%s (segment %" PRIu64 ") is damaged: %s", name, h->seq, why));
     }
     return (0);
 }

@@ -168,7 +168,7 @@ rec_valid(const wtkms_snap_codec *c, const wtkms_snap_rec *r)
     if (c->version == WTKMS_SNAP_DATA_VERSION_1)
         return (!r->compressed && r->stored == r->plain);
     return (r->stored < WTKMS_SNAP_REC_COMPRESSED && r->plain < WTKMS_SNAP_REC_COMPRESSED &&
-      (r->compressed || r->stored == r->plain));
+            (r->compressed || r->stored == r->plain));
 }
 
 /*
@@ -332,10 +332,10 @@ wtkms_snap_hdr_check(const uint8_t hdr[WTKMS_SNAP_HDR_LEN], int version, int mod
     if (memcmp(hdr, WTKMS_SNAP_MAGIC, 8) != 0)
         (void)snprintf(why, whylen, "the object header is not a wtkms snapshot header");
     else if (hdr[8] != version)
-        (void)snprintf(why, whylen, "the object is format version %u, the manifest says %d",
-          hdr[8], version);
+        (void)snprintf(
+          why, whylen, "the object is format version %u, the manifest says %d", hdr[8], version);
     else if (version >= WTKMS_SNAP_DATA_VERSION && hdr[10] != WTKMS_SNAP_CODEC_NONE &&
-      hdr[10] != WTKMS_SNAP_CODEC_ZSTD)
+             hdr[10] != WTKMS_SNAP_CODEC_ZSTD)
         (void)snprintf(why, whylen, "the object names an unknown compressor (%u)", hdr[10]);
     else if (hdr[9] != mode)
         (void)snprintf(why, whylen, "the object is %s but the manifest says %s",

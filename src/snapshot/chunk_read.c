@@ -41,8 +41,8 @@ wtkms_snap_read_chunk(wtkms_store *store, wtkms_store_reader *r, const wtkms_sna
         if (wtkms_snap_rec_decode(word, m->chunk_size, hdr_codec, &rec, why, whylen) != 0)
             return (EBADMSG);
     }
-    if ((ret = wtkms_store_read_full(store, r, *bufp, rec.stored + WTKMS_SNAP_TAG_LEN, &got,
-           err)) != 0)
+    if ((ret = wtkms_store_read_full(
+           store, r, *bufp, rec.stored + WTKMS_SNAP_TAG_LEN, &got, err)) != 0)
         return (ret);
     if (got != rec.stored + WTKMS_SNAP_TAG_LEN) {
         (void)snprintf(why, whylen, ENDS_EARLY);

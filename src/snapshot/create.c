@@ -446,10 +446,11 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
         ret = wtkms_errf(err, EINVAL, "chunk size %u is outside 4 KiB .. 4 MiB", m->chunk_size);
         goto err;
     }
-    m->compress_level =
-      o->no_compress ? 0 : o->compress_level != 0 ? o->compress_level : WTKMS_ZSTD_LEVEL_DEFAULT;
+    m->compress_level = o->no_compress           ? 0
+                        : o->compress_level != 0 ? o->compress_level
+                                                 : WTKMS_ZSTD_LEVEL_DEFAULT;
     if (m->compress_level != 0 &&
-      (m->compress_level < WTKMS_ZSTD_LEVEL_MIN || m->compress_level > WTKMS_ZSTD_LEVEL_MAX)) {
+        (m->compress_level < WTKMS_ZSTD_LEVEL_MIN || m->compress_level > WTKMS_ZSTD_LEVEL_MAX)) {
         ret = wtkms_errf(err, EINVAL, "compression level %d is outside %d .. %d", m->compress_level,
           WTKMS_ZSTD_LEVEL_MIN, WTKMS_ZSTD_LEVEL_MAX);
         goto err;

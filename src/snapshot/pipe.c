@@ -181,7 +181,7 @@ wtkms_pipe_get_full(wtkms_pipe *p)
     (void)pthread_mutex_lock(&p->mu);
     s = &p->slots[p->cons % p->nslots];
     while (!p->cancelled && !(p->cons < p->prod && s->state == S_READY) &&
-      !(p->done && p->cons == p->prod))
+           !(p->done && p->cons == p->prod))
         (void)pthread_cond_wait(&p->cv_ready, &p->mu);
     if (p->cancelled || p->cons == p->prod)
         s = NULL;

@@ -76,8 +76,8 @@ read_chunk(restore_ctx *c, wtkms_store_reader *r, uint32_t fi, uint64_t i, int c
     s->file = fi;
     s->chunk = i;
     s->final = i + 1 == c->m->files[fi].chunks;
-    s->len = s->final ? (size_t)(c->m->files[fi].size - (int64_t)i * c->m->chunk_size)
-                      : c->m->chunk_size;
+    s->len =
+      s->final ? (size_t)(c->m->files[fi].size - (int64_t)i * c->m->chunk_size) : c->m->chunk_size;
     return (0);
 }
 
@@ -115,8 +115,8 @@ producer(void *arg)
             goto err;
         }
         if (wtkms_snap_hdr_check(hdr, m->format_version,
-              m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, fi, m->chunk_size,
-              &codec, why, sizeof(why)) != 0) {
+              m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, fi, m->chunk_size, &codec,
+              why, sizeof(why)) != 0) {
             c->ret = chunk_error(&c->err, m, fi, 0, why);
             goto err;
         }

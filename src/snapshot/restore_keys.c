@@ -121,18 +121,17 @@ read_object(wtkms_store *store, const wtkms_snap_manifest *m, const wtkms_snap_k
     if ((ret = store->get_open(store, m->id, obj, &r, err)) != 0 ||
         (ret = wtkms_store_read_full(store, r, hdr, sizeof(hdr), &got, err)) != 0)
         goto err;
-    if (got != sizeof(hdr) ||
-        wtkms_snap_hdr_check(hdr, m->format_version,
-          m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, fi, m->chunk_size,
-          &hdr_codec, why, sizeof(why)) != 0) {
+    if (got != sizeof(hdr) || wtkms_snap_hdr_check(hdr, m->format_version,
+                                m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, fi,
+                                m->chunk_size, &hdr_codec, why, sizeof(why)) != 0) {
         ret = wtkms_errf(err, EBADMSG, "snapshot %s is damaged: file %s (object %s): %s", m->id,
           f->name, obj, got != sizeof(hdr) ? "the object is truncated" : why);
         goto err;
     }
     for (i = 0; i < f->chunks; i++) {
         len = i + 1 < f->chunks ? m->chunk_size : (size_t)(f->size - (int64_t)i * m->chunk_size);
-        if ((ret = wtkms_snap_read_chunk(store, r, m, codec, zd, hdr_codec, (uint32_t)fi, i,
-               &chunk, &spare, why, sizeof(why), err)) != 0) {
+        if ((ret = wtkms_snap_read_chunk(store, r, m, codec, zd, hdr_codec, (uint32_t)fi, i, &chunk,
+               &spare, why, sizeof(why), err)) != 0) {
             if (ret == EBADMSG)
                 ret = wtkms_errf(err, EBADMSG,
                   "snapshot %s is damaged: file %s (object %s), chunk %llu: %s; restore another "

@@ -492,8 +492,8 @@ cmd_list(wtkms_cli *cli)
         if (first != 0) {
             wtkms_ts_str_long(first, a, sizeof(a));
             wtkms_ts_str_long(last, b, sizeof(b));
-            (void)printf("%" PRIu64 " segments, %" PRIu64 " entries, %" PRIu64
-                         " bytes (%" PRIu64 " stored), covering %s to %s, %" PRIu64 " gap%s\n",
+            (void)printf("%" PRIu64 " segments, %" PRIu64 " entries, %" PRIu64 " bytes (%" PRIu64
+                         " stored), covering %s to %s, %" PRIu64 " gap%s\n",
               nseg, entries, plain, bytes, a, b, ngaps, ngaps == 1 ? "" : "s");
         } else
             (void)printf("no oplog entries in %s\n", wtkms_oplog_store_where(store));

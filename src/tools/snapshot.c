@@ -514,8 +514,8 @@ cmd_list(wtkms_cli *cli)
     }
     bson_init(&arr);
     if (!cli->json)
-        (void)printf("%-26s %-21s %10s %10s  %s\n", "ID", "CREATED", "SIZE", "STORED",
-          "ENCRYPTION KEY ID");
+        (void)printf(
+          "%-26s %-21s %10s %10s  %s\n", "ID", "CREATED", "SIZE", "STORED", "ENCRYPTION KEY ID");
     for (bad = 0, i = 0; i < n; i++) {
         wtkms_err_clear(&merr);
         (void)bson_uint32_to_string((uint32_t)i, &k, idx, sizeof(idx));
