@@ -24,7 +24,9 @@
 # timed), and every timed step starts after a sync, so no step pays for another's dirty pages.
 # create and restore fsync what they write; tar does not, so each tar step is timed with a sync
 # of what it wrote. Peak RSS is GNU time's maximum resident set size (of the largest process of
-# a pipeline).
+# a pipeline); CPU is user + system time of all its processes: on a shared machine, where the
+# wall clock depends on what else runs, it is the steadier figure. "snapshot create" includes
+# opening the home with WiredTiger (recovery reads its journal) and taking the backup cursor.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${WTKMS_BUILD:-$top/build}
@@ -52,21 +54,23 @@ key=$dir/master.key
 ext="extensions=[$build/libwtkms.so=(config=(provider=local,key_file=$key))]"
 
 # timed NAME CMD...: sync first (nobody pays for another's dirty pages), then run and append
-# "seconds rss_kib" to $dir/NAME.t
+# "seconds rss_kib cpu_seconds" to $dir/NAME.t (CPU: user + system, of every process)
 timed() {
     local name=$1
     shift
     sync
-    /usr/bin/time -f '%e %M' -a -o "$dir/$name.t" "$@" >/dev/null
+    /usr/bin/time -f '%e %M %U %S' -o "$dir/$name.t1" "$@" >/dev/null
+    awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$dir/$name.t1" >>"$dir/$name.t"
 }
-# median of column COL (1 seconds, 2 RSS KiB) of NAME.t
+# median of column COL (1 seconds, 2 RSS KiB, 3 CPU seconds) of NAME.t
 med() { sort -n -k"$2","$2" "$dir/$1.t" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", b / 1048576 / s; else print "-" }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
-row() { # row LABEL SECONDS RSS_KIB [STORED_BYTES]
-    printf '%-24s %8s %9s %8s %10s %12s\n' "$1" "$gib" "$2" "$(rate "$bytes" "$2")" \
-        "$(($3 / 1024)) MiB" "$([ -n "${4:-}" ] && mib "$4" || echo -)"
+row() { # row NAME LABEL [STORED_BYTES]
+    printf '%-24s %8s %9s %8s %9s %10s %12s\n' "$2" "$gib" "$(med "$1" 1)" \
+        "$(rate "$bytes" "$(med "$1" 1)")" "$(med "$1" 3)" "$(($(med "$1" 2) / 1024)) MiB" \
+        "$([ -n "${3:-}" ] && mib "$3" || echo -)"
 }
 # warm FILES...: read into the page cache
 warm() { cat "$@" >/dev/null; }
@@ -99,8 +103,9 @@ for mib_rows in $sizes; do
     gib=$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1073741824 }')
     echo
     echo "home: $kind, $(mib "$bytes") MiB in $(wc -l <"$dir/files.txt") files"
-    printf '%-24s %8s %9s %8s %10s %12s\n' "operation" "GiB" "seconds" "MiB/s" "peak RSS" "stored MiB"
-    rm -f "$dir"/*.t "$dir"/*.size
+    printf '%-24s %8s %9s %8s %9s %10s %12s\n' "operation" "GiB" "seconds" "MiB/s" "CPU s" \
+        "peak RSS" "stored MiB"
+    rm -f "$dir"/*.t "$dir"/*.t1 "$dir"/*.size
     for rep in $(seq "$reps"); do
         rm -rf "$dir/home.tar" "$dir/home.tar.zst" "$dir/store" "$dir/restored" "$dir/untarred"
         # The three creators, interleaved.
@@ -131,16 +136,17 @@ for mib_rows in $sizes; do
     tar_size=$(sort -n "$dir/tar.size" | tail -1)
     zstd_size=$(sort -n "$dir/zstd.size" | tail -1)
     snap_size=$(sort -n "$dir/create.size" | tail -1)
-    row "tar -cf + sync" "$(med tarsync 1)" "$(med tarsync 2)" "$tar_size"
-    row "tar | zstd -T0 -1 + sync" "$(med zstdsync 1)" "$(med zstdsync 2)" "$zstd_size"
-    row "snapshot create" "$(med create 1)" "$(med create 2)" "$snap_size"
-    row "snapshot verify" "$(med verify 1)" "$(med verify 2)"
-    row "snapshot restore" "$(med restore 1)" "$(med restore 2)"
-    row "tar -xf + sync" "$(med untarsync 1)" "$(med untarsync 2)"
+    row tarsync "tar -cf + sync" "$tar_size"
+    row zstdsync "tar | zstd -T0 -1 + sync" "$zstd_size"
+    row create "snapshot create" "$snap_size"
+    row verify "snapshot verify"
+    row restore "snapshot restore"
+    row untarsync "tar -xf + sync"
     echo "ratios (goal): create time / tar|zstd time $(ratio "$(med create 1)" "$(med zstdsync 1)") (<= 1)," \
+        "create CPU / tar|zstd CPU $(ratio "$(med create 3)" "$(med zstdsync 3)")," \
         "stored / tar.zst $(ratio "$snap_size" "$zstd_size") (<= 1.05)," \
         "create peak RSS $(($(med create 2) / 1024)) MiB (<= 64)," \
         "create time / tar time $(ratio "$(med create 1)" "$(med tarsync 1)")"
     rm -rf "$dir/home.tar" "$dir/home.tar.zst" "$dir/store" "$dir/restored" "$dir/untarred" \
-        "$dir"/*.t "$dir"/*.size "$dir/first.json" "$dir/files.all"
+        "$dir"/*.t "$dir"/*.t1 "$dir"/*.size "$dir/first.json" "$dir/files.all"
 done
