@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snap_gen.c -- make a WiredTiger home of a given size for bench/snapshot_bench.sh: one table
- * loaded through a bulk cursor with incompressible 8 KiB values, encrypted when CONFIG loads the
- * wtkms extension, then a checkpoint. Fast enough to make 4 GiB in about a minute.
+ * loaded through a bulk cursor with 8 KiB values, encrypted when CONFIG loads the wtkms extension,
+ * then a checkpoint. Fast enough to make 4 GiB in about a minute.
  *
- * usage: snap_gen HOME CONFIG TABLECFG MIB
+ * Values are incompressible (random), or with "mixed" of mixed compressibility, row by row: a
+ * third random, a third text of words and numbers (zstd -1 makes it about a third), a third
+ * documents of one template with a few changing fields (a tenth or less).
+ *
+ * usage: snap_gen HOME CONFIG TABLECFG MIB [mixed]
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +22,63 @@
 
 int main(int argc, char **argv);
 
+static const char *const words[] = { "order", "customer", "shipped", "pending", "invoice", "berlin",
+    "paris", "status", "amount", "total", "priority", "express", "standard", "returned", "item",
+    "quantity", "warehouse", "north", "south", "payment", "card", "transfer", "refund", "note" };
+
+/*
+ * next --
+ *     xorshift64.
+ */
+static uint64_t
+next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (*x);
+}
+
+/*
+ * fill --
+ *     One value of the row's kind (mixed) or random.
+ */
+static void
+fill(uint8_t *v, unsigned long long row, bool mixed, uint64_t *x)
+{
+    size_t n;
+    int len;
+
+    if (!mixed || row % 3 == 0) {
+        for (n = 0; n + sizeof(uint64_t) <= VALUE_LEN; n += sizeof(uint64_t)) {
+            uint64_t r = next(x);
+            memcpy(v + n, &r, sizeof(r));
+        }
+        return;
+    }
+    if (row % 3 == 1) { /* text */
+        for (n = 0; n < VALUE_LEN;) {
+            uint64_t r = next(x);
+            len = snprintf((char *)v + n, VALUE_LEN - n, "%s %llu ",
+              words[r % (sizeof(words) / sizeof(words[0]))], (unsigned long long)(r >> 40));
+            if (len < 0 || (size_t)len >= VALUE_LEN - n)
+                break;
+            n += (size_t)len;
+        }
+        memset(v + n, ' ', VALUE_LEN - n);
+        return;
+    }
+    for (n = 0; n < VALUE_LEN;) { /* documents of one template */
+        len = snprintf((char *)v + n, VALUE_LEN - n,
+          "{\"_id\": %llu, \"status\": \"shipped\", \"qty\": %u, \"warehouse\": \"north\"} ",
+          row * 100 + n, (unsigned)(next(x) % 10));
+        if (len < 0 || (size_t)len >= VALUE_LEN - n)
+            break;
+        n += (size_t)len;
+    }
+    memset(v + n, ' ', VALUE_LEN - n);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -23,14 +86,13 @@ main(int argc, char **argv)
     WT_CURSOR *c;
     WT_SESSION *s;
     WT_ITEM v;
-    unsigned long long x, rows, i;
-    uint64_t *w;
+    unsigned long long rows, i;
+    uint64_t *w, x;
     char key[32], cfg[512];
-    size_t n;
     int ret;
 
-    if (argc != 5) {
-        (void)fprintf(stderr, "usage: snap_gen HOME CONFIG TABLECFG MIB\n");
+    if (argc != 5 && !(argc == 6 && strcmp(argv[5], "mixed") == 0)) {
+        (void)fprintf(stderr, "usage: snap_gen HOME CONFIG TABLECFG MIB [mixed]\n");
         return (2);
     }
     rows = strtoull(argv[4], NULL, 10) * 1024 * 1024 / VALUE_LEN;
@@ -50,12 +112,7 @@ main(int argc, char **argv)
     }
     x = 0x9E3779B97F4A7C15ULL;
     for (i = 0; i < rows; i++) {
-        for (n = 0; n < VALUE_LEN / sizeof(uint64_t); n++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            w[n] = x;
-        }
+        fill((uint8_t *)w, i, argc == 6, &x);
         (void)snprintf(key, sizeof(key), "%012llu", i);
         v.data = w;
         v.size = VALUE_LEN;

@@ -85,7 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_note("read", NULL);
         if (wtkms_oplog_walk(&h2, rd.plain.p, 0, NULL, NULL, &err) != 0)
             fuzz_note("walk", err.msg);
-        for (off = 0; wtkms_seg_next_entry(rd.plain.p, h2.body_len, &off, &doc, &dlen) == 0;)
+        for (off = 0; wtkms_seg_next_entry(rd.plain.p, h2.plain_len, &off, &doc, &dlen) == 0;)
             ;
     }
     wtkms_oplog_keys_free(keys);

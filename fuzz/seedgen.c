@@ -32,6 +32,7 @@
 #include "manifest.h"
 #include "oplog_segment.h"
 #include "oplog_store.h"
+#include "zcodec.h"
 
 static const char *top;
 
@@ -163,9 +164,11 @@ snapshot(wtkms_kms *kms)
     wtkms_snap_file files[3];
     wtkms_snap_keys keys;
     wtkms_snap_codec *codec;
+    wtkms_snap_rec rec;
+    wtkms_zc *zc;
     wtkms_err err;
-    uint8_t snapkey[WTKMS_KEY_LEN], obj[8192], *buf;
-    size_t len, off;
+    uint8_t snapkey[WTKMS_KEY_LEN], obj[8192], *buf, plain[8192], zout[8192], *payload;
+    size_t len, off, k;
     uint64_t i, n;
     uint32_t f;
     int enc;
@@ -221,32 +224,49 @@ snapshot(wtkms_kms *kms)
         free(buf);
         free(m.wrapped_key);
 
-        /* Objects: u32le file size, then the object as restore reads it. */
-        if (wtkms_snap_codec_new(enc ? &keys : NULL, FUZZ_SNAP_ID, &codec) != 0)
+        /*
+         * Objects: u32le file size, u8 file number, then the object as restore reads it, in
+         * format 2 (compressed chunks, one stored as is); the format 1 seeds made before stay.
+         */
+        if (wtkms_snap_codec_new(
+              enc ? &keys : NULL, FUZZ_SNAP_ID, WTKMS_SNAP_DATA_VERSION, &codec) != 0 ||
+            wtkms_zc_new(1, &zc) != 0)
             die("codec", NULL);
         for (f = 1; f < 3; f++) {
             obj[0] = (uint8_t)sizes[f];
             obj[1] = (uint8_t)(sizes[f] >> 8);
             obj[2] = obj[3] = 0;
             obj[4] = (uint8_t)f;
-            wtkms_snap_hdr_encode(
-              obj + 5, enc ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, f, FUZZ_SNAP_CHUNK);
+            wtkms_snap_hdr_encode(obj + 5, WTKMS_SNAP_DATA_VERSION,
+              enc ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, WTKMS_SNAP_CODEC_ZSTD, f,
+              FUZZ_SNAP_CHUNK);
             off = 5 + WTKMS_SNAP_HDR_LEN;
             n = wtkms_snap_nchunks(sizes[f], FUZZ_SNAP_CHUNK);
             for (i = 0; i < n; i++) {
                 len =
                   i + 1 < n ? FUZZ_SNAP_CHUNK : (size_t)(sizes[f] - (int64_t)i * FUZZ_SNAP_CHUNK);
-                memset(obj + off, 'a' + (int)i, len);
-                if (wtkms_snap_seal(codec, f, i, i + 1 == n, obj + off, len) != 0)
+                if (i == 1) /* does not compress: stored as is */
+                    for (k = 0; k < len; k++)
+                        plain[k] = (uint8_t)(k * 2654435761u >> 13);
+                else
+                    memset(plain, 'a' + (int)i, len);
+                rec.file = f;
+                rec.chunk = i;
+                rec.final = i + 1 == n;
+                if (wtkms_snap_compress(zc, plain, len, zout, &rec, &payload) != 0 ||
+                    wtkms_snap_seal(codec, &rec, payload) != 0)
                     die("snap seal", NULL);
-                off += len + WTKMS_SNAP_TAG_LEN;
+                wtkms_snap_rec_encode(obj + off, &rec);
+                memcpy(obj + off + WTKMS_SNAP_REC_LEN, payload, rec.stored + WTKMS_SNAP_TAG_LEN);
+                off += WTKMS_SNAP_REC_LEN + rec.stored + WTKMS_SNAP_TAG_LEN;
             }
             put("corpus/chunk",
-              f == 1 ? (enc ? "gcm-3chunks" : "clear-3chunks")
-                     : (enc ? "gcm-empty" : "clear-empty"),
+              f == 1 ? (enc ? "v2-gcm-3chunks" : "v2-clear-3chunks")
+                     : (enc ? "v2-gcm-empty" : "v2-clear-empty"),
               obj, off);
         }
         wtkms_snap_codec_free(codec);
+        wtkms_zc_free(zc);
     }
 }
 
@@ -325,7 +345,8 @@ oplog(wtkms_kms *kms)
             h.wrapped_len = blob_len;
             free(blob);
         }
-        if (wtkms_seg_seal(&h, gcm, kind != 1 ? run_key : NULL, body.p, body.len, &out, &err) != 0)
+        if (wtkms_seg_seal(
+              &h, gcm, kind != 1 ? run_key : NULL, NULL, body.p, body.len, &out, &err) != 0)
             die("segment seal", &err);
         put("corpus/oplog_segment",
           kind == 0   ? "encrypted"

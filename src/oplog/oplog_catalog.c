@@ -372,12 +372,12 @@ wtkms_oplog_read_segment(wtkms_oplog_store *store, uint64_t seq, wtkms_oplog_key
         return (wtkms_seg_open(hp, rd->file.p, rd->file.len, rd->gcm, NULL, name, NULL, err));
     if ((ret = wtkms_oplog_keys_get(keys, hp, name, &key, err)) != 0)
         return (ret);
-    if ((ret = wtkms_buf_reserve(&rd->plain, (size_t)hp->body_len + 1)) != 0)
+    if ((ret = wtkms_buf_reserve(&rd->plain, (size_t)hp->plain_len + 1)) != 0)
         return (wtkms_errf(err, ret, "out of memory for segment %" PRIu64, seq));
     if ((ret = wtkms_seg_open(
            hp, rd->file.p, rd->file.len, rd->gcm, key, name, rd->plain.p, err)) != 0)
         return (ret);
-    rd->plain.len = (size_t)hp->body_len;
+    rd->plain.len = (size_t)hp->plain_len;
     return (0);
 }
 
@@ -401,7 +401,7 @@ wtkms_oplog_walk(const wtkms_seg_header *h, const uint8_t *plain, wtkms_ts prev_
     last = prev_last;
     count = 0;
     off = 0;
-    while ((ret = wtkms_seg_next_entry(plain, h->body_len, &off, &doc, &len)) == 0) {
+    while ((ret = wtkms_seg_next_entry(plain, h->plain_len, &off, &doc, &len)) == 0) {
         if (wtkms_oplog_entry_ts(doc, len, &ts, &term) != 0)
             return (wtkms_errf(err, EILSEQ,
               "%s (segment %" PRIu64 "): entry %" PRIu64 " has no Timestamp \"ts\"", name, h->seq,

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secure.h"
+#include "zcodec.h"
+
 static const char seg_info[] = "wtkms oplog segment v1";
 
 /*
@@ -131,6 +134,8 @@ build_header(const wtkms_seg_header *h, bson_t *b)
         append_ts(b, "gap_from", h->gap_from);
         append_ts(b, "gap_to", h->gap_to);
     }
+    if (h->format >= 3)
+        BSON_APPEND_UTF8(b, "compression", h->compressed ? "zstd" : "none");
     BSON_APPEND_INT64(b, "plain_len", (int64_t)h->plain_len);
     BSON_APPEND_INT64(b, "body_len", (int64_t)h->body_len);
     BSON_APPEND_BINARY(b, "prev", BSON_SUBTYPE_BINARY, h->prev, WTKMS_SHA256_LEN);
@@ -157,25 +162,48 @@ build_header(const wtkms_seg_header *h, bson_t *b)
  *     Lay out prefix, header, body and tag in out.
  */
 int
-wtkms_seg_seal(wtkms_seg_header *h, wtkms_gcm *gcm, const wtkms_key *run_key, const uint8_t *plain,
-  size_t plain_len, wtkms_buf *out, wtkms_err *err)
+wtkms_seg_seal(wtkms_seg_header *h, wtkms_gcm *gcm, const wtkms_key *run_key, struct wtkms_zc *zc,
+  const uint8_t *plain, size_t plain_len, wtkms_buf *out, wtkms_err *err)
 {
     wtkms_key seg_key;
     bson_t hdr;
-    uint8_t *p;
+    uint8_t *p, *zbuf;
+    const uint8_t *body;
+    size_t zlen;
     uint32_t hlen;
     int ret;
 
+    zbuf = NULL;
     h->format = WTKMS_SEG_FORMAT;
     h->has_store = true;
     h->encrypted = run_key != NULL;
+    h->compressed = false;
     h->plain_len = plain_len;
     h->body_len = plain_len;
+    body = plain;
+    /* Compressed only when that saves bytes; the frame is secret as the entries are. */
+    if (zc != NULL && plain_len > 1) {
+        if ((zbuf = malloc(plain_len - 1)) == NULL)
+            return (wtkms_errf(err, ENOMEM, "out of memory for a %zu-byte segment", plain_len));
+        ret = wtkms_zc_compress(zc, plain, plain_len, zbuf, plain_len - 1, &zlen);
+        if (ret == 0) {
+            h->compressed = true;
+            h->body_len = zlen;
+            body = zbuf;
+        } else if (ret != ENOSPC) {
+            ret = wtkms_errf(err, ret, "zstd failed on segment %" PRIu64, h->seq);
+            goto err;
+        }
+    }
     if (h->encrypted) {
-        if ((ret = wtkms_random(h->nonce, sizeof(h->nonce))) != 0)
-            return (wtkms_errf(err, ret, "no random bytes from OpenSSL for a segment nonce"));
-    } else if ((ret = wtkms_sha256(plain, plain_len, h->body_sha256)) != 0)
-        return (wtkms_errf(err, ret, "SHA-256 failed"));
+        if ((ret = wtkms_random(h->nonce, sizeof(h->nonce))) != 0) {
+            ret = wtkms_errf(err, ret, "no random bytes from OpenSSL for a segment nonce");
+            goto err;
+        }
+    } else if ((ret = wtkms_sha256(body, (size_t)h->body_len, h->body_sha256)) != 0) {
+        ret = wtkms_errf(err, ret, "SHA-256 failed");
+        goto err;
+    }
 
     bson_init(&hdr);
     build_header(h, &hdr);
@@ -184,7 +212,8 @@ wtkms_seg_seal(wtkms_seg_header *h, wtkms_gcm *gcm, const wtkms_key *run_key, co
     out->len = 0;
     if ((ret = wtkms_buf_reserve(out, (size_t)wtkms_seg_file_len(h))) != 0) {
         bson_destroy(&hdr);
-        return (wtkms_errf(err, ret, "out of memory for a %zu-byte segment", plain_len));
+        ret = wtkms_errf(err, ret, "out of memory for a %zu-byte segment", plain_len);
+        goto err;
     }
     p = out->p;
     memcpy(p, WTKMS_SEG_MAGIC, WTKMS_SEG_MAGIC_LEN);
@@ -197,23 +226,31 @@ wtkms_seg_seal(wtkms_seg_header *h, wtkms_gcm *gcm, const wtkms_key *run_key, co
     p += h->header_len;
 
     if (!h->encrypted) {
-        if (plain_len > 0)
-            memcpy(p, plain, plain_len);
+        if (h->body_len > 0)
+            memcpy(p, body, (size_t)h->body_len);
         out->len = (size_t)wtkms_seg_file_len(h);
-        return (0);
+        ret = 0;
+        goto err;
     }
     if ((ret = wtkms_seg_derive_key(run_key, h->run, h->seq, &seg_key)) != 0 ||
         (ret = wtkms_gcm_setkey(gcm, seg_key.b)) != 0) {
         wtkms_wipe(&seg_key, sizeof(seg_key));
-        return (
-          wtkms_errf(err, ret ? ret : EIO, "cannot derive the key of segment %" PRIu64, h->seq));
+        ret = wtkms_errf(err, ret ? ret : EIO, "cannot derive the key of segment %" PRIu64, h->seq);
+        goto err;
     }
     wtkms_wipe(&seg_key, sizeof(seg_key));
-    if ((ret = wtkms_gcm_seal(
-           gcm, h->nonce, out->p, h->header_len, plain, plain_len, p, p + plain_len)) != 0)
-        return (wtkms_errf(err, ret, "AES-256-GCM failed on segment %" PRIu64, h->seq));
+    if ((ret = wtkms_gcm_seal(gcm, h->nonce, out->p, h->header_len, body, (size_t)h->body_len, p,
+           p + h->body_len)) != 0) {
+        ret = wtkms_errf(err, ret, "AES-256-GCM failed on segment %" PRIu64, h->seq);
+        goto err;
+    }
     out->len = (size_t)wtkms_seg_file_len(h);
-    return (0);
+err:
+    if (zbuf != NULL) {
+        wtkms_wipe(zbuf, plain_len - 1);
+        free(zbuf);
+    }
+    return (ret);
 }
 
 /*
@@ -359,9 +396,10 @@ wtkms_seg_parse_header(
     if ((ret = get_field(&hdr, "format", BSON_TYPE_INT32, &it, name, err)) != 0)
         return (ret);
     h->format = bson_iter_int32(&it);
-    if (h->format != WTKMS_SEG_FORMAT && h->format != WTKMS_SEG_FORMAT_OLD)
+    if (h->format != WTKMS_SEG_FORMAT && h->format != WTKMS_SEG_FORMAT_2 &&
+        h->format != WTKMS_SEG_FORMAT_OLD)
         return (wtkms_errf(err, EILSEQ,
-          "%s: segment format %d is not one this wtkms reads (%d, %d): use a newer wtkms", name,
+          "%s: segment format %d is not one this wtkms reads (%d .. %d): use a newer wtkms", name,
           h->format, WTKMS_SEG_FORMAT_OLD, WTKMS_SEG_FORMAT));
     if ((ret = get_str(&hdr, "kind", kind, sizeof(kind), name, err)) != 0)
         return (ret);
@@ -406,14 +444,26 @@ wtkms_seg_parse_header(
         if (h->count != 0 || h->gap_from >= h->gap_to)
             return (wtkms_errf(err, EILSEQ, "%s: the gap segment's range is impossible", name));
     }
+    if (h->format >= 3) {
+        if ((ret = get_str(&hdr, "compression", cipher, sizeof(cipher), name, err)) != 0)
+            return (ret);
+        if (strcmp(cipher, "zstd") == 0)
+            h->compressed = true;
+        else if (strcmp(cipher, "none") != 0)
+            return (
+              wtkms_errf(err, EILSEQ, "%s: unknown segment compression \"%s\"", name, cipher));
+    }
     if ((ret = get_int64(&hdr, "plain_len", &v, false, name, err)) != 0)
         return (ret);
     h->plain_len = (uint64_t)v;
     if ((ret = get_int64(&hdr, "body_len", &v, false, name, err)) != 0)
         return (ret);
     h->body_len = (uint64_t)v;
-    if (h->body_len > WTKMS_SEG_MAX_BODY || h->plain_len != h->body_len ||
-        (h->kind == WTKMS_SEG_GAP && h->body_len != 0))
+    /* plain_len bounds the decompressed entries: the same limit as an uncompressed body's. */
+    if (h->body_len > WTKMS_SEG_MAX_BODY || h->plain_len > WTKMS_SEG_MAX_BODY ||
+        (!h->compressed && h->plain_len != h->body_len) ||
+        (h->compressed && (h->body_len == 0 || h->body_len >= h->plain_len)) ||
+        (h->kind == WTKMS_SEG_GAP && (h->body_len != 0 || h->compressed)))
         return (
           wtkms_errf(err, EILSEQ, "%s: the segment header's body length is impossible", name));
     if ((ret = get_binary(&hdr, "prev", h->prev, WTKMS_SHA256_LEN, 0, NULL, name, err)) != 0)
@@ -452,6 +502,31 @@ wtkms_seg_parse_header(
 }
 
 /*
+ * decompress --
+ *     An authenticated compressed body into exactly plain_len bytes.
+ */
+static int
+decompress(
+  const wtkms_seg_header *h, const uint8_t *body, const char *name, uint8_t *plain, wtkms_err *err)
+{
+    wtkms_zd *zd;
+    char why[256];
+    int ret;
+
+    if ((ret = wtkms_zd_new(&zd)) != 0)
+        return (wtkms_errf(err, ret, "cannot set up zstd"));
+    ret = wtkms_zd_decompress(
+      zd, body, (size_t)h->body_len, plain, (size_t)h->plain_len, why, sizeof(why));
+    wtkms_zd_free(zd);
+    if (ret != 0) {
+        wtkms_wipe(plain, (size_t)h->plain_len);
+        return (
+          wtkms_errf(err, EBADMSG, "%s (segment %" PRIu64 ") is damaged: %s", name, h->seq, why));
+    }
+    return (0);
+}
+
+/*
  * wtkms_seg_open --
  *     Length, then authenticity, then plaintext.
  */
@@ -460,7 +535,7 @@ wtkms_seg_open(const wtkms_seg_header *h, const uint8_t *file, size_t len, wtkms
   const wtkms_key *run_key, const char *name, uint8_t *plain, wtkms_err *err)
 {
     wtkms_key seg_key;
-    uint8_t digest[WTKMS_SHA256_LEN];
+    uint8_t digest[WTKMS_SHA256_LEN], *body;
     uint64_t want;
     int ret;
 
@@ -482,6 +557,8 @@ wtkms_seg_open(const wtkms_seg_header *h, const uint8_t *file, size_t len, wtkms
               "%s (segment %" PRIu64 ") was altered: its entries do not match the digest in its "
               "header",
               name, h->seq));
+        if (h->compressed)
+            return (decompress(h, file + h->header_len, name, plain, err));
         if (h->body_len > 0)
             memcpy(plain, file + h->header_len, h->body_len);
         return (0);
@@ -495,13 +572,23 @@ wtkms_seg_open(const wtkms_seg_header *h, const uint8_t *file, size_t len, wtkms
           wtkms_errf(err, ret ? ret : EIO, "cannot derive the key of segment %" PRIu64, h->seq));
     }
     wtkms_wipe(&seg_key, sizeof(seg_key));
-    if (wtkms_gcm_open(gcm, h->nonce, file, h->header_len, file + h->header_len, h->body_len, plain,
+    /* A compressed body is decrypted beside plain, then decompressed into it once authentic. */
+    body = plain;
+    if (h->compressed && (body = malloc((size_t)h->body_len)) == NULL)
+        return (wtkms_errf(err, ENOMEM, "out of memory for segment %" PRIu64, h->seq));
+    if (wtkms_gcm_open(gcm, h->nonce, file, h->header_len, file + h->header_len, h->body_len, body,
           file + h->header_len + h->body_len) != 0)
-        return (wtkms_errf(err, EBADMSG,
+        ret = wtkms_errf(err, EBADMSG,
           "%s (segment %" PRIu64 ") was altered or damaged: its header or entries fail "
           "authentication",
-          name, h->seq));
-    return (0);
+          name, h->seq);
+    else if (h->compressed)
+        ret = decompress(h, body, name, plain, err);
+    if (body != plain) {
+        wtkms_wipe(body, (size_t)h->body_len);
+        free(body);
+    }
+    return (ret);
 }
 
 /*

@@ -6,7 +6,9 @@
  *     "WTKMSOPL" (8) | header length H (uint32 LE) | header (BSON, H bytes) | body | tag (16)
  *
  * The header is in clear (list needs no key) and is authenticated: it is the GCM AAD. The body is
- * the oplog entries byte for byte, back to back, encrypted with AES-256-GCM under a key derived
+ * the oplog entries byte for byte, back to back (format 3: as one zstd frame when that is
+ * smaller, "compression": "zstd", plain_len the entries' bytes and body_len the frame's),
+ * encrypted with AES-256-GCM under a key derived
  * for this segment alone from the tap run's key: HKDF-SHA256(run key, salt = run id, info =
  * "wtkms oplog segment v1" | seq (8 bytes, big-endian)). The run key is random per tap run and
  * wrapped once by the master key; every segment carries the wrapped run key and the master key's
@@ -14,6 +16,9 @@
  * records the SHA-256 of its body instead. A gap segment has an empty body.
  *
  * Segments form a chain: each header holds the SHA-256 of the whole previous segment file.
+ *
+ * A compressed body is authenticated (tag or digest) before it is decompressed, and decompressed
+ * into exactly plain_len bytes, never more (zcodec.h).
  */
 #ifndef WTKMS_OPLOG_SEGMENT_H
 #define WTKMS_OPLOG_SEGMENT_H
@@ -31,7 +36,8 @@
 #define WTKMS_SEG_MAGIC "WTKMSOPL"
 #define WTKMS_SEG_MAGIC_LEN 8
 #define WTKMS_SEG_PREFIX_LEN 12 /* magic + header length */
-#define WTKMS_SEG_FORMAT 2      /* written; 1 (no store id) is still read */
+#define WTKMS_SEG_FORMAT 3      /* written; 2 (no compression) and 1 (no store id) are still read */
+#define WTKMS_SEG_FORMAT_2 2
 #define WTKMS_SEG_FORMAT_OLD 1
 #define WTKMS_SEG_MAX_HEADER (64 * 1024)
 #define WTKMS_SEG_MAX_BODY                                                \
@@ -57,6 +63,7 @@ typedef struct {
     int64_t last_term;                  /* entries: "t" of the last entry, -1 if none */
     wtkms_ts gap_from, gap_to;          /* gap: last entry saved before, first available after */
     uint64_t count;                     /* entries */
+    bool compressed;                    /* format 3: the body is a zstd frame of the entries */
     uint64_t plain_len;                 /* bytes of entries */
     uint64_t body_len;                  /* bytes of body (ciphertext, or plaintext) */
     uint8_t prev[WTKMS_SHA256_LEN];     /* SHA-256 of the previous segment file; zeros for 1 */
@@ -86,11 +93,12 @@ int wtkms_seg_derive_key(
 
 /*
  * Build a segment file into out (reset first): h describes it (count, ts, kind, chain, key
- * descriptor; nonce, lengths and body digest are filled here). gcm is a context this call keys;
- * run_key is NULL for an unencrypted segment.
+ * descriptor; nonce, lengths, compression and body digest are filled here). gcm is a context this
+ * call keys; run_key is NULL for an unencrypted segment; zc NULL: the body is not compressed.
  */
+struct wtkms_zc;
 int wtkms_seg_seal(wtkms_seg_header *h, wtkms_gcm *gcm, const wtkms_key *run_key,
-  const uint8_t *plain, size_t plain_len, wtkms_buf *out, wtkms_err *err);
+  struct wtkms_zc *zc, const uint8_t *plain, size_t plain_len, wtkms_buf *out, wtkms_err *err);
 
 /*
  * Parse the prefix and header of a segment file (len may be just a prefix of the file, at least
@@ -101,9 +109,10 @@ int wtkms_seg_parse_header(
 
 /*
  * Check and decrypt a whole segment file whose header was parsed: the length, then the tag (or
- * body digest). The entries go to plain, which holds at least h->body_len bytes. run_key is NULL
- * for unencrypted segments. EILSEQ for a wrong length, EBADMSG when the tag or digest does not
- * verify (plain then holds nothing of the segment).
+ * body digest), then (format 3) decompression. The entries go to plain, which holds at least
+ * h->plain_len bytes. run_key is NULL for unencrypted
+ * segments. EILSEQ for a wrong length, EBADMSG when the tag or digest does not verify or the
+ * body does not decompress to exactly plain_len bytes (plain then holds nothing of the segment).
  */
 int wtkms_seg_open(const wtkms_seg_header *h, const uint8_t *file, size_t len, wtkms_gcm *gcm,
   const wtkms_key *run_key, const char *name, uint8_t *plain, wtkms_err *err);

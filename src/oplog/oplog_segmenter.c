@@ -15,6 +15,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "zcodec.h"
+
 /*
  * wtkms_oplog_mono_ms --
  *     CLOCK_MONOTONIC in milliseconds: segment ages must not jump with the wall clock.
@@ -59,6 +61,7 @@ wtkms_segmenter_init(wtkms_segmenter *sg, wtkms_oplog_store *store, wtkms_kms *k
     sg->last_term = -1;
     sg->segment_bytes = segment_bytes;
     sg->segment_ms = (int64_t)segment_seconds * 1000;
+    sg->compress_level = WTKMS_ZSTD_LEVEL_DEFAULT;
     if ((ret = wtkms_random(sg->run, sizeof(sg->run))) != 0 ||
         (ret = wtkms_random(sg->store_id, sizeof(sg->store_id))) != 0)
         return (wtkms_errf(err, ret, "no random bytes from OpenSSL for the run id"));
@@ -95,6 +98,7 @@ wtkms_segmenter_free(wtkms_segmenter *sg)
 {
     wtkms_key_free(sg->run_key);
     wtkms_gcm_free(sg->gcm);
+    wtkms_zc_free(sg->zc);
     wtkms_buf_free(&sg->plain);
     wtkms_buf_free(&sg->out);
     memset(sg, 0, sizeof(*sg));
@@ -135,13 +139,13 @@ authenticate_newest(wtkms_segmenter *sg, const wtkms_seg_header *h, const uint8_
         return (0);
     if ((keys = wtkms_oplog_keys_new(sg->kms)) == NULL)
         return (wtkms_errf(err, ENOMEM, "out of memory"));
-    if ((plain = malloc((size_t)h->body_len + 1)) == NULL) {
+    if ((plain = malloc((size_t)h->plain_len + 1)) == NULL) {
         wtkms_oplog_keys_free(keys);
         return (wtkms_errf(err, ENOMEM, "out of memory"));
     }
     if ((ret = wtkms_oplog_keys_get(keys, h, name, &key, err)) == 0)
         ret = wtkms_seg_open(h, file, len, sg->gcm, key, name, plain, err);
-    wtkms_wipe(plain, (size_t)h->body_len);
+    wtkms_wipe(plain, (size_t)h->plain_len);
     free(plain);
     wtkms_oplog_keys_free(keys);
     return (ret);
@@ -290,8 +294,11 @@ write_segment(
         memcpy(h->wrapped, sg->wrapped, sg->wrapped_len);
         h->wrapped_len = sg->wrapped_len;
     }
-    if ((ret = wtkms_seg_seal(
-           h, sg->gcm, sg->encrypt ? sg->run_key : NULL, plain, plain_len, &sg->out, err)) != 0)
+    if (sg->compress_level > 0 && sg->zc == NULL &&
+        (ret = wtkms_zc_new(sg->compress_level, &sg->zc)) != 0)
+        return (wtkms_errf(err, ret, "cannot set up zstd at level %d", sg->compress_level));
+    if ((ret = wtkms_seg_seal(h, sg->gcm, sg->encrypt ? sg->run_key : NULL, sg->zc, plain,
+           plain_len, &sg->out, err)) != 0)
         return (ret);
     if ((ret = wtkms_sha256(sg->out.p, sg->out.len, head.digest)) != 0)
         return (wtkms_errf(err, ret, "SHA-256 failed"));

@@ -61,6 +61,8 @@ typedef struct {
 
     uint64_t segment_bytes;
     int64_t segment_ms;
+    int compress_level;  /* zstd level of segment bodies (0: not compressed); init sets 1 */
+    struct wtkms_zc *zc; /* made at the first segment */
     wtkms_buf out;
 
     /* Totals. */

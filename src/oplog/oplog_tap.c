@@ -513,6 +513,8 @@ wtkms_tap_run(wtkms_oplog_store *store, wtkms_kms *kms, const wtkms_tap_opts *op
            &t.sg, store, kms, opts->segment_bytes, opts->segment_seconds, err)) != 0)
         goto done;
     t.sg.log = stderr;
+    if (opts->compress_level != 0)
+        t.sg.compress_level = opts->compress_level < 0 ? 0 : opts->compress_level;
     if ((ret = wtkms_segmenter_resume(&t.sg, &r, err)) != 0)
         goto done;
     if (!r.empty) {

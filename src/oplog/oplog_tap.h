@@ -35,6 +35,7 @@ typedef struct {
     unsigned await_ms;        /* maxAwaitTimeMS of each getMore */
     unsigned backoff_max_ms;  /* cap of the reconnect backoff */
     bool once;                /* stop when caught up (the first empty getMore) */
+    int compress_level;       /* zstd level of segment bodies; 0: the default; -1: none */
 } wtkms_tap_opts;
 
 /* Set from a signal handler: flush and return. */

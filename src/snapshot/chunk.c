@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zcodec.h"
+
 static const char label_data[] = "wtkms snapshot v1 data";
 static const char label_manifest[] = "wtkms snapshot v1 manifest";
-static const char aad_magic[] = "WTKMSSNC";
+static const char aad_magic_1[] = "WTKMSSNC";
+static const char aad_magic_2[] = "WTKMSSN2";
 
 struct wtkms_snap_codec {
     wtkms_gcm *gcm; /* NULL in clear mode */
+    int version;    /* object format: 1 or 2 */
     char id[WTKMS_SNAP_ID_LEN];
 };
 
@@ -65,16 +69,19 @@ wtkms_snap_derive(const uint8_t key[WTKMS_KEY_LEN], const char *id, wtkms_snap_k
  *     A codec for one thread; keys NULL means clear mode.
  */
 int
-wtkms_snap_codec_new(const wtkms_snap_keys *keys, const char *id, wtkms_snap_codec **cp)
+wtkms_snap_codec_new(
+  const wtkms_snap_keys *keys, const char *id, int version, wtkms_snap_codec **cp)
 {
     wtkms_snap_codec *c;
     int ret;
 
     *cp = NULL;
-    if (strlen(id) >= WTKMS_SNAP_ID_LEN)
+    if (strlen(id) >= WTKMS_SNAP_ID_LEN ||
+        (version != WTKMS_SNAP_DATA_VERSION_1 && version != WTKMS_SNAP_DATA_VERSION))
         return (EINVAL);
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return (ENOMEM);
+    c->version = version;
     memcpy(c->id, id, strlen(id));
     if (keys != NULL) {
         if ((c->gcm = wtkms_gcm_new()) == NULL) {
@@ -105,19 +112,25 @@ wtkms_snap_codec_free(wtkms_snap_codec *c)
 
 /*
  * make_aad --
- *     Nonce and additional data of chunk (file, chunk, final).
+ *     Nonce and additional data of a chunk record; the AAD's length.
  */
-static void
-make_aad(const wtkms_snap_codec *c, uint32_t file, uint64_t chunk, bool final,
-  uint8_t nonce[WTKMS_GCM_NONCE_LEN], uint8_t aad[WTKMS_SNAP_AAD_LEN])
+static size_t
+make_aad(const wtkms_snap_codec *c, const wtkms_snap_rec *r, uint8_t nonce[WTKMS_GCM_NONCE_LEN],
+  uint8_t aad[WTKMS_SNAP_AAD_LEN_2])
 {
-    put_be32(nonce, file);
-    put_be64(nonce + 4, chunk);
-    memcpy(aad, aad_magic, 8);
+    put_be32(nonce, r->file);
+    put_be64(nonce + 4, r->chunk);
+    memcpy(aad, c->version == WTKMS_SNAP_DATA_VERSION_1 ? aad_magic_1 : aad_magic_2, 8);
     memcpy(aad + 8, c->id, WTKMS_SNAP_ID_LEN);
-    put_be32(aad + 8 + WTKMS_SNAP_ID_LEN, file);
-    put_be64(aad + 12 + WTKMS_SNAP_ID_LEN, chunk);
-    aad[20 + WTKMS_SNAP_ID_LEN] = final ? 1 : 0;
+    put_be32(aad + 8 + WTKMS_SNAP_ID_LEN, r->file);
+    put_be64(aad + 12 + WTKMS_SNAP_ID_LEN, r->chunk);
+    aad[20 + WTKMS_SNAP_ID_LEN] = r->final ? 1 : 0;
+    if (c->version == WTKMS_SNAP_DATA_VERSION_1)
+        return (WTKMS_SNAP_AAD_LEN_1);
+    aad[21 + WTKMS_SNAP_ID_LEN] = r->compressed ? 1 : 0;
+    put_be32(aad + 22 + WTKMS_SNAP_ID_LEN, (uint32_t)r->stored);
+    put_be32(aad + 26 + WTKMS_SNAP_ID_LEN, (uint32_t)r->plain);
+    return (WTKMS_SNAP_AAD_LEN_2);
 }
 
 /*
@@ -125,7 +138,8 @@ make_aad(const wtkms_snap_codec *c, uint32_t file, uint64_t chunk, bool final,
  *     The clear-mode check value: SHA-256(AAD || data), first 16 bytes.
  */
 static int
-clear_check(const uint8_t *aad, const uint8_t *buf, size_t len, uint8_t out[WTKMS_SNAP_TAG_LEN])
+clear_check(const uint8_t *aad, size_t aad_len, const uint8_t *buf, size_t len,
+  uint8_t out[WTKMS_SNAP_TAG_LEN])
 {
     wtkms_sha256_ctx *s;
     uint8_t d[WTKMS_SHA256_LEN];
@@ -133,7 +147,7 @@ clear_check(const uint8_t *aad, const uint8_t *buf, size_t len, uint8_t out[WTKM
 
     if ((s = wtkms_sha256_begin()) == NULL)
         return (ENOMEM);
-    if ((ret = wtkms_sha256_update(s, aad, WTKMS_SNAP_AAD_LEN)) != 0 ||
+    if ((ret = wtkms_sha256_update(s, aad, aad_len)) != 0 ||
         (ret = wtkms_sha256_update(s, buf, len)) != 0) {
         (void)wtkms_sha256_end(s, d);
         return (ret);
@@ -145,42 +159,147 @@ clear_check(const uint8_t *aad, const uint8_t *buf, size_t len, uint8_t out[WTKM
 }
 
 /*
+ * rec_valid --
+ *     A record the codec's format can hold: format 1 has no compression.
+ */
+static bool
+rec_valid(const wtkms_snap_codec *c, const wtkms_snap_rec *r)
+{
+    if (c->version == WTKMS_SNAP_DATA_VERSION_1)
+        return (!r->compressed && r->stored == r->plain);
+    return (r->stored < WTKMS_SNAP_REC_COMPRESSED && r->plain < WTKMS_SNAP_REC_COMPRESSED &&
+            (r->compressed || r->stored == r->plain));
+}
+
+/*
  * wtkms_snap_seal --
- *     Seal a chunk in place and append its tag.
+ *     Seal a chunk's payload in place and append its tag.
  */
 int
-wtkms_snap_seal(
-  wtkms_snap_codec *c, uint32_t file, uint64_t chunk, bool final, uint8_t *buf, size_t len)
+wtkms_snap_seal(wtkms_snap_codec *c, const wtkms_snap_rec *r, uint8_t *buf)
 {
-    uint8_t nonce[WTKMS_GCM_NONCE_LEN], aad[WTKMS_SNAP_AAD_LEN];
+    uint8_t nonce[WTKMS_GCM_NONCE_LEN], aad[WTKMS_SNAP_AAD_LEN_2];
+    size_t aad_len;
 
-    make_aad(c, file, chunk, final, nonce, aad);
+    if (!rec_valid(c, r))
+        return (EINVAL);
+    aad_len = make_aad(c, r, nonce, aad);
     if (c->gcm == NULL)
-        return (clear_check(aad, buf, len, buf + len));
-    return (wtkms_gcm_seal(c->gcm, nonce, aad, sizeof(aad), buf, len, buf, buf + len));
+        return (clear_check(aad, aad_len, buf, r->stored, buf + r->stored));
+    return (wtkms_gcm_seal(c->gcm, nonce, aad, aad_len, buf, r->stored, buf, buf + r->stored));
 }
 
 /*
  * wtkms_snap_open --
- *     Authenticate (and decrypt) a chunk in place.
+ *     Authenticate (and decrypt) a chunk's payload in place.
  */
 int
-wtkms_snap_open(
-  wtkms_snap_codec *c, uint32_t file, uint64_t chunk, bool final, uint8_t *buf, size_t len)
+wtkms_snap_open(wtkms_snap_codec *c, const wtkms_snap_rec *r, uint8_t *buf)
 {
-    uint8_t nonce[WTKMS_GCM_NONCE_LEN], aad[WTKMS_SNAP_AAD_LEN], check[WTKMS_SNAP_TAG_LEN];
+    uint8_t nonce[WTKMS_GCM_NONCE_LEN], aad[WTKMS_SNAP_AAD_LEN_2], check[WTKMS_SNAP_TAG_LEN];
     uint8_t tag[WTKMS_SNAP_TAG_LEN];
+    size_t aad_len;
     int ret;
 
-    make_aad(c, file, chunk, final, nonce, aad);
+    if (!rec_valid(c, r))
+        return (EBADMSG);
+    aad_len = make_aad(c, r, nonce, aad);
     if (c->gcm == NULL) {
-        if ((ret = clear_check(aad, buf, len, check)) != 0)
+        if ((ret = clear_check(aad, aad_len, buf, r->stored, check)) != 0)
             return (ret);
-        return (wtkms_ct_memcmp(check, buf + len, WTKMS_SNAP_TAG_LEN) == 0 ? 0 : EBADMSG);
+        return (wtkms_ct_memcmp(check, buf + r->stored, WTKMS_SNAP_TAG_LEN) == 0 ? 0 : EBADMSG);
     }
     /* The tag is read before decryption overwrites nothing past len; copy it for clarity. */
-    memcpy(tag, buf + len, WTKMS_SNAP_TAG_LEN);
-    return (wtkms_gcm_open(c->gcm, nonce, aad, sizeof(aad), buf, len, buf, tag));
+    memcpy(tag, buf + r->stored, WTKMS_SNAP_TAG_LEN);
+    return (wtkms_gcm_open(c->gcm, nonce, aad, aad_len, buf, r->stored, buf, tag));
+}
+
+/*
+ * wtkms_snap_rec_encode --
+ *     A format 2 record word.
+ */
+void
+wtkms_snap_rec_encode(uint8_t word[WTKMS_SNAP_REC_LEN], const wtkms_snap_rec *r)
+{
+    put_be32(word, (uint32_t)r->stored | (r->compressed ? WTKMS_SNAP_REC_COMPRESSED : 0));
+}
+
+/*
+ * wtkms_snap_rec_decode --
+ *     Read and bound a format 2 record word.
+ */
+int
+wtkms_snap_rec_decode(const uint8_t word[WTKMS_SNAP_REC_LEN], uint32_t chunk_size, int codec,
+  wtkms_snap_rec *r, char *why, size_t whylen)
+{
+    uint32_t w = get_be32(word);
+
+    r->compressed = (w & WTKMS_SNAP_REC_COMPRESSED) != 0;
+    r->stored = w & ~WTKMS_SNAP_REC_COMPRESSED;
+    if (r->stored > chunk_size)
+        (void)snprintf(why, whylen, "its record says %zu bytes, more than the chunk size %u",
+          r->stored, chunk_size);
+    else if (r->compressed && codec != WTKMS_SNAP_CODEC_ZSTD)
+        (void)snprintf(
+          why, whylen, "it is marked compressed but the object's header names no compressor");
+    else if (!r->compressed && r->stored != r->plain)
+        (void)snprintf(why, whylen, "it is stored as is in %zu bytes, but the chunk has %zu",
+          r->stored, r->plain);
+    else
+        return (0);
+    return (EBADMSG);
+}
+
+/*
+ * wtkms_snap_compress --
+ *     Compress a chunk when that saves bytes.
+ */
+int
+wtkms_snap_compress(struct wtkms_zc *z, const uint8_t *plain, size_t len, uint8_t *out,
+  wtkms_snap_rec *r, uint8_t **payloadp)
+{
+    size_t clen;
+    int ret;
+
+    r->plain = len;
+    r->compressed = false;
+    r->stored = len;
+    *payloadp = (uint8_t *)plain;
+    if (z == NULL || len == 0)
+        return (0);
+    if ((ret = wtkms_zc_compress(z, plain, len, out, len - 1, &clen)) == ENOSPC)
+        return (0); /* it does not shrink: stored as it is */
+    if (ret != 0)
+        return (ret);
+    r->compressed = true;
+    r->stored = clen;
+    *payloadp = out;
+    return (0);
+}
+
+/*
+ * wtkms_snap_decompress --
+ *     The plaintext of an opened chunk, bounded by its authenticated length.
+ */
+int
+wtkms_snap_decompress(struct wtkms_zd *z, const wtkms_snap_rec *r, uint8_t *buf, uint8_t *out,
+  uint8_t **plainp, char *why, size_t whylen)
+{
+    int ret;
+
+    *plainp = NULL;
+    if (!r->compressed) {
+        *plainp = buf;
+        return (0);
+    }
+    if (z == NULL) {
+        (void)snprintf(why, whylen, "it is compressed and no decompressor was set up");
+        return (EBADMSG);
+    }
+    if ((ret = wtkms_zd_decompress(z, buf, r->stored, out, r->plain, why, whylen)) != 0)
+        return (ret);
+    *plainp = out;
+    return (0);
 }
 
 /*
@@ -188,12 +307,15 @@ wtkms_snap_open(
  *     An object header.
  */
 void
-wtkms_snap_hdr_encode(uint8_t hdr[WTKMS_SNAP_HDR_LEN], int mode, uint32_t file, uint32_t chunk_size)
+wtkms_snap_hdr_encode(uint8_t hdr[WTKMS_SNAP_HDR_LEN], int version, int mode, int codec,
+  uint32_t file, uint32_t chunk_size)
 {
     memset(hdr, 0, WTKMS_SNAP_HDR_LEN);
     memcpy(hdr, WTKMS_SNAP_MAGIC, 8);
-    hdr[8] = WTKMS_SNAP_DATA_VERSION;
+    hdr[8] = (uint8_t)version;
     hdr[9] = (uint8_t)mode;
+    if (version >= WTKMS_SNAP_DATA_VERSION)
+        hdr[10] = (uint8_t)codec;
     put_be32(hdr + 12, file);
     put_be32(hdr + 16, chunk_size);
 }
@@ -203,14 +325,18 @@ wtkms_snap_hdr_encode(uint8_t hdr[WTKMS_SNAP_HDR_LEN], int mode, uint32_t file, 
  *     Compare an object header with the manifest's expectations.
  */
 int
-wtkms_snap_hdr_check(const uint8_t hdr[WTKMS_SNAP_HDR_LEN], int mode, uint32_t file,
-  uint32_t chunk_size, char *why, size_t whylen)
+wtkms_snap_hdr_check(const uint8_t hdr[WTKMS_SNAP_HDR_LEN], int version, int mode, uint32_t file,
+  uint32_t chunk_size, int *codecp, char *why, size_t whylen)
 {
+    *codecp = WTKMS_SNAP_CODEC_NONE;
     if (memcmp(hdr, WTKMS_SNAP_MAGIC, 8) != 0)
         (void)snprintf(why, whylen, "the object header is not a wtkms snapshot header");
-    else if (hdr[8] != WTKMS_SNAP_DATA_VERSION)
-        (void)snprintf(why, whylen, "the object is format version %u, this build reads %d", hdr[8],
-          WTKMS_SNAP_DATA_VERSION);
+    else if (hdr[8] != version)
+        (void)snprintf(
+          why, whylen, "the object is format version %u, the manifest says %d", hdr[8], version);
+    else if (version >= WTKMS_SNAP_DATA_VERSION && hdr[10] != WTKMS_SNAP_CODEC_NONE &&
+             hdr[10] != WTKMS_SNAP_CODEC_ZSTD)
+        (void)snprintf(why, whylen, "the object names an unknown compressor (%u)", hdr[10]);
     else if (hdr[9] != mode)
         (void)snprintf(why, whylen, "the object is %s but the manifest says %s",
           hdr[9] == WTKMS_SNAP_MODE_GCM ? "encrypted" : "not encrypted",
@@ -222,8 +348,10 @@ wtkms_snap_hdr_check(const uint8_t hdr[WTKMS_SNAP_HDR_LEN], int mode, uint32_t f
     else if (get_be32(hdr + 16) != chunk_size)
         (void)snprintf(why, whylen, "the object's chunk size is %u, the manifest says %u",
           get_be32(hdr + 16), chunk_size);
-    else
+    else {
+        *codecp = version >= WTKMS_SNAP_DATA_VERSION ? hdr[10] : WTKMS_SNAP_CODEC_NONE;
         return (0);
+    }
     return (EBADMSG);
 }
 

@@ -72,7 +72,7 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
     char when[32], idx[16], hex[2 * WTKMS_SHA256_LEN + 1], keyname[1200];
     const char *k;
     uint32_t i;
-    int ret;
+    int ret, version;
 
     *bufp = NULL;
     *lenp = 0;
@@ -80,8 +80,10 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
         return (wtkms_errf(err, EFBIG,
           "snapshot %s: the home holds %u files, more than the %d a snapshot may hold", m->id,
           m->nfiles, WTKMS_SNAP_MAX_FILES));
+    version = m->format_version == WTKMS_SNAP_FORMAT_VERSION_1 ? WTKMS_SNAP_FORMAT_VERSION_1
+                                                               : WTKMS_SNAP_FORMAT_VERSION;
     bson_init(&body);
-    BSON_APPEND_INT32(&body, "format_version", WTKMS_SNAP_FORMAT_VERSION);
+    BSON_APPEND_INT32(&body, "format_version", version);
     BSON_APPEND_UTF8(&body, "id", m->id);
     iso_time(m->created_ms, when, sizeof(when));
     BSON_APPEND_UTF8(&body, "created", when);
@@ -95,6 +97,12 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
     BSON_APPEND_INT32(&body, "chunk_size", (int32_t)m->chunk_size);
     BSON_APPEND_INT64(&body, "size", m->size);
     BSON_APPEND_INT64(&body, "stored_size", m->stored_size);
+    if (version >= 2) {
+        BSON_APPEND_DOCUMENT_BEGIN(&body, "compression", &sub);
+        BSON_APPEND_UTF8(&sub, "algorithm", m->compress_level > 0 ? "zstd" : "none");
+        BSON_APPEND_INT32(&sub, "level", m->compress_level);
+        bson_append_document_end(&body, &sub);
+    }
     BSON_APPEND_INT32(&body, "file_count", (int32_t)m->nfiles);
     wtkms_manifest_key_name(m, keyname, sizeof(keyname));
     BSON_APPEND_UTF8(&body, "encryption_key_id", keyname);
@@ -144,7 +152,7 @@ wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
     }
     bson_init(&env);
     BSON_APPEND_UTF8(&env, "format", ENVELOPE_FORMAT);
-    BSON_APPEND_INT32(&env, "version", WTKMS_SNAP_FORMAT_VERSION);
+    BSON_APPEND_INT32(&env, "version", version);
     BSON_APPEND_DOCUMENT(&env, "body", &body);
     BSON_APPEND_UTF8(&env, "mac_alg", keys != NULL ? MAC_HMAC : MAC_SHA);
     BSON_APPEND_BINARY(&env, "mac", BSON_SUBTYPE_BINARY, mac, WTKMS_SHA256_LEN);
@@ -455,6 +463,32 @@ decode_files(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
 }
 
 /*
+ * decode_compression --
+ *     Format 2's compression: {algorithm: "zstd" or "none", level}. Informational: each chunk
+ *     says, under its tag, whether it is compressed.
+ */
+static int
+decode_compression(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
+{
+    bson_t sub;
+    char alg[16];
+    int64_t v;
+    int ret;
+
+    if ((ret = get_doc(d, body, "compression", false, &sub)) != 0 ||
+        (ret = get_str(d, &sub, "algorithm", alg, sizeof(alg))) != 0 ||
+        (ret = get_i64(d, &sub, "level", 0, 22, &v)) != 0)
+        return (ret);
+    if (strcmp(alg, "zstd") == 0 && v > 0)
+        m->compress_level = (int)v;
+    else if (strcmp(alg, "none") == 0 && v == 0)
+        m->compress_level = 0;
+    else
+        return (bad(d, "field 'compression' names an unknown algorithm or an impossible level"));
+    return (0);
+}
+
+/*
  * decode_body --
  *     Every field of the body.
  */
@@ -470,10 +504,11 @@ decode_body(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
 
     if ((ret = get_i64(d, body, "format_version", 1, 1000, &v)) != 0)
         return (ret);
-    if (v != WTKMS_SNAP_FORMAT_VERSION)
+    if (v != WTKMS_SNAP_FORMAT_VERSION && v != WTKMS_SNAP_FORMAT_VERSION_1)
         return (wtkms_errf(d->err, ENOTSUP,
-          "snapshot %s has manifest format %lld; this wtkms reads format %d: use a newer wtkms",
-          d->id, (long long)v, WTKMS_SNAP_FORMAT_VERSION));
+          "snapshot %s has manifest format %lld; this wtkms reads formats %d and %d: use a newer "
+          "wtkms",
+          d->id, (long long)v, WTKMS_SNAP_FORMAT_VERSION_1, WTKMS_SNAP_FORMAT_VERSION));
     m->format_version = (int)v;
     if ((ret = get_str(d, body, "id", m->id, sizeof(m->id))) != 0)
         return (ret);
@@ -495,6 +530,8 @@ decode_body(dctx *d, const bson_t *body, wtkms_snap_manifest *m)
     m->chunk_size = (uint32_t)v;
     if ((ret = get_i64(d, body, "size", 0, INT64_MAX / 2, &m->size)) != 0 ||
         (ret = get_i64(d, body, "stored_size", 0, INT64_MAX, &m->stored_size)) != 0)
+        return (ret);
+    if (m->format_version >= 2 && (ret = decode_compression(d, body, m)) != 0)
         return (ret);
     if ((ret = get_i64(d, body, "file_count", 0, WTKMS_SNAP_MAX_FILES, &v)) != 0)
         return (ret);

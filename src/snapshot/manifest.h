@@ -20,7 +20,8 @@
 #include "err.h"
 #include "kms.h"
 
-#define WTKMS_SNAP_FORMAT_VERSION 1
+#define WTKMS_SNAP_FORMAT_VERSION 2   /* written: chunks may be compressed (zstd) */
+#define WTKMS_SNAP_FORMAT_VERSION_1 1 /* still read: chunks stored as they are */
 #define WTKMS_SNAP_NOT_ENABLED "Not enabled"
 #define WTKMS_SNAP_MAX_KEYSTORE_CMKS 4 /* as many master keys as a keystore holds */
 /* At most this many files in one snapshot (docs/FORMATS.md, "Limits"). */
@@ -46,6 +47,7 @@ typedef struct {
     uint32_t chunk_size;
     int64_t size;        /* sum of the files' sizes */
     int64_t stored_size; /* sum of the objects' sizes */
+    int compress_level;  /* format 2: zstd level of the chunks, 0 when not compressed */
 
     bool encrypted;
     wtkms_kms_desc key;   /* the CMK that wraps the snapshot key */

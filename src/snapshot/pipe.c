@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pipe.c -- the bounded pipeline: two queues of slot pointers under one mutex.
+ * pipe.c -- the bounded pipeline: a ring of slots under one mutex.
  *
- * Slots are big (a chunk each), so a mutex and two condition variables cost nothing measurable
- * next to reading, hashing and encrypting a chunk.
+ * Slot n of the stream lives in ring entry n % nslots. Three counters follow the stream: the
+ * producer fills entry prod, workers take entry work, the consumer empties entry cons (cons <=
+ * work <= prod <= cons + nslots). Each slot's state says where it is. Each side waits on its own
+ * condition variable and is woken only when its next step may be possible: on a busy machine
+ * every needless wakeup costs a trip through the run queue.
  */
 #include "pipe.h"
 
@@ -11,13 +14,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+enum { S_FREE, S_FILLING, S_FULL, S_WORKING, S_READY };
+
 struct wtkms_pipe {
     pthread_mutex_t mu;
-    pthread_cond_t cv_free, cv_full;
+    pthread_cond_t cv_free, cv_work, cv_ready; /* the producer, workers, the consumer wait */
     wtkms_slot *slots;
-    size_t nslots;
-    wtkms_slot **freeq, **fullq; /* rings of nslots entries */
-    size_t free_head, free_n, full_head, full_n;
+    size_t nslots, nworkers;
+    uint64_t prod, work, cons;
     bool done, cancelled;
 };
 
@@ -26,7 +30,7 @@ struct wtkms_pipe {
  *     Allocate nslots buffers of slot_size bytes.
  */
 int
-wtkms_pipe_new(size_t nslots, size_t slot_size, wtkms_pipe **pp)
+wtkms_pipe_new(size_t nslots, size_t slot_size, size_t nworkers, wtkms_pipe **pp)
 {
     wtkms_pipe *p;
     size_t i;
@@ -35,20 +39,19 @@ wtkms_pipe_new(size_t nslots, size_t slot_size, wtkms_pipe **pp)
     if ((p = calloc(1, sizeof(*p))) == NULL)
         return (ENOMEM);
     p->nslots = nslots;
-    if ((p->slots = calloc(nslots, sizeof(*p->slots))) == NULL ||
-        (p->freeq = calloc(nslots, sizeof(*p->freeq))) == NULL ||
-        (p->fullq = calloc(nslots, sizeof(*p->fullq))) == NULL)
+    p->nworkers = nworkers;
+    if ((p->slots = calloc(nslots, sizeof(*p->slots))) == NULL)
         goto err;
     for (i = 0; i < nslots; i++) {
         if ((p->slots[i].buf = malloc(slot_size)) == NULL)
             goto err;
         p->slots[i].cap = slot_size;
-        p->freeq[i] = &p->slots[i];
+        p->slots[i].state = S_FREE;
     }
-    p->free_n = nslots;
     (void)pthread_mutex_init(&p->mu, NULL);
     (void)pthread_cond_init(&p->cv_free, NULL);
-    (void)pthread_cond_init(&p->cv_full, NULL);
+    (void)pthread_cond_init(&p->cv_work, NULL);
+    (void)pthread_cond_init(&p->cv_ready, NULL);
     *pp = p;
     return (0);
 err:
@@ -56,15 +59,13 @@ err:
         for (i = 0; i < nslots; i++)
             free(p->slots[i].buf);
     free(p->slots);
-    free(p->freeq);
-    free(p->fullq);
     free(p);
     return (ENOMEM);
 }
 
 /*
  * wtkms_pipe_free --
- *     Free the pipe and its buffers (the caller joined the producer).
+ *     Free the pipe and its buffers (the caller joined every other thread).
  */
 void
 wtkms_pipe_free(wtkms_pipe *p)
@@ -76,17 +77,16 @@ wtkms_pipe_free(wtkms_pipe *p)
     for (i = 0; i < p->nslots; i++)
         free(p->slots[i].buf);
     free(p->slots);
-    free(p->freeq);
-    free(p->fullq);
     (void)pthread_mutex_destroy(&p->mu);
     (void)pthread_cond_destroy(&p->cv_free);
-    (void)pthread_cond_destroy(&p->cv_full);
+    (void)pthread_cond_destroy(&p->cv_work);
+    (void)pthread_cond_destroy(&p->cv_ready);
     free(p);
 }
 
 /*
  * wtkms_pipe_get_free --
- *     Producer side: wait for an empty slot.
+ *     Producer side: wait for the next ring entry to be empty.
  */
 wtkms_slot *
 wtkms_pipe_get_free(wtkms_pipe *p)
@@ -94,14 +94,13 @@ wtkms_pipe_get_free(wtkms_pipe *p)
     wtkms_slot *s;
 
     (void)pthread_mutex_lock(&p->mu);
-    while (p->free_n == 0 && !p->cancelled)
+    s = &p->slots[p->prod % p->nslots];
+    while (s->state != S_FREE && !p->cancelled)
         (void)pthread_cond_wait(&p->cv_free, &p->mu);
-    s = NULL;
-    if (!p->cancelled) {
-        s = p->freeq[p->free_head];
-        p->free_head = (p->free_head + 1) % p->nslots;
-        p->free_n--;
-    }
+    if (p->cancelled)
+        s = NULL;
+    else
+        s->state = S_FILLING;
     (void)pthread_mutex_unlock(&p->mu);
     return (s);
 }
@@ -114,9 +113,9 @@ void
 wtkms_pipe_put_full(wtkms_pipe *p, wtkms_slot *s)
 {
     (void)pthread_mutex_lock(&p->mu);
-    p->fullq[(p->full_head + p->full_n) % p->nslots] = s;
-    p->full_n++;
-    (void)pthread_cond_signal(&p->cv_full);
+    s->state = p->nworkers > 0 ? S_FULL : S_READY;
+    p->prod++;
+    (void)pthread_cond_signal(p->nworkers > 0 ? &p->cv_work : &p->cv_ready);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
@@ -129,13 +128,50 @@ wtkms_pipe_done(wtkms_pipe *p)
 {
     (void)pthread_mutex_lock(&p->mu);
     p->done = true;
-    (void)pthread_cond_broadcast(&p->cv_full);
+    (void)pthread_cond_broadcast(&p->cv_work);
+    (void)pthread_cond_broadcast(&p->cv_ready);
+    (void)pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * wtkms_pipe_get_work --
+ *     Worker side: take the oldest filled slot no worker has.
+ */
+wtkms_slot *
+wtkms_pipe_get_work(wtkms_pipe *p)
+{
+    wtkms_slot *s;
+
+    (void)pthread_mutex_lock(&p->mu);
+    while (p->work == p->prod && !p->done && !p->cancelled)
+        (void)pthread_cond_wait(&p->cv_work, &p->mu);
+    s = NULL;
+    if (!p->cancelled && p->work < p->prod) {
+        s = &p->slots[p->work % p->nslots];
+        s->state = S_WORKING;
+        p->work++;
+    }
+    (void)pthread_mutex_unlock(&p->mu);
+    return (s);
+}
+
+/*
+ * wtkms_pipe_put_worked --
+ *     Worker side: the slot is ready for the consumer.
+ */
+void
+wtkms_pipe_put_worked(wtkms_pipe *p, wtkms_slot *s)
+{
+    (void)pthread_mutex_lock(&p->mu);
+    s->state = S_READY;
+    if (s == &p->slots[p->cons % p->nslots]) /* the one the consumer waits for */
+        (void)pthread_cond_signal(&p->cv_ready);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
 /*
  * wtkms_pipe_get_full --
- *     Consumer side: wait for the next filled slot.
+ *     Consumer side: wait for the next slot in order to be ready.
  */
 wtkms_slot *
 wtkms_pipe_get_full(wtkms_pipe *p)
@@ -143,35 +179,34 @@ wtkms_pipe_get_full(wtkms_pipe *p)
     wtkms_slot *s;
 
     (void)pthread_mutex_lock(&p->mu);
-    while (p->full_n == 0 && !p->done && !p->cancelled)
-        (void)pthread_cond_wait(&p->cv_full, &p->mu);
-    s = NULL;
-    if (!p->cancelled && p->full_n > 0) {
-        s = p->fullq[p->full_head];
-        p->full_head = (p->full_head + 1) % p->nslots;
-        p->full_n--;
-    }
+    s = &p->slots[p->cons % p->nslots];
+    while (!p->cancelled && !(p->cons < p->prod && s->state == S_READY) &&
+           !(p->done && p->cons == p->prod))
+        (void)pthread_cond_wait(&p->cv_ready, &p->mu);
+    if (p->cancelled || p->cons == p->prod)
+        s = NULL;
     (void)pthread_mutex_unlock(&p->mu);
     return (s);
 }
 
 /*
  * wtkms_pipe_put_free --
- *     Consumer side: return a slot.
+ *     Consumer side: return a slot (or the producer: one it did not fill).
  */
 void
 wtkms_pipe_put_free(wtkms_pipe *p, wtkms_slot *s)
 {
     (void)pthread_mutex_lock(&p->mu);
-    p->freeq[(p->free_head + p->free_n) % p->nslots] = s;
-    p->free_n++;
+    if (s->state != S_FILLING)
+        p->cons++;
+    s->state = S_FREE;
     (void)pthread_cond_signal(&p->cv_free);
     (void)pthread_mutex_unlock(&p->mu);
 }
 
 /*
  * wtkms_pipe_cancel --
- *     Stop both sides.
+ *     Stop every side.
  */
 void
 wtkms_pipe_cancel(wtkms_pipe *p)
@@ -179,7 +214,8 @@ wtkms_pipe_cancel(wtkms_pipe *p)
     (void)pthread_mutex_lock(&p->mu);
     p->cancelled = true;
     (void)pthread_cond_broadcast(&p->cv_free);
-    (void)pthread_cond_broadcast(&p->cv_full);
+    (void)pthread_cond_broadcast(&p->cv_work);
+    (void)pthread_cond_broadcast(&p->cv_ready);
     (void)pthread_mutex_unlock(&p->mu);
 }
 

@@ -4,8 +4,10 @@
  *
  * Both unwrap the snapshot key first (nothing is written before the key is known to work),
  * authenticate the manifest, then stream every object through two threads: the producer reads
- * and opens (decrypts and authenticates) each chunk in order, the consumer hashes it and, for a
- * restore, writes it into a temporary directory beside the target, renamed into place at the end.
+ * and opens (decrypts and authenticates) each chunk in order, then decompresses it (format 2,
+ * bounded by the chunk's length in the authenticated manifest), the consumer hashes it and, for
+ * a restore, writes it into a temporary directory beside the target, renamed into place at the
+ * end.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -21,11 +23,13 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "chunk_read.h"
 #include "fileio.h"
 #include "pipe.h"
 #include "progress.h"
 #include "snaputil.h"
 #include "snapshot.h"
+#include "zcodec.h"
 
 #define NSLOTS 8
 #define TMP_TAG ".wtkms-restore."
@@ -34,6 +38,8 @@ typedef struct {
     wtkms_store *store;
     wtkms_snap_manifest *m;
     wtkms_snap_codec *codec;
+    wtkms_zd *zd;
+    uint8_t *spare; /* the producer's: decompressed chunks, swapped into the slot */
     wtkms_pipe *pipe;
     int ret; /* the producer's error */
     wtkms_err err;
@@ -55,6 +61,27 @@ chunk_error(
 }
 
 /*
+ * read_chunk --
+ *     Read, open and (format 2) decompress chunk i of file fi into slot s.
+ */
+static int
+read_chunk(restore_ctx *c, wtkms_store_reader *r, uint32_t fi, uint64_t i, int codec, wtkms_slot *s)
+{
+    char why[256];
+    int ret;
+
+    if ((ret = wtkms_snap_read_chunk(c->store, r, c->m, c->codec, c->zd, codec, fi, i, &s->buf,
+           &c->spare, why, sizeof(why), &c->err)) != 0)
+        return (ret == EBADMSG ? chunk_error(&c->err, c->m, fi, i, why) : ret);
+    s->file = fi;
+    s->chunk = i;
+    s->final = i + 1 == c->m->files[fi].chunks;
+    s->len =
+      s->final ? (size_t)(c->m->files[fi].size - (int64_t)i * c->m->chunk_size) : c->m->chunk_size;
+    return (0);
+}
+
+/*
  * producer --
  *     Read and open every chunk, in order.
  */
@@ -69,8 +96,8 @@ producer(void *arg)
     char obj[32], why[256];
     uint64_t i;
     uint32_t fi;
-    size_t len, got;
-    int ret;
+    size_t got;
+    int codec, ret;
 
     r = NULL;
     for (fi = 0; fi < m->nfiles; fi++) {
@@ -87,39 +114,20 @@ producer(void *arg)
             c->ret = chunk_error(&c->err, m, fi, 0, "the object is truncated (no header)");
             goto err;
         }
-        if (wtkms_snap_hdr_check(hdr, m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR,
-              fi, m->chunk_size, why, sizeof(why)) != 0) {
+        if (wtkms_snap_hdr_check(hdr, m->format_version,
+              m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, fi, m->chunk_size, &codec,
+              why, sizeof(why)) != 0) {
             c->ret = chunk_error(&c->err, m, fi, 0, why);
             goto err;
         }
         for (i = 0; i < m->files[fi].chunks; i++) {
             if ((s = wtkms_pipe_get_free(c->pipe)) == NULL)
                 goto err; /* the consumer failed */
-            len = i + 1 < m->files[fi].chunks
-                    ? m->chunk_size
-                    : (size_t)(m->files[fi].size - (int64_t)i * m->chunk_size);
-            if ((ret = wtkms_store_read_full(
-                   c->store, r, s->buf, len + WTKMS_SNAP_TAG_LEN, &got, &c->err)) != 0 ||
-                got != len + WTKMS_SNAP_TAG_LEN) {
+            if ((ret = read_chunk(c, r, fi, i, codec, s)) != 0) {
                 wtkms_pipe_put_free(c->pipe, s);
-                c->ret = ret != 0 ? ret
-                                  : chunk_error(&c->err, m, fi, i,
-                                      "the object ends early (truncated, or chunks dropped)");
+                c->ret = ret;
                 goto err;
             }
-            if ((ret = wtkms_snap_open(
-                   c->codec, fi, i, i + 1 == m->files[fi].chunks, s->buf, len)) != 0) {
-                wtkms_pipe_put_free(c->pipe, s);
-                c->ret = chunk_error(&c->err, m, fi, i,
-                  ret == EBADMSG ? "it does not authenticate (altered, dropped, reordered, or "
-                                   "from another file or snapshot)"
-                                 : "it cannot be opened");
-                goto err;
-            }
-            s->len = len;
-            s->file = fi;
-            s->chunk = i;
-            s->final = i + 1 == m->files[fi].chunks;
             wtkms_pipe_put_full(c->pipe, s);
         }
         if ((ret = wtkms_store_read_full(c->store, r, &extra, 1, &got, &c->err)) != 0) {
@@ -313,15 +321,21 @@ run(wtkms_store *store, wtkms_snap_manifest *m, const wtkms_snap_keys *keys, con
     memset(&c, 0, sizeof(c));
     c.store = store;
     c.m = m;
-    if ((ret = wtkms_snap_codec_new(keys, m->id, &c.codec)) != 0)
+    if ((ret = wtkms_snap_codec_new(keys, m->id, m->format_version, &c.codec)) != 0)
         return (wtkms_errf(err, ret, "cannot set up the snapshot cipher"));
-    if ((ret = wtkms_pipe_new(NSLOTS, m->chunk_size + WTKMS_SNAP_TAG_LEN, &c.pipe)) != 0) {
+    if ((ret = wtkms_zd_new(&c.zd)) != 0 ||
+        (c.spare = malloc((size_t)m->chunk_size + WTKMS_SNAP_TAG_LEN)) == NULL ||
+        (ret = wtkms_pipe_new(NSLOTS, m->chunk_size + WTKMS_SNAP_TAG_LEN, 0, &c.pipe)) != 0) {
+        wtkms_zd_free(c.zd);
+        free(c.spare);
         wtkms_snap_codec_free(c.codec);
-        return (wtkms_errf(err, ret, "out of memory for %d chunk buffers", NSLOTS));
+        return (wtkms_errf(err, ENOMEM, "out of memory for %d chunk buffers", NSLOTS));
     }
     wtkms_progress_init(&prog, progress, dir != NULL ? "restore" : "verify", m->size);
     if ((ret = pthread_create(&tid, NULL, producer, &c)) != 0) {
         wtkms_pipe_free(c.pipe);
+        wtkms_zd_free(c.zd);
+        free(c.spare);
         wtkms_snap_codec_free(c.codec);
         return (wtkms_errf(err, ret, "cannot start a reader thread"));
     }
@@ -333,6 +347,8 @@ run(wtkms_store *store, wtkms_snap_manifest *m, const wtkms_snap_keys *keys, con
         ret = c.ret;
     }
     wtkms_pipe_free(c.pipe);
+    wtkms_zd_free(c.zd);
+    free(c.spare);
     wtkms_snap_codec_free(c.codec);
     return (ret);
 }

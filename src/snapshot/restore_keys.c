@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "chunk_read.h"
 #include "fileio.h"
 #include "keystore.h"
 #include "snapshot.h"
@@ -94,18 +95,25 @@ read_object(wtkms_store *store, const wtkms_snap_manifest *m, const wtkms_snap_k
 {
     wtkms_store_reader *r;
     wtkms_snap_codec *codec;
+    wtkms_zd *zd;
     const wtkms_snap_file *f = &m->files[fi];
-    uint8_t hdr[WTKMS_SNAP_HDR_LEN], *chunk, digest[WTKMS_SHA256_LEN];
+    uint8_t hdr[WTKMS_SNAP_HDR_LEN], *chunk, *spare, digest[WTKMS_SHA256_LEN];
     char obj[32], why[256];
     uint64_t i;
     size_t len, got;
-    int ret;
+    int hdr_codec, ret;
 
     r = NULL;
     codec = NULL;
-    if ((chunk = malloc((size_t)m->chunk_size + WTKMS_SNAP_TAG_LEN)) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    if ((ret = wtkms_snap_codec_new(keys, m->id, &codec)) != 0) {
+    zd = NULL;
+    spare = NULL;
+    if ((chunk = malloc((size_t)m->chunk_size + WTKMS_SNAP_TAG_LEN)) == NULL ||
+        (spare = malloc((size_t)m->chunk_size + WTKMS_SNAP_TAG_LEN)) == NULL) {
+        ret = wtkms_errf(err, ENOMEM, "out of memory");
+        goto err;
+    }
+    if ((ret = wtkms_snap_codec_new(keys, m->id, m->format_version, &codec)) != 0 ||
+        (ret = wtkms_zd_new(&zd)) != 0) {
         ret = wtkms_errf(err, ret, "cannot set up the snapshot cipher");
         goto err;
     }
@@ -113,24 +121,22 @@ read_object(wtkms_store *store, const wtkms_snap_manifest *m, const wtkms_snap_k
     if ((ret = store->get_open(store, m->id, obj, &r, err)) != 0 ||
         (ret = wtkms_store_read_full(store, r, hdr, sizeof(hdr), &got, err)) != 0)
         goto err;
-    if (got != sizeof(hdr) ||
-        wtkms_snap_hdr_check(hdr, m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, fi,
-          m->chunk_size, why, sizeof(why)) != 0) {
+    if (got != sizeof(hdr) || wtkms_snap_hdr_check(hdr, m->format_version,
+                                m->encrypted ? WTKMS_SNAP_MODE_GCM : WTKMS_SNAP_MODE_CLEAR, fi,
+                                m->chunk_size, &hdr_codec, why, sizeof(why)) != 0) {
         ret = wtkms_errf(err, EBADMSG, "snapshot %s is damaged: file %s (object %s): %s", m->id,
           f->name, obj, got != sizeof(hdr) ? "the object is truncated" : why);
         goto err;
     }
     for (i = 0; i < f->chunks; i++) {
         len = i + 1 < f->chunks ? m->chunk_size : (size_t)(f->size - (int64_t)i * m->chunk_size);
-        if ((ret = wtkms_store_read_full(store, r, chunk, len + WTKMS_SNAP_TAG_LEN, &got, err)) !=
-            0)
-            goto err;
-        if (got != len + WTKMS_SNAP_TAG_LEN ||
-            wtkms_snap_open(codec, fi, i, i + 1 == f->chunks, chunk, len) != 0) {
-            ret = wtkms_errf(err, EBADMSG,
-              "snapshot %s is damaged: file %s (object %s), chunk %llu does not authenticate; "
-              "restore another snapshot",
-              m->id, f->name, obj, (unsigned long long)i);
+        if ((ret = wtkms_snap_read_chunk(store, r, m, codec, zd, hdr_codec, (uint32_t)fi, i, &chunk,
+               &spare, why, sizeof(why), err)) != 0) {
+            if (ret == EBADMSG)
+                ret = wtkms_errf(err, EBADMSG,
+                  "snapshot %s is damaged: file %s (object %s), chunk %llu: %s; restore another "
+                  "snapshot",
+                  m->id, f->name, obj, (unsigned long long)i, why);
             goto err;
         }
         memcpy(out + (size_t)i * m->chunk_size, chunk, len);
@@ -147,7 +153,9 @@ err:
     if (r != NULL)
         store->get_close(r);
     wtkms_snap_codec_free(codec);
+    wtkms_zd_free(zd);
     free(chunk);
+    free(spare);
     return (ret);
 }
 

@@ -59,6 +59,8 @@ typedef struct {
     const char *uri;
 
     uint32_t chunk_size; /* 0: WTKMS_SNAP_CHUNK_DEFAULT */
+    int compress_level;  /* zstd level of the chunks; 0: WTKMS_ZSTD_LEVEL_DEFAULT */
+    bool no_compress;    /* --no-compress: chunks stored as they are */
     bool progress;       /* a progress bar on stderr */
 } wtkms_snap_create_opts;
 

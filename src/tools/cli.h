@@ -94,6 +94,12 @@ bool wtkms_cli_has_prefix(wtkms_cli *cli, const char *prefix);
 /* The --home value, or an error naming the flag. */
 int wtkms_cli_home(wtkms_cli *cli, const char **homep, wtkms_err *err);
 
+/*
+ * --compress-level N (1 .. 19) and --no-compress, of the commands that write snapshots or
+ * segments: *levelp is N, 0 when neither was given (the default level), -1 for --no-compress.
+ */
+int wtkms_cli_compression(wtkms_cli *cli, int *levelp, wtkms_err *err);
+
 /* Fail on flags nobody used (call at the end of a command that builds no provider). */
 int wtkms_cli_check_unused(wtkms_cli *cli, wtkms_err *err);
 

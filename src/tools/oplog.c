@@ -32,7 +32,8 @@ static const char oplog_usage[] =
   "usage:\n"
   "  wtkms oplog tap (--uri URI | --uri-file FILE) --store DIR [--segment-bytes N]\n"
   "                  [--segment-seconds S]\n"
-  "                  [--start oldest|latest|TS] [--once] [--no-encryption] [provider flags]\n"
+  "                  [--start oldest|latest|TS] [--once] [--no-encryption]\n"
+  "                  [--compress-level N | --no-compress] [provider flags]\n"
   "  wtkms oplog list --store DIR [--json]\n"
   "  wtkms oplog verify --store DIR [--expect-last TS] [--allow-unencrypted] [--json]\n"
   "                     [--key-config FILE ...] [provider flags]\n"
@@ -259,6 +260,8 @@ cmd_tap(wtkms_cli *cli)
     o.uri = uri;
     o.once = wtkms_cli_flag(cli, "once");
     plain = wtkms_cli_flag(cli, "no-encryption");
+    if ((ret = wtkms_cli_compression(cli, &o.compress_level, &err)) != 0)
+        goto err;
     if ((v = wtkms_cli_opt_get(cli, "segment-bytes")) != NULL &&
         (ret = parse_size(v, "--segment-bytes", 1, 512ULL * 1024 * 1024, &o.segment_bytes, &err)) !=
           0)
@@ -365,7 +368,7 @@ cmd_list(wtkms_cli *cli)
     bson_t out, segs, gaps, probs, d;
     wtkms_ts first, last;
     char key[24], kid[1200], a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN], created[32], run[33];
-    uint64_t entries, bytes, ngaps, nseg;
+    uint64_t entries, bytes, plain, ngaps, nseg;
     size_t i;
     int ret;
 
@@ -377,14 +380,14 @@ cmd_list(wtkms_cli *cli)
         (ret = wtkms_oplog_catalog_load(store, &cat, &err)) != 0)
         goto err;
     wtkms_oplog_catalog_range(&cat, &first, &last);
-    entries = bytes = ngaps = nseg = 0;
+    entries = bytes = plain = ngaps = nseg = 0;
     bson_init(&out);
     bson_init(&segs);
     bson_init(&gaps);
     bson_init(&probs);
     if (!cli->json)
-        (void)printf("%-8s %-7s %-36s %-36s %8s %10s  %s\n", "SEGMENT", "KIND", "FIRST (TS, UTC)",
-          "LAST (TS, UTC)", "ENTRIES", "BYTES", "ENCRYPTION KEY ID");
+        (void)printf("%-8s %-7s %-36s %-36s %8s %10s %10s  %s\n", "SEGMENT", "KIND",
+          "FIRST (TS, UTC)", "LAST (TS, UTC)", "ENTRIES", "SIZE", "STORED", "ENCRYPTION KEY ID");
     for (i = 0; i < cat.n; i++) {
         si = &cat.segs[i];
         (void)snprintf(key, sizeof(key), "%zu", i);
@@ -401,6 +404,7 @@ cmd_list(wtkms_cli *cli)
         }
         nseg++;
         bytes += si->file_len;
+        plain += si->h.plain_len;
         wtkms_seg_key_id(&si->h, kid, sizeof(kid));
         wtkms_cli_time(si->h.created_ms, created, sizeof(created));
         wtkms_hex(si->h.run, 16, run);
@@ -427,6 +431,9 @@ cmd_list(wtkms_cli *cli)
         }
         BSON_APPEND_INT64(&d, "entries", (int64_t)si->h.count);
         BSON_APPEND_INT64(&d, "bytes", (int64_t)si->file_len);
+        BSON_APPEND_INT64(&d, "size", (int64_t)si->h.plain_len);
+        BSON_APPEND_INT64(&d, "stored_size", (int64_t)si->file_len);
+        BSON_APPEND_UTF8(&d, "compression", si->h.compressed ? "zstd" : "none");
         BSON_APPEND_UTF8(&d, "encryption_key_id", kid);
         BSON_APPEND_UTF8(&d, "created", created);
         BSON_APPEND_UTF8(&d, "run", run);
@@ -438,8 +445,10 @@ cmd_list(wtkms_cli *cli)
         }
         bson_destroy(&d);
         if (!cli->json)
-            (void)printf("%-8" PRIu64 " %-7s %-36s %-36s %8" PRIu64 " %10" PRIu64 "  %s\n", si->seq,
-              si->h.kind == WTKMS_SEG_GAP ? "GAP" : "entries", a, b, si->h.count, si->file_len,
+            (void)printf("%-8" PRIu64 " %-7s %-36s %-36s %8" PRIu64 " %10" PRIu64 " %10" PRIu64
+                         "  %s\n",
+              si->seq, si->h.kind == WTKMS_SEG_GAP ? "GAP" : "entries", a, b, si->h.count,
+              si->h.plain_len, si->file_len,
               si->h.kind == WTKMS_SEG_GAP ? "(entries in between were lost)" : kid);
     }
     /* Missing segments show from the headers alone: say so here, verify tells the rest. */
@@ -469,6 +478,8 @@ cmd_list(wtkms_cli *cli)
         BSON_APPEND_INT64(&out, "segments", (int64_t)nseg);
         BSON_APPEND_INT64(&out, "entries", (int64_t)entries);
         BSON_APPEND_INT64(&out, "bytes", (int64_t)bytes);
+        BSON_APPEND_INT64(&out, "size", (int64_t)plain);
+        BSON_APPEND_INT64(&out, "stored_size", (int64_t)bytes);
         if (first != 0) {
             wtkms_cli_ts_json(&out, "first_ts", first);
             wtkms_cli_ts_json(&out, "last_ts", last);
@@ -481,9 +492,9 @@ cmd_list(wtkms_cli *cli)
         if (first != 0) {
             wtkms_ts_str_long(first, a, sizeof(a));
             wtkms_ts_str_long(last, b, sizeof(b));
-            (void)printf("%" PRIu64 " segments, %" PRIu64 " entries, %" PRIu64
-                         " bytes, covering %s to %s, %" PRIu64 " gap%s\n",
-              nseg, entries, bytes, a, b, ngaps, ngaps == 1 ? "" : "s");
+            (void)printf("%" PRIu64 " segments, %" PRIu64 " entries, %" PRIu64 " bytes (%" PRIu64
+                         " stored), covering %s to %s, %" PRIu64 " gap%s\n",
+              nseg, entries, plain, bytes, a, b, ngaps, ngaps == 1 ? "" : "s");
         } else
             (void)printf("no oplog entries in %s\n", wtkms_oplog_store_where(store));
     }

@@ -20,10 +20,12 @@
 #include "oplog_cli.h"
 #include "secure.h"
 #include "snapshot.h"
+#include "zcodec.h"
 
 static const char snapshot_usage[] =
   "usage:\n"
   "  wtkms snapshot create --home DIR --store STORE [--no-encryption]\n"
+  "        [--compress-level N | --no-compress] [--chunk-size N]\n"
   "        [--fsync-locked [--uri URI | --uri-file FILE] |\n"
   "         (--live | --fsync-lock) (--uri URI | --uri-file FILE) [--clone-dir DIR]]\n"
   "        [--oplog-ts T:I] [--wt-config STRING] [--home-config FILE] [--json] [provider "
@@ -161,6 +163,10 @@ summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_files)
     BSON_APPEND_UTF8(doc, "created", when);
     BSON_APPEND_INT64(doc, "size", m->size);
     BSON_APPEND_INT64(doc, "stored_size", m->stored_size);
+    BSON_APPEND_DOCUMENT_BEGIN(doc, "compression", &sub);
+    BSON_APPEND_UTF8(&sub, "algorithm", m->compress_level > 0 ? "zstd" : "none");
+    BSON_APPEND_INT32(&sub, "level", m->compress_level);
+    bson_append_document_end(doc, &sub);
     BSON_APPEND_INT32(doc, "file_count", (int32_t)m->nfiles);
     BSON_APPEND_UTF8(doc, "encryption_key_id", name);
     wtkms_kms_desc_append(doc, "master_key", m->encrypted ? &m->key : NULL);
@@ -312,6 +318,11 @@ cmd_create(wtkms_cli *cli)
           &err, EINVAL, "--chunk-size %s: expected 4K .. 4M bytes (K and M suffixes)", v);
         goto err;
     }
+    if ((ret = wtkms_cli_compression(cli, &o.compress_level, &err)) != 0)
+        goto err;
+    o.no_compress = o.compress_level < 0;
+    if (o.no_compress)
+        o.compress_level = 0;
     wtkms_config_free(&cfg);
     if ((ret = settings(cli, &cfg, o.no_encryption, &err)) != 0 ||
         (ret = wtkms_store_open(url, &cfg, &store, &err)) != 0)
@@ -486,7 +497,7 @@ cmd_list(wtkms_cli *cli)
     wtkms_store *store;
     wtkms_err err, merr;
     bson_t arr, doc;
-    char **ids, idx[16], when[32], sz[32], name[1200];
+    char **ids, idx[16], when[32], sz[32], stored[32], name[1200];
     const char *url, *k;
     size_t n, i;
     int ret, bad;
@@ -503,7 +514,8 @@ cmd_list(wtkms_cli *cli)
     }
     bson_init(&arr);
     if (!cli->json)
-        (void)printf("%-26s %-21s %10s  %s\n", "ID", "CREATED", "SIZE", "ENCRYPTION KEY ID");
+        (void)printf(
+          "%-26s %-21s %10s %10s  %s\n", "ID", "CREATED", "SIZE", "STORED", "ENCRYPTION KEY ID");
     for (bad = 0, i = 0; i < n; i++) {
         wtkms_err_clear(&merr);
         (void)bson_uint32_to_string((uint32_t)i, &k, idx, sizeof(idx));
@@ -515,11 +527,13 @@ cmd_list(wtkms_cli *cli)
                 BSON_APPEND_UTF8(&doc, "id", ids[i]);
                 BSON_APPEND_NULL(&doc, "created");
                 BSON_APPEND_NULL(&doc, "size");
+                BSON_APPEND_NULL(&doc, "stored_size");
                 BSON_APPEND_NULL(&doc, "encryption_key_id");
                 BSON_APPEND_UTF8(&doc, "error", merr.msg);
                 bson_append_document_end(&arr, &doc);
             } else
-                (void)printf("%-26s %-21s %10s  %s\n", ids[i], "?", "?", "(damaged manifest)");
+                (void)printf(
+                  "%-26s %-21s %10s %10s  %s\n", ids[i], "?", "?", "?", "(damaged manifest)");
             continue;
         }
         if (cli->json) {
@@ -529,8 +543,9 @@ cmd_list(wtkms_cli *cli)
         } else {
             wtkms_cli_time(m->created_ms, when, sizeof(when));
             human(m->size, sz, sizeof(sz));
+            human(m->stored_size, stored, sizeof(stored));
             wtkms_manifest_key_name(m, name, sizeof(name));
-            (void)printf("%-26s %-21s %10s  %s\n", m->id, when, sz, name);
+            (void)printf("%-26s %-21s %10s %10s  %s\n", m->id, when, sz, stored, name);
         }
         wtkms_manifest_free(m);
     }
@@ -584,6 +599,11 @@ cmd_show(wtkms_cli *cli)
         (void)printf("WiredTiger:        %s\n", m->wt_version);
         (void)printf("size:              %s (%lld bytes in %u files; %lld bytes stored)\n", sz,
           (long long)m->size, m->nfiles, (long long)m->stored_size);
+        if (m->compress_level > 0)
+            (void)printf("compression:       zstd level %d (format %d)\n", m->compress_level,
+              m->format_version);
+        else
+            (void)printf("compression:       none (format %d)\n", m->format_version);
         (void)printf("encryption key id: %s\n", name);
         for (i = 0; m->has_keystore && i < m->n_keystore_cmks; i++) {
             wtkms_kms_desc_name(&m->keystore_cmks[i], name, sizeof(name));

@@ -12,7 +12,7 @@
 static const char *const boolean_flags[] = { "json", "help", "no-encryption", "force", "yes",
     "dry-run", "no-progress", "progress", "once", "all", "keep-going", "verify-only", "verify",
     "fsync-locked", "fsync-lock", "live", "across-gaps", "check", "preserve-uuid",
-    "allow-unencrypted", "no-recover", NULL };
+    "allow-unencrypted", "no-recover", "no-compress", NULL };
 
 static const char usage[] =
   "usage: wtkms [--config FILE] GROUP COMMAND [ARGS] [--home DIR] [--json] [provider flags]\n"

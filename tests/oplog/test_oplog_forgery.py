@@ -85,7 +85,10 @@ def clear_segment(like, seq, prev, docs):
     hdr.update({
         "created": datetime.datetime.now(datetime.timezone.utc),
         "count": Int64(len(docs)),
-        "first_ts": docs[0]["ts"], "last_ts": docs[-1]["ts"], "last_t": Int64(1),
+        "first_ts": docs[0]["ts"], "last_ts": docs[-1]["ts"], "last_t": Int64(1)})
+    if hdr["format"] >= 3:
+        hdr["compression"] = "none"
+    hdr.update({
         "plain_len": Int64(len(body)), "body_len": Int64(len(body)),
         "prev": Binary(prev), "cipher": "none",
         "body_sha256": Binary(hashlib.sha256(body).digest())})

@@ -77,6 +77,36 @@ def manifest_path(store, sid):
     return Path(store) / "snapshots" / sid / "manifest"
 
 
+HDR, TAG, WORD = 24, 16, 4  # object header, chunk tag, format 2 record word (chunk.h)
+
+
+def records(obj, size, chunk=CHUNK):
+    """The chunk records of a format 2 object (bytes, or a path) of a file of `size` bytes, as
+    anyone can read them without the key: dicts of off (the record word), end (past the tag),
+    payload (offset), stored, plain and compressed."""
+    data = obj if isinstance(obj, (bytes, bytearray)) else Path(obj).read_bytes()
+    assert data[8] == 2, "format %d object" % data[8]
+    n = max(1, -(-size // chunk))
+    out, off = [], HDR
+    for i in range(n):
+        w = int.from_bytes(data[off:off + WORD], "big")
+        stored = w & 0x7FFFFFFF
+        out.append({"off": off, "payload": off + WORD, "stored": stored,
+                    "compressed": bool(w >> 31), "end": off + WORD + stored + TAG,
+                    "plain": chunk if i + 1 < n else size - i * chunk})
+        off = out[-1]["end"]
+    assert off == len(data), "records end at %d of %d" % (off, len(data))
+    return out
+
+
+def clear_aad(sid, fi, i, final, rec):
+    """Format 2 additional data of a chunk (chunk.h), for rewriting a clear chunk's check value
+    as anyone can."""
+    return (b"WTKMSSN2" + sid.encode().ljust(32, b"\0") + fi.to_bytes(4, "big") +
+            i.to_bytes(8, "big") + bytes([final, rec["compressed"]]) +
+            rec["stored"].to_bytes(4, "big") + rec["plain"].to_bytes(4, "big"))
+
+
 def leftovers(parent, base):
     """Temporary restore directories beside a target."""
     return [p for p in Path(parent).iterdir() if p.name.startswith("." + base + ".wtkms-restore.")]

@@ -12,9 +12,7 @@ import bson
 import pytest
 from bson.binary import Binary
 
-from conftest import leftovers, manifest_path
-
-HDR, TAG = 24, 16
+from conftest import TAG, clear_aad, leftovers, manifest_path, records
 REGION = "us-east-1"
 
 
@@ -31,13 +29,11 @@ def reissue(store, old, new):
     for fi, f in enumerate(body["files"]):
         obj = root / old / "files" / ("%08d" % fi)
         data = bytearray(obj.read_bytes())
-        off, n = HDR, f["chunks"]
-        for i in range(n):
-            ln = csize if i + 1 < n else f["size"] - i * csize
-            aad = (b"WTKMSSNC" + new.encode().ljust(32, b"\0") + fi.to_bytes(4, "big") +
-                   i.to_bytes(8, "big") + bytes([i + 1 == n]))
-            data[off + ln:off + ln + TAG] = hashlib.sha256(aad + data[off:off + ln]).digest()[:TAG]
-            off += ln + TAG
+        recs = records(data, f["size"], csize)
+        for i, r in enumerate(recs):
+            aad = clear_aad(new, fi, i, i + 1 == len(recs), r)
+            p, n = r["payload"], r["stored"]
+            data[p + n:p + n + TAG] = hashlib.sha256(aad + data[p:p + n]).digest()[:TAG]
         obj.write_bytes(bytes(data))
     env["body"] = body
     env["mac"] = Binary(hashlib.sha256(bson.encode(body)).digest())

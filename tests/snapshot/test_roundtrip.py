@@ -97,12 +97,13 @@ def test_no_encryption_lists_not_enabled(snap, tmp_path):
 
 def test_unencrypted_home_data_never_in_clear_in_store(snap, tmp_path):
     """A plain WiredTiger home: the encrypted snapshot's objects must not contain any row value;
-    the --no-encryption snapshot of the same home does (so the scan can see them)."""
+    the --no-encryption --no-compress snapshot of the same home does (so the scan can see
+    them)."""
     home = snap.make_home(rows=500, vlen=200, encrypted=False)
     probe = subprocess.run([str(snap.rows_prog)], capture_output=True)  # noqa: F841 (built)
     store = tmp_path / "store"
     enc = snap.create(home, store)
-    clear = snap.create(home, store, "--no-encryption", keyflags=False)
+    clear = snap.create(home, store, "--no-encryption", "--no-compress", keyflags=False)
     needle = b"key-00000123"
     assert any(needle in p.read_bytes() for p in (home).iterdir() if p.is_file())
     assert not any(needle in p.read_bytes() for p in objects(store, enc))

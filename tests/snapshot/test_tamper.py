@@ -8,9 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import CHUNK, Snap, leftovers, manifest_path, objects
-
-HDR, TAG = 24, 16
+from conftest import TAG, Snap, leftovers, manifest_path, objects, records
 
 
 _base = {}
@@ -50,9 +48,10 @@ def setup(snap, tmp_path, encrypted, root):
     return store, sid, objects(store, sid)[idx], t
 
 
-def record(i):
-    """Offset and length of chunk record i (not the last) in an object."""
-    return HDR + i * (CHUNK + TAG), CHUNK + TAG
+def record(obj, t, i):
+    """Offset and length of chunk record i (its word, payload and tag) in t's object."""
+    r = records(obj, t["size"])[i]
+    return r["off"], r["end"] - r["off"]
 
 
 def flip(path, off):
@@ -81,7 +80,7 @@ def expect_failure(snap, store, sid, tmp_path, *needles, code=4):
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
 def test_flip_byte_in_chunk(snap, tmp_path, encrypted, tamper_root):
     store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
-    off, _ = record(2)
+    off, _ = record(obj, t, 2)
     flip(obj, off + 100)
     expect_failure(snap, store, sid, tmp_path, sid, "file t.wt", "chunk 2 of %d" % t["chunks"],
                    "does not authenticate")
@@ -109,7 +108,7 @@ def test_flip_byte_in_manifest(snap, tmp_path, encrypted, tamper_root):
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
 def test_truncated_object(snap, tmp_path, encrypted, tamper_root):
     store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
-    off, _ = record(3)
+    off, _ = record(obj, t, 3)
     with open(obj, "r+b") as f:
         f.truncate(off + 10)
     expect_failure(snap, store, sid, tmp_path, "file t.wt", "chunk 3 of", "ends early")
@@ -119,7 +118,7 @@ def test_truncated_object(snap, tmp_path, encrypted, tamper_root):
 def test_dropped_chunk(snap, tmp_path, encrypted, tamper_root):
     store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
     data = obj.read_bytes()
-    off, n = record(1)
+    off, n = record(obj, t, 1)
     obj.write_bytes(data[:off] + data[off + n:])
     expect_failure(snap, store, sid, tmp_path, "file t.wt", "chunk 1 of", "does not authenticate")
 
@@ -127,12 +126,11 @@ def test_dropped_chunk(snap, tmp_path, encrypted, tamper_root):
 @pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "clear"])
 def test_swapped_chunks(snap, tmp_path, encrypted, tamper_root):
     store, sid, obj, t = setup(snap, tmp_path, encrypted, tamper_root)
-    data = bytearray(obj.read_bytes())
-    o1, n = record(1)
-    o2, _ = record(2)
-    c1, c2 = data[o1:o1 + n], data[o2:o2 + n]
-    data[o1:o1 + n], data[o2:o2 + n] = c2, c1
-    obj.write_bytes(bytes(data))
+    data = obj.read_bytes()
+    o1, n1 = record(obj, t, 1)
+    o2, n2 = record(obj, t, 2)
+    assert o2 == o1 + n1
+    obj.write_bytes(data[:o1] + data[o2:o2 + n2] + data[o1:o2] + data[o2 + n2:])
     expect_failure(snap, store, sid, tmp_path, "file t.wt", "chunk 1 of", "does not authenticate")
 
 
@@ -168,7 +166,7 @@ def test_chunk_from_another_snapshot(snap, tmp_path, tamper_root):
     show2 = json.loads(snap.wtkms("snapshot", "show", sid2, "--store", store, "--json").stdout)
     idx = next(i for i, f in enumerate(show2["files"]) if f["name"] == "t.wt")
     obj2 = objects(store, sid2)[idx]
-    off, n = record(0)
+    off, n = record(obj, t, 0)
     mine, theirs = obj.read_bytes()[off:off + n], obj2.read_bytes()[off:off + n]
     assert mine[:-TAG] == theirs[:-TAG] and mine[-TAG:] != theirs[-TAG:]
     data = bytearray(obj.read_bytes())
