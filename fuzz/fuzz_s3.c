@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_s3.c -- S3's answers to the snapshot store (store_s3.c): ListObjectsV2 pages (XML, with
- * continuation tokens and entities), error documents (Code, Message), object and ranged reads,
- * uploads and commits, cleanup and removal, with the scripted transport of fuzz_common.c.
+ * fuzz_s3.c -- S3's answers to the snapshot store (store_s3.c over src/s3/): ListObjectsV2 pages
+ * (XML, with continuation tokens and entities), error documents (Code, Message), object and
+ * ranged reads, uploads and commits, cleanup and removal, with the scripted transport of
+ * fuzz_common.c.
  *
  * Input: one byte choosing the operation (list, get manifest, read an object, write a snapshot,
  * cleanup, remove), then the script of answers (fuzz_common.h).
