@@ -30,7 +30,8 @@ cflags=(-std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-command-line-argument
 srcs=(src/common/*.c src/crypto/*.c src/kms/*.c src/keystore/*.c src/encryptor/block.c src/s3/*.c
     src/snapshot/manifest.c src/snapshot/chunk.c src/snapshot/snaputil.c src/snapshot/store.c
     src/snapshot/store_local.c src/snapshot/store_s3.c src/oplog/oplog_segment.c
-    src/oplog/oplog_store.c src/oplog/oplog_catalog.c src/oplog/oplog_ts.c
+    src/oplog/oplog_store.c src/oplog/oplog_store_local.c src/oplog/oplog_store_s3.c
+    src/oplog/oplog_catalog.c src/oplog/oplog_ts.c
     fuzz/fuzz_common.c)
 
 # Rebuild an object when its source, any header or this script is newer.

@@ -270,7 +270,7 @@ parse_settings(wtkms_s3 *c, wtkms_config *cfg, wtkms_err *err)
 {
     const char *env;
     char addressing[16], ca[1024], proxy[1024];
-    unsigned long part;
+    unsigned long part, timeout;
     size_t n;
     int ret;
 
@@ -317,10 +317,14 @@ parse_settings(wtkms_s3 *c, wtkms_config *cfg, wtkms_err *err)
     if (cfg != NULL && (ret = wtkms_config_uint(cfg, "s3_part_size", part, 5, 64, &part, err)) != 0)
         return (ret);
     c->part_size = part * 1024 * 1024;
+    timeout = WTKMS_S3_TIMEOUT_DEFAULT_MS;
+    if (cfg != NULL && (ret = wtkms_config_uint(
+                          cfg, "s3_timeout_ms", timeout, 1000, 900 * 1000, &timeout, err)) != 0)
+        return (ret);
 
     /* Parts take time to send: a longer attempt and deadline than a KMS call's. */
     wtkms_http_opts_default(&c->http);
-    c->http.timeout_ms = 300 * 1000;
+    c->http.timeout_ms = (long)timeout;
     c->http.deadline_ms = 900 * 1000;
     (void)snprintf(c->http.ca_file, sizeof(c->http.ca_file), "%s", ca);
     (void)snprintf(c->http.proxy, sizeof(c->http.proxy), "%s", proxy);

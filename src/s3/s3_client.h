@@ -15,7 +15,8 @@
  * (default AWS_REGION, AWS_DEFAULT_REGION, us-east-1), s3_addressing=path|virtual (default path
  * with an endpoint, virtual without), s3_credentials_file, s3_profile, s3_role_arn,
  * s3_external_id, s3_sts_endpoint, s3_ca_file, s3_proxy, s3_part_size (MiB, 5..64: one part is
- * held in memory, and one ranged read).
+ * held in memory, and one ranged read), s3_timeout_ms (one attempt of a request, default 300000;
+ * every request, retries included, ends within 900 s).
  *
  * Files: s3_client.c (settings, credentials, signed calls, error wording, XML values),
  * s3_object.c (whole objects, multipart uploads, ranged reads), s3_list.c (bounded listings).
@@ -34,8 +35,9 @@
 #include "http.h"
 
 #define WTKMS_S3_PART_DEFAULT (8 * 1024 * 1024)
-#define WTKMS_S3_LIST_MAX (4 * 1024 * 1024) /* one ListObjectsV2 page */
-#define WTKMS_S3_SMALL_ANSWER (64 * 1024)   /* the answer to a PUT, DELETE, POST */
+#define WTKMS_S3_TIMEOUT_DEFAULT_MS (300 * 1000) /* one attempt: a part takes time to send */
+#define WTKMS_S3_LIST_MAX (4 * 1024 * 1024)      /* one ListObjectsV2 page */
+#define WTKMS_S3_SMALL_ANSWER (64 * 1024)        /* the answer to a PUT, DELETE, POST */
 /*
  * A listing is bounded whatever the service answers (docs/FORMATS.md, "Limits"): an endpoint that
  * keeps saying IsTruncated=true, or returns the same continuation token, stops it with an error.
@@ -96,6 +98,12 @@ int wtkms_s3_escape(const char *in, char *out, size_t outlen);
 /* Whole objects (s3_object.c). get: 200 or an error (ENOENT when missing), resp to free. */
 int wtkms_s3_get(wtkms_s3 *c, const char *key, size_t max, wtkms_http_resp *resp, wtkms_err *err);
 int wtkms_s3_put(wtkms_s3 *c, const char *key, const void *data, size_t len, wtkms_err *err);
+/*
+ * PUT an object only where none exists (If-None-Match: *): *existedp is set, and nothing written,
+ * when one does. EAGAIN when the service reports a concurrent conditional write.
+ */
+int wtkms_s3_put_new(
+  wtkms_s3 *c, const char *key, const void *data, size_t len, bool *existedp, wtkms_err *err);
 int wtkms_s3_exists(wtkms_s3 *c, const char *key, bool *yesp, wtkms_err *err);
 /* DELETE one object (a missing one is fine). */
 int wtkms_s3_delete(wtkms_s3 *c, const char *key, wtkms_err *err);

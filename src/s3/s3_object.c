@@ -67,6 +67,35 @@ wtkms_s3_put(wtkms_s3 *c, const char *key, const void *data, size_t len, wtkms_e
 }
 
 /*
+ * wtkms_s3_put_new --
+ *     A conditional PUT: 412 means the name is taken (an earlier attempt of ours whose answer was
+ *     lost, or another writer); the caller compares.
+ */
+int
+wtkms_s3_put_new(
+  wtkms_s3 *c, const char *key, const void *data, size_t len, bool *existedp, wtkms_err *err)
+{
+    wtkms_http_resp resp;
+    int ret;
+
+    *existedp = false;
+    if ((ret = wtkms_s3_call(c, "writing", "PUT", key, "", data, len, "If-None-Match: *",
+           WTKMS_S3_SMALL_ANSWER, &resp, err)) != 0)
+        return (ret);
+    if (resp.status == 412)
+        *existedp = true;
+    else if (resp.status == 409)
+        ret = wtkms_errf(err, EAGAIN,
+          "%s %s: writing %s: the service reports a conflicting write of the same object (HTTP "
+          "409)",
+          c->noun, c->url, key);
+    else if (resp.status != 200)
+        ret = wtkms_s3_error(c, "writing", key, &resp, err);
+    wtkms_http_resp_free(&resp);
+    return (ret);
+}
+
+/*
  * wtkms_s3_exists --
  *     Whether an object exists (HEAD).
  */

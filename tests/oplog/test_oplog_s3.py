@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Oplog segments in S3-compatible storage (moto with signature checks on, the snapshot tests'
+peer): tap -> list -> verify -> export -> keys usage against s3://BUCKET/PREFIX, objects named as
+in a directory store; a second tap cannot fork the chain; a tap keeps running through S3 failures
+(tests/peers/faultproxy.py between it and moto) and loses no entry."""
+import json
+
+import pytest
+
+from oplogutil import entry, read_bson, ts_of
+from storeview import S3Store, s3_bucket, s3_flags
+
+S = 1700000000
+
+
+@pytest.fixture
+def s3store(tool, moto_s3, s3_env, tmp_path):
+    creds = moto_s3.credentials_file(tmp_path / "s3creds")
+    st = S3Store(moto_s3, s3_bucket(moto_s3, tmp_path), "team/oplog-rs0",
+                 s3_flags(moto_s3, creds))
+    tool.extra = st.flags
+    return st
+
+
+def test_s3_tap_list_verify_export_usage(tool, oplog_server, s3store, tmp_path):
+    oplog_server.append([entry(S, i) for i in range(1, 41)])
+    tool.tap_once(oplog_server.uri, s3store.url, "--segment-bytes", "1500")
+    names = s3store.segs()
+    assert len(names) >= 4 and names[0] == "oplog-000000000001.seg"
+    assert s3store.exists("oplog.head")
+    # Only segments and the head under the prefix: no lock object, no temporary names.
+    assert sorted(s3store.keys()) == sorted(names + ["oplog.head"])
+
+    listing = tool.list(s3store.url)
+    assert listing["store"] == s3store.url
+    assert [s["file"] for s in listing["list"]] == names
+    assert listing["list"][0]["encryption_key_id"].startswith("local:")
+
+    p = tool.run("oplog", "verify", "--store", s3store.url, "--json", "--expect-last",
+                 "%d:40" % S)
+    v = json.loads(p.stdout)
+    assert v["ok"] and v["entries"] == 40, v
+
+    docs = tool.exported(s3store.url)
+    assert [ts_of(d) for d in docs] == [(S, i) for i in range(1, 41)]
+
+    # A second run continues the chain from the objects.
+    oplog_server.append([entry(S, i) for i in range(41, 51)])
+    tool.tap_once(oplog_server.uri, s3store.url, "--segment-bytes", "1500")
+    assert [ts_of(d) for d in tool.exported(s3store.url)] == [(S, i) for i in range(1, 51)]
+
+    kid = listing["list"][0]["encryption_key_id"]
+    p = tool.run("keys", "usage", kid, "--store", s3store.url, "--json", key=False, check=False)
+    u = json.loads(p.stdout)
+    assert p.returncode == 6 and u["verdict"] == "not safe", (p.returncode, u, p.stderr)
+    # One line per tap run: two runs.
+    assert [d["kind"] for d in u["dependents"]] == ["oplog", "oplog"], u
+    assert u["dependents"][0]["store"] == s3store.url
+
+
+def test_s3_second_writer_cannot_fork_the_chain(tool, oplog_server, s3store):
+    """A tap resumed a chain, then another writer put the next segment: the tap's conditional
+    PUT finds the name taken by different bytes and stops, leaving the other object alone (no
+    lock file in S3: the segment name is the claim)."""
+    oplog_server.append([entry(S, i) for i in range(1, 21)])
+    tool.tap_once(oplog_server.uri, s3store.url, "--segment-bytes", "1500")
+    names = s3store.segs()
+    nxt = "oplog-%012d.seg" % (len(names) + 1)
+    tap = tool.start_tap(oplog_server.uri, s3store.url, "--segment-seconds", "3600")
+    try:
+        tap.wait_for("tailing local.oplog.rs")
+        foreign = b"another writer's segment " + s3store.read(names[-1])
+        s3store.write(nxt, foreign)
+        oplog_server.append([entry(S, i) for i in range(21, 31)])
+        tap.wait_for("tailing local.oplog.rs on")
+    finally:
+        rc, out = tap.stop()
+    assert rc == 6, (rc, out)  # refused for safety: another writer
+    assert "already holds a different segment %d" % (len(names) + 1) in out, out
+    assert s3store.read(nxt) == foreign
+    assert s3store.segs() == names + [nxt]
+
+
+def test_s3_tap_keeps_running_through_store_failures(tool, oplog_server, moto_s3, s3_env,
+                                                     faultproxy, tmp_path):
+    """A tap writing through tests/peers/faultproxy.py to moto: every request answered 503, then
+    500, then connections reset, then timeouts, then a PUT carried out whose answer is lost. The
+    tap keeps its place and its entries, tries again with backoff, and once the faults end the
+    chain holds every entry exactly once and verifies against the newest one recorded."""
+    fp = faultproxy(upstream=moto_s3.url)
+    creds = moto_s3.credentials_file(tmp_path / "s3creds")
+    st = S3Store(moto_s3, s3_bucket(moto_s3, tmp_path), "faulty",
+                 s3_flags(moto_s3, creds, endpoint=fp.url) + ["--s3-timeout-ms", "1000"])
+    tool.extra = st.flags
+    oplog_server.append([entry(S, i) for i in range(1, 11)])
+    tap = tool.start_tap(oplog_server.uri, st.url, "--segment-bytes", "1500",
+                         "--segment-seconds", "1")
+    try:
+        tap.wait_for("saved segment 1:")
+        last = 10
+        for mode, delay in (("503", 0), ("500", 0), ("reset", 0), ("delay", 3)):
+            fp.fault(mode, -1, delay)
+            n = tap.output().count("trying again")
+            oplog_server.append([entry(S, i) for i in range(last + 1, last + 16)])
+            last += 15
+            deadline = 60
+            while tap.output().count("trying again") < n + 2 and deadline > 0:
+                assert tap.proc.poll() is None, tap.output()
+                import time
+                time.sleep(0.25)
+                deadline -= 0.25
+            assert tap.output().count("trying again") >= n + 2, tap.output()
+        fp.reset()  # the faults end: the tap catches up
+        tap.wait_for(".. %d:%d" % (S, last), timeout=60)
+        # The next request (a segment's PUT) is carried out, but its answer never arrives: the
+        # request is sent again, finds the name taken (412), and reads the object back to see it
+        # is its own.
+        fp.fault("lost_answer", 1)
+        oplog_server.append([entry(S, i) for i in range(last + 1, last + 11)])
+        last += 10
+        tap.wait_for(".. %d:%d" % (S, last), timeout=60)
+    finally:
+        rc, out = tap.stop()
+    assert rc == 0, out
+    assert "store writes tried again" in out, out
+    stats = fp.stats()
+    assert stats["faulted"] == 1, stats
+    puts = {k: v for k, v in stats["by_target"].items() if k.startswith("PUT ") and ".seg" in k}
+    lost = [k for k, v in puts.items() if v == 2]
+    assert len(lost) == 1 and stats["by_target"].get(lost[0].replace("PUT", "GET", 1)) == 1, stats
+    docs = tool.exported(st.url)
+    assert [ts_of(d) for d in docs] == [(S, i) for i in range(1, last + 1)], out
+    p = tool.run("oplog", "verify", "--store", st.url, "--expect-last", "%d:%d" % (S, last))
+    assert "OK" in p.stdout, p.stdout
