@@ -182,6 +182,10 @@ def s3():
 <KeyCount>%d</KeyCount><MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter><IsTruncated>%s</IsTruncated>%s
 %s</ListBucketResult>""" % (len(keys), trunc, "<NextContinuationToken>%s</NextContinuationToken>" % token if token else "",
                            "".join("<CommonPrefixes><Prefix>wtkms/snapshots/%s/</Prefix></CommonPrefixes>" % k for k in keys)))
+    uploads = lambda trunc, km, um, keys: answer(200, """<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bucket</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>%s<Prefix>wtkms/snapshots/</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>%s</IsTruncated>%s</ListMultipartUploadsResult>""" % (
+        "<NextKeyMarker>%s</NextKeyMarker><NextUploadIdMarker>%s</NextUploadIdMarker>" % (km, um) if km else "", trunc,
+        "".join("<Upload><Key>wtkms/snapshots/%s</Key><UploadId>id-%d</UploadId><StorageClass>STANDARD</StorageClass><Initiated>2020-01-01T00:00:00.000Z</Initiated></Upload>" % (k, i) for i, k in enumerate(keys))))
     err = lambda st, code, msg: answer(st, """<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>%s</Code><Message>%s</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>x</HostId></Error>""" % (code, msg))
     ids = ["20261125T224529Z-1a2b3c4d", "20261126T000000Z-deadbeef"]
@@ -199,6 +203,8 @@ def s3():
         "remove": script(5, answer(204, ""), answer(200, """<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>wtkms/snapshots/20261125T224529Z-1a2b3c4d/files/00000000</Key><LastModified>2026-11-25T22:45:29.000Z</LastModified></Contents></ListBucketResult>"""), answer(204, "")),
         "put": script(3, *([answer(200, "", ['ETag: "d41d8cd98f00b204e9800998ecf8427e"'])] * 6)),
         "put_denied": script(3, err(403, "AccessDenied", "Access Denied")),
+        "uploads_two_pages": script(0x80, uploads("true", "wtkms/snapshots/20200101T000000Z-deadbeef/files/00000000", "abc~1", ["20200101T000000Z-deadbeef/files/00000000"]), uploads("false", None, None, ["junk", "20261125T224529Z-1a2b3c4d/files/00000001"]), answer(204, ""), answer(204, "")),
+        "uploads_none": script(0x80, uploads("false", None, None, [])),
     }
 
 

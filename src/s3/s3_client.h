@@ -19,7 +19,8 @@
  * every request, retries included, ends within 900 s).
  *
  * Files: s3_client.c (settings, credentials, signed calls, error wording, XML values),
- * s3_object.c (whole objects, multipart uploads, ranged reads), s3_list.c (bounded listings).
+ * s3_object.c (whole objects, multipart uploads, ranged reads), s3_list.c (bounded listings of
+ * objects and of multipart uploads).
  */
 #ifndef WTKMS_S3_CLIENT_H
 #define WTKMS_S3_CLIENT_H
@@ -65,7 +66,8 @@ typedef struct {
 /* One listing entry. */
 typedef struct {
     char *key;           /* malloc'd */
-    int64_t modified_ms; /* LastModified; 0 when not given, -1 when malformed */
+    int64_t modified_ms; /* LastModified (uploads: Initiated); 0 when not given, -1 malformed */
+    char *upload_id;     /* wtkms_s3_list_uploads only (malloc'd), else NULL */
 } wtkms_s3_entry;
 
 typedef struct wtkms_s3_upload wtkms_s3_upload;
@@ -133,5 +135,11 @@ void wtkms_s3_entries_free(wtkms_s3_entry *e, size_t n);
 
 /* One ListObjectsV2 call of at most one key: the bucket exists and the credentials may list. */
 int wtkms_s3_check_bucket(wtkms_s3 *c, wtkms_err *err);
+
+/* ListMultipartUploads under prefix: the uploads begun and neither completed nor aborted. */
+int wtkms_s3_list_uploads(
+  wtkms_s3 *c, const char *prefix, wtkms_s3_entry **outp, size_t *np, wtkms_err *err);
+/* AbortMultipartUpload (one already gone is fine). */
+int wtkms_s3_abort_upload(wtkms_s3 *c, const char *key, const char *upload_id, wtkms_err *err);
 
 #endif

@@ -413,6 +413,48 @@ s3_remove(wtkms_store *st, const char *id, wtkms_err *err)
 }
 
 /*
+ * s3_abort_uploads --
+ *     Multipart uploads under PREFIX/snapshots/ older than max_age_ms by both clocks: the
+ *     service's (Initiated) and the snapshot id's (a create names its objects after the time it
+ *     began, so an upload of a create begun less than max_age_ms ago is never touched, whatever
+ *     the service reports).
+ */
+static int
+s3_abort_uploads(wtkms_store *st, int64_t max_age_ms, bool dry, int *abortedp, wtkms_err *err)
+{
+    s3_store *s = (s3_store *)st;
+    wtkms_s3_entry *e;
+    char root[1200], id[32];
+    const char *rest;
+    size_t i, n, len;
+    int64_t cutoff, born;
+    int ret;
+
+    *abortedp = 0;
+    (void)snprintf(root, sizeof(root), "%ssnapshots/", s->c->prefix);
+    if ((ret = wtkms_s3_list_uploads(s->c, root, &e, &n, err)) != 0)
+        return (ret);
+    cutoff = wtkms_now_ms() - max_age_ms;
+    len = strlen(root);
+    for (i = 0; ret == 0 && i < n; i++) {
+        if (strncmp(e[i].key, root, len) != 0 || e[i].modified_ms < 0 || e[i].modified_ms > cutoff)
+            continue;
+        /* snapshots/ID/...: the id's time; a key of another shape is not a create's. */
+        rest = e[i].key + len;
+        if (strlen(rest) < 26 || rest[25] != '/')
+            continue;
+        (void)snprintf(id, sizeof(id), "%.25s", rest);
+        if ((born = wtkms_snap_id_time_ms(id)) < 0 || born > cutoff)
+            continue;
+        if (!dry && (ret = wtkms_s3_abort_upload(s->c, e[i].key, e[i].upload_id, err)) != 0)
+            break;
+        (*abortedp)++;
+    }
+    wtkms_s3_entries_free(e, n);
+    return (ret);
+}
+
+/*
  * s3_free --
  *     Free the store (credentials are wiped).
  */
@@ -457,6 +499,7 @@ wtkms_store_s3_open(const char *url, wtkms_config *cfg, wtkms_store **sp, wtkms_
     s->iface.list = s3_list;
     s->iface.cleanup = s3_cleanup;
     s->iface.remove = s3_remove;
+    s->iface.abort_uploads = s3_abort_uploads;
     s->iface.free = s3_free;
     *sp = &s->iface;
     return (0);
