@@ -132,3 +132,29 @@ def test_s3_tap_keeps_running_through_store_failures(tool, oplog_server, moto_s3
     assert [ts_of(d) for d in docs] == [(S, i) for i in range(1, last + 1)], out
     p = tool.run("oplog", "verify", "--store", st.url, "--expect-last", "%d:%d" % (S, last))
     assert "OK" in p.stdout, p.stdout
+
+
+def test_s3_pit_restore_from_s3_snapshot_and_oplog_stores(tool, oplog_server, s3store, tmp_path):
+    """pit restore with both stores in S3 (one bucket, two prefixes, one set of --s3-* flags):
+    the same oplog slice as from directories."""
+    from test_oplog_pit import S as PS, T0, TS, timeline
+    line = tool.line
+    home = tmp_path / "wthome"  # tmp_path/home is the s3_env HOME
+    home.mkdir()
+    line.run([line.wt, "-h", home, "-C", "create", "create", "-c",
+              "key_format=S,value_format=S", "table:t"])
+    line.run([line.wt, "-h", home, "write", "table:t", "a", "1"])
+    snaps = "s3://%s/team/snaps" % s3store.bucket
+    sid = json.loads(tool.run("snapshot", "create", "--home", home, "--store", snaps,
+                              "--oplog-ts", "%d:%d" % (PS, T0), "--json").stdout)["id"]
+    ents = timeline()
+    oplog_server.append(list(ents.values()))
+    tool.tap_once(oplog_server.uri, s3store.url, "--segment-bytes", "2K")
+    to = tmp_path / "restored"
+    j = json.loads(tool.run("pit", "restore", "--snapshot", sid, "--store", snaps,
+                            "--oplog-store", s3store.url, "--until", "%d:%d" % (PS, TS),
+                            "--to", to, "--json").stdout)
+    assert j["until"] == "%d:%d" % (PS, TS)
+    got = read_bson(to.parent / "restored-oplog" / "oplog.bson")
+    want = [28, 29, 31, 32, 33, 36, 38]
+    assert [d.raw for d in got] == [ents[i].raw for i in want]
