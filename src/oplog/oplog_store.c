@@ -71,13 +71,29 @@ wtkms_oplog_store_path(const wtkms_oplog_store *s, uint64_t seq, char *out, size
 }
 
 /*
+ * cmp_u64 --
+ *     qsort order.
+ */
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return (x < y ? -1 : x > y);
+}
+
+/*
  * wtkms_oplog_store_list --
- *     The segments present.
+ *     The segments present, ascending.
  */
 int
 wtkms_oplog_store_list(wtkms_oplog_store *s, uint64_t **seqsp, size_t *np, wtkms_err *err)
 {
-    return (s->ops->list(s, seqsp, np, err));
+    int ret;
+
+    if ((ret = s->ops->list(s, seqsp, np, err)) == 0 && *np > 1)
+        qsort(*seqsp, *np, sizeof(**seqsp), cmp_u64);
+    return (ret);
 }
 
 /*

@@ -14,6 +14,7 @@
 #define WTKMS_OPLOG_HEAD_MAX 4096
 
 typedef struct {
+    /* The segment seqs present, in any order (the caller sorts). */
     int (*list)(wtkms_oplog_store *s, uint64_t **seqsp, size_t *np, wtkms_err *err);
     int (*read)(wtkms_oplog_store *s, uint64_t seq, bool header_only, uint8_t **bufp, size_t *lenp,
       uint64_t *file_lenp, wtkms_err *err);

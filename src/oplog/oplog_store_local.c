@@ -76,18 +76,6 @@ local_close(wtkms_oplog_store *st)
 }
 
 /*
- * cmp_u64 --
- *     qsort order.
- */
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return (x < y ? -1 : x > y);
-}
-
-/*
  * local_list --
  *     Scan the directory for segment names.
  */
@@ -121,8 +109,6 @@ local_list(wtkms_oplog_store *st, uint64_t **seqsp, size_t *np, wtkms_err *err)
         seqs[n++] = seq;
     }
     (void)closedir(d);
-    if (n > 0)
-        qsort(seqs, n, sizeof(*seqs), cmp_u64);
     *seqsp = seqs;
     *np = n;
     return (0);

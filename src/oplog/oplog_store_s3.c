@@ -46,18 +46,6 @@ seg_key(s3_oplog_store *s, uint64_t seq, char *out, size_t outlen)
 }
 
 /*
- * cmp_u64 --
- *     qsort order.
- */
-static int
-cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-    return (x < y ? -1 : x > y);
-}
-
-/*
  * s3_list --
  *     The segment objects under the prefix (a bounded listing: s3_list.c).
  */
@@ -85,9 +73,7 @@ s3_list(wtkms_oplog_store *st, uint64_t **seqsp, size_t *np, wtkms_err *err)
         if ((seq = wtkms_seg_name_seq(e[i].key + plen)) != 0)
             seqs[k++] = seq;
     wtkms_s3_entries_free(e, n);
-    if (k > 0)
-        qsort(seqs, k, sizeof(*seqs), cmp_u64);
-    else {
+    if (k == 0) {
         free(seqs);
         seqs = NULL;
     }

@@ -89,33 +89,6 @@ parse_size(
 }
 
 /*
- * store_settings --
- *     The --s3-* flags as settings: the store's, never the provider's.
- */
-static int
-store_settings(wtkms_cli *cli, wtkms_config *cfg, wtkms_err *err)
-{
-    char key[128];
-    size_t i;
-    int n, ret;
-
-    for (n = 0; n < cli->nopts; n++) {
-        wtkms_cli_opt *o = &cli->opts[n];
-        if (o->used || strncmp(o->name, "s3-", 3) != 0)
-            continue;
-        if (strlen(o->name) >= sizeof(key))
-            return (wtkms_errf(err, EINVAL, "flag --%s is too long", o->name));
-        for (i = 0; o->name[i] != '\0'; i++)
-            key[i] = o->name[i] == '-' ? '_' : o->name[i];
-        key[i] = '\0';
-        o->used = true;
-        if ((ret = wtkms_config_set(cfg, key, o->value, err)) != 0)
-            return (ret);
-    }
-    return (0);
-}
-
-/*
  * open_store --
  *     --store DIR or s3://BUCKET/PREFIX (with the --s3-* flags), required.
  */
@@ -133,8 +106,7 @@ open_store(wtkms_cli *cli, bool create, wtkms_oplog_store **sp, wtkms_err *err)
           cli->command));
     if (strncmp(url, "s3://", 5) != 0)
         return (wtkms_oplog_store_open(url, NULL, create, sp, err));
-    wtkms_config_init(&cfg, "command-line flags");
-    if ((ret = store_settings(cli, &cfg, err)) == 0 &&
+    if ((ret = wtkms_cli_s3_settings(cli, &cfg, err)) == 0 &&
         (ret = wtkms_oplog_store_open(url, &cfg, create, sp, err)) == 0 &&
         (ret = wtkms_config_check_unused(&cfg, err)) != 0) {
         wtkms_oplog_store_close(*sp);
