@@ -208,7 +208,32 @@ def s3():
     }
 
 
-TARGETS = {"azure": azure, "gcp": gcp, "aws": aws, "aws_creds": aws_creds, "s3": s3}
+def oplog_s3():
+    ok = answer(200, """<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>""")
+    listing = lambda trunc, token, names: answer(200, """<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>fuzz-bucket</Name><Prefix>oplog/oplog-</Prefix><IsTruncated>%s</IsTruncated>%s%s</ListBucketResult>""" % (
+        trunc, "<NextContinuationToken>%s</NextContinuationToken>" % token if token else "",
+        "".join("<Contents><Key>oplog/%s</Key><LastModified>2026-12-02T00:00:00.000Z</LastModified><Size>40</Size></Contents>" % n for n in names)))
+    hdr = b"WTKMSOPL" + (5).to_bytes(4, "little") + b"\x05\x00\x00\x00\x00"
+    err = lambda st, code: answer(st, "<Error><Code>%s</Code><Message>m</Message></Error>" % code)
+    return {
+        "catalog_two": script(0, ok, listing("false", None, ["oplog-000000000001.seg", "oplog-000000000002.seg", "oplog.head", "oplog-x.seg"]),
+                              answer(206, hdr, ["Content-Range: bytes 0-16/17"]), answer(200, hdr), err(404, "NoSuchKey")),
+        "catalog_pages": script(0, ok, listing("true", "t1", ["oplog-000000000001.seg"]), listing("false", None, ["oplog-000000000003.seg"]),
+                                answer(206, hdr, ["Content-Range: bytes 0-16/99999999999"]), answer(416, ""), answer(200, bytes(40))),
+        "read_range": script(1, ok, answer(206, hdr, ["Content-Range: bytes 0-16/17"]), answer(200, hdr)),
+        "read_missing": script(1, ok, err(404, "NoSuchKey")),
+        "write_new": script(2, ok, answer(200, "")),
+        "write_taken_same": script(2, ok, answer(412, ""), answer(200, hdr)),
+        "write_taken_other": script(2, ok, answer(412, ""), answer(200, b"other")),
+        "write_conflict": script(2, ok, answer(409, "")),
+        "head": script(3, ok, answer(200, ""), answer(200, bytes(30))),
+        "no_bucket": script(0, err(404, "NoSuchBucket")),
+    }
+
+
+TARGETS = {"azure": azure, "gcp": gcp, "aws": aws, "aws_creds": aws_creds, "s3": s3,
+           "oplog_s3": oplog_s3}
 
 
 def main(argv):

@@ -70,7 +70,9 @@ s3_list(wtkms_oplog_store *st, uint64_t **seqsp, size_t *np, wtkms_err *err)
     }
     plen = strlen(s->c->prefix);
     for (i = k = 0; i < n; i++)
-        if ((seq = wtkms_seg_name_seq(e[i].key + plen)) != 0)
+        /* The service may answer any key: only names under the prefix are segments. */
+        if (strncmp(e[i].key, s->c->prefix, plen) == 0 &&
+            (seq = wtkms_seg_name_seq(e[i].key + plen)) != 0)
             seqs[k++] = seq;
     wtkms_s3_entries_free(e, n);
     if (k == 0) {
@@ -91,7 +93,8 @@ static int
 get_segment(s3_oplog_store *s, uint64_t seq, bool header_only, wtkms_http_resp *resp,
   uint64_t *file_lenp, wtkms_err *err)
 {
-    char key[1200], range[96], cr[128], *slash;
+    char key[1200], range[96], cr[128], *slash, *end;
+    unsigned long long total;
     int ret;
 
     seg_key(s, seq, key, sizeof(key));
@@ -110,10 +113,15 @@ get_segment(s3_oplog_store *s, uint64_t seq, bool header_only, wtkms_http_resp *
         *file_lenp = resp->body_len;
         return (0);
     }
+    /* 206: "Content-Range: bytes 0-N/TOTAL", and no more bytes than TOTAL. */
     if (resp->status == 206 && wtkms_http_resp_header(resp, "Content-Range", cr, sizeof(cr)) == 0 &&
-        (slash = strchr(cr, '/')) != NULL) {
-        *file_lenp = strtoull(slash + 1, NULL, 10);
-        return (0);
+        (slash = strchr(cr, '/')) != NULL && slash[1] >= '0' && slash[1] <= '9') {
+        errno = 0;
+        total = strtoull(slash + 1, &end, 10);
+        if (errno == 0 && *end == '\0' && resp->body_len <= total) {
+            *file_lenp = total;
+            return (0);
+        }
     }
     /* 416: an empty object has no first byte. */
     if (resp->status == 416) {
@@ -124,7 +132,9 @@ get_segment(s3_oplog_store *s, uint64_t seq, bool header_only, wtkms_http_resp *
         return (0);
     }
     ret = resp->status == 206
-            ? wtkms_errf(err, EPROTO, "%s %s: reading %s: a ranged answer without Content-Range",
+            ? wtkms_errf(err, EPROTO,
+                "%s %s: reading %s: a ranged answer whose Content-Range is missing or does not "
+                "match its body: check s3_endpoint",
                 s->c->noun, s->c->url, key)
             : wtkms_s3_error(s->c, "reading", key, resp, err);
     wtkms_http_resp_free(resp);
