@@ -158,3 +158,30 @@ def test_s3_pit_restore_from_s3_snapshot_and_oplog_stores(tool, oplog_server, s3
     got = read_bson(to.parent / "restored-oplog" / "oplog.bson")
     want = [28, 29, 31, 32, 33, 36, 38]
     assert [d.raw for d in got] == [ents[i].raw for i in want]
+
+
+@pytest.mark.parametrize("same_token", [False, True], ids=["new-tokens", "same-token"])
+def test_s3_endless_listing_stops(tool, s3_env, tmp_path, same_token):
+    """An endpoint whose ListObjectsV2 says IsTruncated=true for ever (the snapshot tests' peer):
+    the oplog store's listing stops at the same bounds as the snapshot store's."""
+    from s3_endless import EndlessListing
+    s3 = EndlessListing(same_token)
+    creds = tmp_path / "creds"
+    creds.write_text("[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = %s\n"
+                     % ("s" * 40))
+    creds.chmod(0o600)
+
+    tool.extra = ["--s3-endpoint", s3.url, "--s3-region", "us-east-1", "--s3-credentials-file",
+                  creds]
+    try:
+        p = tool.run("oplog", "list", "--store", "s3://b/oplog", check=False, key=False,
+                     timeout=300)
+    finally:
+        s3.close()
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    if same_token:
+        assert "the same continuation token twice" in p.stderr, p.stderr
+        assert s3.pages == 1 + 2  # the bucket check, then two pages
+    else:
+        assert "did not end after 10000 pages" in p.stderr, p.stderr
+        assert s3.pages == 1 + 10000
