@@ -160,6 +160,35 @@ def test_s3_pit_restore_from_s3_snapshot_and_oplog_stores(tool, oplog_server, s3
     assert [d.raw for d in got] == [ents[i].raw for i in want]
 
 
+def test_s3_tap_stopped_during_an_outage_resumes(tool, oplog_server, moto_s3, s3_env, faultproxy,
+                                                tmp_path):
+    """Every answer lost (the PUTs land, the tap never hears so) until the tap is stopped: the
+    next run finds the segment that landed, with the head one behind, continues after it, and
+    the chain holds every entry exactly once."""
+    fp = faultproxy(upstream=moto_s3.url)
+    creds = moto_s3.credentials_file(tmp_path / "s3creds")
+    st = S3Store(moto_s3, s3_bucket(moto_s3, tmp_path), "outage",
+                 s3_flags(moto_s3, creds, endpoint=fp.url) + ["--s3-timeout-ms", "1000"])
+    tool.extra = st.flags
+    oplog_server.append([entry(S, i) for i in range(1, 11)])
+    tap = tool.start_tap(oplog_server.uri, st.url, "--segment-seconds", "1")
+    try:
+        tap.wait_for("saved segment 1:")
+        fp.fault("lost_answer", -1)
+        oplog_server.append([entry(S, i) for i in range(11, 21)])
+        tap.wait_for("trying again", timeout=60)
+    finally:
+        rc, out = tap.stop()
+    assert rc in (0, 3), (rc, out)
+    fp.reset()
+    assert st.segs() == ["oplog-000000000001.seg", "oplog-000000000002.seg"], out
+    oplog_server.append([entry(S, i) for i in range(21, 26)])
+    p = tool.tap_once(oplog_server.uri, st.url)
+    assert "after segment 2" in p.stderr, p.stderr
+    assert [ts_of(d) for d in tool.exported(st.url)] == [(S, i) for i in range(1, 26)]
+    tool.run("oplog", "verify", "--store", st.url, "--expect-last", "%d:25" % S)
+
+
 @pytest.mark.parametrize("same_token", [False, True], ids=["new-tokens", "same-token"])
 def test_s3_endless_listing_stops(tool, s3_env, tmp_path, same_token):
     """An endpoint whose ListObjectsV2 says IsTruncated=true for ever (the snapshot tests' peer):
