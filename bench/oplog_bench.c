@@ -251,7 +251,7 @@ run_segmenter(const input *in, wtkms_kms *kms, const char *dir, sample *s)
     wtkms_err_clear(&err);
     if (dir != NULL) {
         rm_store(dir);
-        if ((ret = wtkms_oplog_store_open(dir, true, &store, &err)) != 0)
+        if ((ret = wtkms_oplog_store_open(dir, NULL, true, &store, &err)) != 0)
             goto err;
     }
     w0 = now_s(CLOCK_MONOTONIC);
@@ -305,7 +305,7 @@ run_export(const char *dir, wtkms_kms *kms, const char *out, uint64_t want, samp
     wtkms_err_clear(&err);
     w0 = now_s(CLOCK_MONOTONIC);
     c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
-    if ((ret = wtkms_oplog_store_open(dir, false, &store, &err)) != 0)
+    if ((ret = wtkms_oplog_store_open(dir, NULL, false, &store, &err)) != 0)
         goto done;
     if ((ret = wtkms_oplog_catalog_load(store, &cat, &err)) != 0)
         goto done;

@@ -24,13 +24,14 @@ read -r -a plibs <<<"$(pkg-config --libs $pkgs)"
 cflags=(-std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-command-line-argument
     -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DWTKMS_FUZZING "-DWTKMS_FUZZ_DIR=\"$top/fuzz\"" "${san[@]}"
     -fsanitize=fuzzer-no-link -Isrc/common -Isrc/crypto -Isrc/kms -Isrc/keystore
-    -Isrc/encryptor -Isrc/snapshot -Isrc/oplog -Isrc/compress -Ifuzz "${pcflags[@]}")
+    -Isrc/encryptor -Isrc/s3 -Isrc/snapshot -Isrc/oplog -Isrc/compress -Ifuzz "${pcflags[@]}")
 
 # The parsers' modules: everything that needs neither WiredTiger nor mongo-c-driver.
-srcs=(src/common/*.c src/crypto/*.c src/kms/*.c src/keystore/*.c src/encryptor/block.c
+srcs=(src/common/*.c src/crypto/*.c src/kms/*.c src/keystore/*.c src/encryptor/block.c src/s3/*.c
     src/snapshot/manifest.c src/snapshot/chunk.c src/snapshot/snaputil.c src/snapshot/store.c
     src/snapshot/store_local.c src/snapshot/store_s3.c src/oplog/oplog_segment.c
-    src/oplog/oplog_store.c src/oplog/oplog_catalog.c src/oplog/oplog_ts.c src/compress/zcodec.c
+    src/oplog/oplog_store.c src/oplog/oplog_store_local.c src/oplog/oplog_store_s3.c
+    src/oplog/oplog_catalog.c src/oplog/oplog_ts.c src/compress/zcodec.c
     fuzz/fuzz_common.c)
 
 # Rebuild an object when its source, any header or this script is newer.

@@ -34,7 +34,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     (void)snprintf(dir, sizeof(dir), "%s/oplog", fuzz_tmpdir());
-    if (wtkms_oplog_store_open(dir, true, &store, &err) != 0)
+    if (wtkms_oplog_store_open(dir, NULL, true, &store, &err) != 0)
         abort();
     for (i = 0; i < 3; i++) {
         (void)snprintf(rel, sizeof(rel), "corpus/oplog_segment/%s", segs[i]);

@@ -38,7 +38,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     (void)snprintf(dir, sizeof(dir), "%s/oplog", fuzz_tmpdir());
-    if (wtkms_oplog_store_open(dir, true, &store, &err) != 0 ||
+    if (wtkms_oplog_store_open(dir, NULL, true, &store, &err) != 0 ||
         wtkms_oplog_reader_init(&rd, &err) != 0)
         abort();
     (void)fuzz_local_kms();

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fuzz_s3.c -- S3's answers to the snapshot store (store_s3.c): ListObjectsV2 pages (XML, with
- * continuation tokens and entities), error documents (Code, Message), object and ranged reads,
- * uploads and commits, cleanup and removal, with the scripted transport of fuzz_common.c.
+ * fuzz_s3.c -- S3's answers to the snapshot store (store_s3.c over src/s3/): ListObjectsV2 pages
+ * (XML, with continuation tokens and entities), error documents (Code, Message), object and
+ * ranged reads, uploads and commits, cleanup and removal, with the scripted transport of
+ * fuzz_common.c.
  *
  * Input: one byte choosing the operation (list, get manifest, read an object, write a snapshot,
- * cleanup, remove), then the script of answers (fuzz_common.h).
+ * cleanup, remove; 0x80 and above: abort abandoned multipart uploads, ListMultipartUploads pages),
+ * then the script of answers (fuzz_common.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +86,8 @@ operation(wtkms_store *s, int op, wtkms_err *err)
         return (s->commit(s, ID, chunk, 100, err));
     case 4:
         return (s->cleanup(s, 0, &removed, err));
+    case 6:
+        return (s->abort_uploads(s, 3600 * 1000, false, &removed, err));
     default:
         return (s->remove(s, ID, err));
     }
@@ -111,7 +115,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_answers_set(data + 1, size - 1);
     memset(&err, 0, sizeof(err));
-    ret = operation(s, data[0] % 6, &err);
+    /* 0..5 as the seeds were made; 0x80 and above: abort abandoned multipart uploads. */
+    ret = operation(s, data[0] >= 0x80 ? 6 : data[0] % 6, &err);
     if (ret != 0 && err.msg[0] == '\0')
         abort(); /* a failure says why */
     fuzz_note(ret == 0 ? "done" : "failed", ret == 0 ? NULL : err.msg);

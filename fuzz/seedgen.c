@@ -356,7 +356,7 @@ oplog(wtkms_kms *kms)
     }
 
     (void)snprintf(dir, sizeof(dir), "%s/oplog", fuzz_tmpdir());
-    if (wtkms_oplog_store_open(dir, true, &store, &err) != 0)
+    if (wtkms_oplog_store_open(dir, NULL, true, &store, &err) != 0)
         die("oplog store", &err);
     head.seq = 3;
     if (wtkms_sha256(out.p, out.len, head.digest) != 0 ||

@@ -182,6 +182,10 @@ def s3():
 <KeyCount>%d</KeyCount><MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter><IsTruncated>%s</IsTruncated>%s
 %s</ListBucketResult>""" % (len(keys), trunc, "<NextContinuationToken>%s</NextContinuationToken>" % token if token else "",
                            "".join("<CommonPrefixes><Prefix>wtkms/snapshots/%s/</Prefix></CommonPrefixes>" % k for k in keys)))
+    uploads = lambda trunc, km, um, keys: answer(200, """<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bucket</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>%s<Prefix>wtkms/snapshots/</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>%s</IsTruncated>%s</ListMultipartUploadsResult>""" % (
+        "<NextKeyMarker>%s</NextKeyMarker><NextUploadIdMarker>%s</NextUploadIdMarker>" % (km, um) if km else "", trunc,
+        "".join("<Upload><Key>wtkms/snapshots/%s</Key><UploadId>id-%d</UploadId><StorageClass>STANDARD</StorageClass><Initiated>2020-01-01T00:00:00.000Z</Initiated></Upload>" % (k, i) for i, k in enumerate(keys))))
     err = lambda st, code, msg: answer(st, """<?xml version="1.0" encoding="UTF-8"?>
 <Error><Code>%s</Code><Message>%s</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>x</HostId></Error>""" % (code, msg))
     ids = ["20261125T224529Z-1a2b3c4d", "20261126T000000Z-deadbeef"]
@@ -199,10 +203,37 @@ def s3():
         "remove": script(5, answer(204, ""), answer(200, """<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>wtkms/snapshots/20261125T224529Z-1a2b3c4d/files/00000000</Key><LastModified>2026-11-25T22:45:29.000Z</LastModified></Contents></ListBucketResult>"""), answer(204, "")),
         "put": script(3, *([answer(200, "", ['ETag: "d41d8cd98f00b204e9800998ecf8427e"'])] * 6)),
         "put_denied": script(3, err(403, "AccessDenied", "Access Denied")),
+        "uploads_two_pages": script(0x80, uploads("true", "wtkms/snapshots/20200101T000000Z-deadbeef/files/00000000", "abc~1", ["20200101T000000Z-deadbeef/files/00000000"]), uploads("false", None, None, ["junk", "20261125T224529Z-1a2b3c4d/files/00000001"]), answer(204, ""), answer(204, "")),
+        "uploads_none": script(0x80, uploads("false", None, None, [])),
     }
 
 
-TARGETS = {"azure": azure, "gcp": gcp, "aws": aws, "aws_creds": aws_creds, "s3": s3}
+def oplog_s3():
+    ok = answer(200, """<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>""")
+    listing = lambda trunc, token, names: answer(200, """<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>fuzz-bucket</Name><Prefix>oplog/oplog-</Prefix><IsTruncated>%s</IsTruncated>%s%s</ListBucketResult>""" % (
+        trunc, "<NextContinuationToken>%s</NextContinuationToken>" % token if token else "",
+        "".join("<Contents><Key>oplog/%s</Key><LastModified>2026-12-02T00:00:00.000Z</LastModified><Size>40</Size></Contents>" % n for n in names)))
+    hdr = b"WTKMSOPL" + (5).to_bytes(4, "little") + b"\x05\x00\x00\x00\x00"
+    err = lambda st, code: answer(st, "<Error><Code>%s</Code><Message>m</Message></Error>" % code)
+    return {
+        "catalog_two": script(0, ok, listing("false", None, ["oplog-000000000001.seg", "oplog-000000000002.seg", "oplog.head", "oplog-x.seg"]),
+                              answer(206, hdr, ["Content-Range: bytes 0-16/17"]), answer(200, hdr), err(404, "NoSuchKey")),
+        "catalog_pages": script(0, ok, listing("true", "t1", ["oplog-000000000001.seg"]), listing("false", None, ["oplog-000000000003.seg"]),
+                                answer(206, hdr, ["Content-Range: bytes 0-16/99999999999"]), answer(416, ""), answer(200, bytes(40))),
+        "read_range": script(1, ok, answer(206, hdr, ["Content-Range: bytes 0-16/17"]), answer(200, hdr)),
+        "read_missing": script(1, ok, err(404, "NoSuchKey")),
+        "write_new": script(2, ok, answer(200, "")),
+        "write_taken_same": script(2, ok, answer(412, ""), answer(200, hdr)),
+        "write_taken_other": script(2, ok, answer(412, ""), answer(200, b"other")),
+        "write_conflict": script(2, ok, answer(409, "")),
+        "head": script(3, ok, answer(200, ""), answer(200, bytes(30))),
+        "no_bucket": script(0, err(404, "NoSuchBucket")),
+    }
+
+
+TARGETS = {"azure": azure, "gcp": gcp, "aws": aws, "aws_creds": aws_creds, "s3": s3,
+           "oplog_s3": oplog_s3}
 
 
 def main(argv):

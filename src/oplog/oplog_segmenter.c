@@ -272,14 +272,28 @@ wtkms_segmenter_resume(wtkms_segmenter *sg, wtkms_oplog_resume *r, wtkms_err *er
 }
 
 /*
+ * may_retry --
+ *     After a failed write: whether to write the same bytes again (the caller's retry hook waits).
+ */
+static bool
+may_retry(wtkms_segmenter *sg, int ret, unsigned attempt, const wtkms_err *why)
+{
+    return (sg->retry != NULL && wtkms_oplog_store_transient(sg->store, ret) &&
+            sg->retry(sg->retry_arg, attempt, why));
+}
+
+/*
  * write_segment --
- *     Seal the header and body, write the file, then the head file.
+ *     Seal the header and body, write the file, then the head file. A sealed segment is written
+ *     again byte for byte when a store failure passes (never sealed again: same nonce, same
+ *     digest, so a retry of a write that did land is recognised).
  */
 static int
 write_segment(
   wtkms_segmenter *sg, wtkms_seg_header *h, const uint8_t *plain, size_t plain_len, wtkms_err *err)
 {
     wtkms_oplog_head head;
+    unsigned attempt;
     int ret;
 
     memset(&head, 0, sizeof(head));
@@ -303,8 +317,14 @@ write_segment(
     if ((ret = wtkms_sha256(sg->out.p, sg->out.len, head.digest)) != 0)
         return (wtkms_errf(err, ret, "SHA-256 failed"));
     if (sg->store != NULL) {
-        if ((ret = wtkms_oplog_store_write(sg->store, h->seq, sg->out.p, sg->out.len, err)) != 0)
-            return (wtkms_err_prefix(err, "writing oplog segment %" PRIu64, h->seq));
+        for (attempt = 1;; attempt++) {
+            if ((ret = wtkms_oplog_store_write(sg->store, h->seq, sg->out.p, sg->out.len, err)) ==
+                0)
+                break;
+            (void)wtkms_err_prefix(err, "writing oplog segment %" PRIu64, h->seq);
+            if (!may_retry(sg, ret, attempt, err))
+                return (ret);
+        }
         head.format = WTKMS_OPLOG_HEAD_FORMAT;
         head.seq = h->seq;
         memcpy(head.store, sg->store_id, sizeof(head.store));
@@ -312,9 +332,13 @@ write_segment(
         head.has_mac = sg->encrypt;
         if (sg->encrypt && (ret = wtkms_oplog_head_mac(sg->run_key, &head, head.mac)) != 0)
             return (wtkms_errf(err, ret, "cannot compute the oplog head's MAC"));
-        if ((ret = wtkms_oplog_store_write_head(sg->store, &head, err)) != 0)
-            return (
-              wtkms_err_prefix(err, "updating the oplog head after segment %" PRIu64, h->seq));
+        for (attempt = 1;; attempt++) {
+            if ((ret = wtkms_oplog_store_write_head(sg->store, &head, err)) == 0)
+                break;
+            (void)wtkms_err_prefix(err, "updating the oplog head after segment %" PRIu64, h->seq);
+            if (!may_retry(sg, ret, attempt, err))
+                return (ret);
+        }
     }
     memcpy(sg->prev, head.digest, sizeof(head.digest));
     sg->next_seq++;

@@ -34,6 +34,13 @@ typedef struct {
 typedef struct {
     wtkms_oplog_store *store; /* NULL: seal but do not write (benchmark) */
     FILE *log;                /* one line per segment, or NULL */
+    /*
+     * A write the store may accept later failed (wtkms_oplog_store_transient): wait, then return
+     * true to write the same bytes again, false to give up. NULL: give up at once. attempt counts
+     * from 1 for each object.
+     */
+    bool (*retry)(void *arg, unsigned attempt, const wtkms_err *why);
+    void *retry_arg;
 
     /* The run. */
     wtkms_kms *kms; /* wraps the run key; authenticates the segment a resumed chain ends with */

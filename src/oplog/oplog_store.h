@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * oplog_store.h -- where oplog segments live: a local directory (docs/FORMATS.md, "Oplog
- * segments").
+ * oplog_store.h -- where oplog segments live: a local directory or S3-compatible object storage
+ * (docs/FORMATS.md, "Oplog segments").
  *
- *     STORE/oplog-000000000001.seg ...   the segments, one file each, written atomically
+ *     STORE/oplog-000000000001.seg ...   the segments, one file (object) each, written atomically
  *     STORE/oplog.head                   the newest durable segment (seq and digest)
- *     STORE/tap.lock                     held (flock) by the one tap writing to the store
+ *     STORE/tap.lock                     a directory: held (flock) by the one tap writing to it
  *
- * Every write is atomic and durable (temporary file, fsync, rename, fsync of the directory), so a
- * crash leaves whole segments only. A segment is never overwritten.
+ * Every write is atomic, the segment before the head. A directory: temporary file, fsync, rename,
+ * fsync of the directory, so a crash leaves whole segments only. S3 (s3://BUCKET[/PREFIX]): one
+ * PUT per object, a segment's conditional (If-None-Match: *), so it never replaces another and
+ * two taps cannot fork the chain. A segment is never overwritten.
  */
 #ifndef WTKMS_OPLOG_STORE_H
 #define WTKMS_OPLOG_STORE_H
@@ -17,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "crypto.h"
 #include "err.h"
 #include "oplog_buf.h"
@@ -49,11 +52,12 @@ int wtkms_oplog_head_mac(
   const wtkms_key *run_key, const wtkms_oplog_head *head, uint8_t out[WTKMS_SHA256_LEN]);
 
 /*
- * Open a store. A directory path; create makes it (mode 700) when missing. ENOENT when it does
- * not exist and create is false.
+ * Open a store: a directory path, or s3://BUCKET[/PREFIX] with the s3_* settings of cfg (which
+ * may be NULL; those used are marked). A directory: create makes it (mode 700) when missing;
+ * ENOENT when it does not exist and create is false. S3: the bucket must exist.
  */
 int wtkms_oplog_store_open(
-  const char *location, bool create, wtkms_oplog_store **storep, wtkms_err *err);
+  const char *location, wtkms_config *cfg, bool create, wtkms_oplog_store **storep, wtkms_err *err);
 void wtkms_oplog_store_close(wtkms_oplog_store *s);
 const char *wtkms_oplog_store_where(const wtkms_oplog_store *s);
 
@@ -79,10 +83,19 @@ int wtkms_oplog_store_read_head(wtkms_oplog_store *s, wtkms_oplog_head *head, wt
 int wtkms_oplog_store_write_head(
   wtkms_oplog_store *s, const wtkms_oplog_head *head, wtkms_err *err);
 
-/* Take the store's tap lock for the life of the process: EBUSY when another tap holds it. */
+/*
+ * Take the store's tap lock for the life of the process: EBUSY when another tap holds it. (S3 has
+ * no lock: a second tap's first segment finds its name taken and stops, EEXIST.)
+ */
 int wtkms_oplog_store_lock(wtkms_oplog_store *s, wtkms_err *err);
 
-/* The path of a file in the store (for messages). */
+/*
+ * Whether a write that failed with code may succeed if tried again later (an object store that
+ * is down, throttles or times out); never for a local directory, a refusal or a conflict.
+ */
+bool wtkms_oplog_store_transient(const wtkms_oplog_store *s, int code);
+
+/* The path (or URL) of a segment in the store (for messages). */
 void wtkms_oplog_store_path(const wtkms_oplog_store *s, uint64_t seq, char *out, size_t outlen);
 
 #endif

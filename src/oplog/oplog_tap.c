@@ -35,6 +35,7 @@ typedef struct {
 
     unsigned backoff_ms;
     uint64_t retries;
+    uint64_t store_retries; /* writes to the store tried again */
 } tap_state;
 
 /*
@@ -488,6 +489,35 @@ tail_once(tap_state *t, bson_error_t *e, bool *caught_up, wtkms_err *err)
 }
 
 /*
+ * store_retry --
+ *     The store failed in a way that can pass: say so, wait (capped exponential backoff with
+ *     jitter), and try again unless the tap is stopping. The entries stay in memory meanwhile.
+ */
+static bool
+store_retry(void *arg, unsigned attempt, const wtkms_err *why)
+{
+    tap_state *t = arg;
+    uint16_t r;
+    unsigned ms;
+
+    if (wtkms_tap_stop)
+        return (false);
+    ms = attempt >= 16 ? t->o->backoff_max_ms : 100U << (attempt - 1);
+    if (ms > t->o->backoff_max_ms)
+        ms = t->o->backoff_max_ms;
+    if (wtkms_random(&r, sizeof(r)) != 0)
+        r = 0x8000;
+    ms = ms / 2 + (unsigned)(((uint64_t)ms / 2 * r) >> 16);
+    t->store_retries++;
+    (void)fprintf(stderr,
+      "wtkms oplog tap: %s; trying again in %u ms (attempt %u; the entries read are kept)\n",
+      why->msg, ms, attempt + 1);
+    (void)fflush(stderr);
+    nap(ms);
+    return (!wtkms_tap_stop);
+}
+
+/*
  * wtkms_tap_run --
  *     The tap's main loop.
  */
@@ -515,6 +545,8 @@ wtkms_tap_run(wtkms_oplog_store *store, wtkms_kms *kms, const wtkms_tap_opts *op
     t.sg.log = stderr;
     if (opts->compress_level != 0)
         t.sg.compress_level = opts->compress_level < 0 ? 0 : opts->compress_level;
+    t.sg.retry = store_retry;
+    t.sg.retry_arg = &t;
     if ((ret = wtkms_segmenter_resume(&t.sg, &r, err)) != 0)
         goto done;
     if (!r.empty) {
@@ -594,8 +626,8 @@ wtkms_tap_run(wtkms_oplog_store *store, wtkms_kms *kms, const wtkms_tap_opts *op
     if (ret == 0)
         (void)fprintf(stderr,
           "wtkms oplog tap: stopped: %" PRIu64 " entries in %" PRIu64 " segments this run, %" PRIu64
-          " gaps, %" PRIu64 " reconnects\n",
-          t.sg.entries, t.sg.segments, t.sg.gaps, t.retries);
+          " gaps, %" PRIu64 " reconnects, %" PRIu64 " store writes tried again\n",
+          t.sg.entries, t.sg.segments, t.sg.gaps, t.retries, t.store_retries);
 done:
     if (ret != 0) {
         /* Save what was read before failing: it is majority-committed and in order. */

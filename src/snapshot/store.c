@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * wtkms_store_open --
@@ -99,4 +100,29 @@ wtkms_snap_id_valid(const char *id)
             return (0);
     }
     return (1);
+}
+
+/*
+ * wtkms_snap_id_time_ms --
+ *     YYYYMMDDTHHMMSSZ as UTC.
+ */
+int64_t
+wtkms_snap_id_time_ms(const char *id)
+{
+    struct tm tm;
+    time_t t;
+
+    if (!wtkms_snap_id_valid(id))
+        return (-1);
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year =
+      (id[0] - '0') * 1000 + (id[1] - '0') * 100 + (id[2] - '0') * 10 + (id[3] - '0') - 1900;
+    tm.tm_mon = (id[4] - '0') * 10 + (id[5] - '0') - 1;
+    tm.tm_mday = (id[6] - '0') * 10 + (id[7] - '0');
+    tm.tm_hour = (id[9] - '0') * 10 + (id[10] - '0');
+    tm.tm_min = (id[11] - '0') * 10 + (id[12] - '0');
+    tm.tm_sec = (id[13] - '0') * 10 + (id[14] - '0');
+    if ((t = timegm(&tm)) == (time_t)-1)
+        return (-1);
+    return ((int64_t)t * 1000);
 }

@@ -15,6 +15,7 @@
 #ifndef WTKMS_SNAP_STORE_H
 #define WTKMS_SNAP_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,13 @@ struct wtkms_store {
     int (*cleanup)(wtkms_store *s, int64_t max_age_ms, int *removedp, wtkms_err *err);
     /* Delete a committed snapshot: first make it invisible, then remove its objects. */
     int (*remove)(wtkms_store *s, const char *id, wtkms_err *err);
+    /*
+     * Object storage only (NULL otherwise): abort the multipart uploads under the store begun more
+     * than max_age_ms ago and never completed (an interrupted create's); never one of a create
+     * that may still be running. dry: count them only.
+     */
+    int (*abort_uploads)(
+      wtkms_store *s, int64_t max_age_ms, bool dry, int *abortedp, wtkms_err *err);
 
     void (*free)(wtkms_store *s);
 };
@@ -83,5 +91,8 @@ int wtkms_store_s3_open(const char *url, wtkms_config *cfg, wtkms_store **sp, wt
 
 /* Whether a string is a well-formed snapshot id (and so safe as a path component). */
 int wtkms_snap_id_valid(const char *id);
+
+/* The creation time a valid snapshot id carries (YYYYMMDDTHHMMSSZ), in ms; -1 when not valid. */
+int64_t wtkms_snap_id_time_ms(const char *id);
 
 #endif

@@ -122,6 +122,25 @@ wtkms_cli_compression(wtkms_cli *cli, int *levelp, wtkms_err *err)
 }
 
 /*
+ * take_flag --
+ *     A flag as a setting: its name after plen characters, dashes as underscores; marked used.
+ */
+static int
+take_flag(wtkms_cli_opt *o, size_t plen, wtkms_config *cfg, wtkms_err *err)
+{
+    char key[128];
+    size_t i;
+
+    if (strlen(o->name + plen) >= sizeof(key))
+        return (wtkms_errf(err, EINVAL, "flag --%s is too long", o->name));
+    for (i = 0; o->name[plen + i] != '\0'; i++)
+        key[i] = o->name[plen + i] == '-' ? '_' : o->name[plen + i];
+    key[i] = '\0';
+    o->used = true;
+    return (wtkms_config_set(cfg, key, o->value, err));
+}
+
+/*
  * wtkms_cli_settings --
  *     --config FILE plus the flags nobody took, as settings.
  */
@@ -129,8 +148,7 @@ int
 wtkms_cli_settings(
   wtkms_cli *cli, const char *prefix, bool file_used, wtkms_config *cfg, wtkms_err *err)
 {
-    char key[128];
-    size_t plen, i;
+    size_t plen;
     int n, ret;
 
     plen = strlen(prefix);
@@ -149,13 +167,7 @@ wtkms_cli_settings(
             continue;
         if (plen == 0 && strncmp(o->name, "new-", 4) == 0)
             continue;
-        if (strlen(o->name + plen) >= sizeof(key))
-            return (wtkms_errf(err, EINVAL, "flag --%s is too long", o->name));
-        for (i = 0; o->name[plen + i] != '\0'; i++)
-            key[i] = o->name[plen + i] == '-' ? '_' : o->name[plen + i];
-        key[i] = '\0';
-        o->used = true;
-        if ((ret = wtkms_config_set(cfg, key, o->value, err)) != 0)
+        if ((ret = take_flag(o, plen, cfg, err)) != 0)
             return (ret);
     }
     /* The extension-only setting "create" has no meaning here; accept it from shared files. */
@@ -163,6 +175,26 @@ wtkms_cli_settings(
     /* The rotation alert's settings are read by the extension and by "keys status". */
     (void)wtkms_config_get(cfg, "rotation_alert_days");
     (void)wtkms_config_get(cfg, "rotation_alert_repeat");
+    return (0);
+}
+
+/*
+ * wtkms_cli_s3_settings --
+ *     The --s3-* flags nobody took, as s3_* settings (a store's, never a provider's).
+ */
+int
+wtkms_cli_s3_settings(wtkms_cli *cli, wtkms_config *cfg, wtkms_err *err)
+{
+    int n, ret;
+
+    wtkms_config_init(cfg, "command-line flags");
+    for (n = 0; n < cli->nopts; n++) {
+        wtkms_cli_opt *o = &cli->opts[n];
+        if (o->used || strncmp(o->name, "s3-", 3) != 0)
+            continue;
+        if ((ret = take_flag(o, 0, cfg, err)) != 0)
+            return (ret);
+    }
     return (0);
 }
 

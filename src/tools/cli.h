@@ -72,6 +72,9 @@ bool wtkms_cli_flag(wtkms_cli *cli, const char *name);
 int wtkms_cli_settings(
   wtkms_cli *cli, const char *prefix, bool file_used, wtkms_config *cfg, wtkms_err *err);
 
+/* The --s3-* flags as s3_* settings, for a store (cfg initialised here; the caller frees it). */
+int wtkms_cli_s3_settings(wtkms_cli *cli, wtkms_config *cfg, wtkms_err *err);
+
 /*
  * Build the provider from --config FILE and the remaining flags (prefix "" for the current
  * provider, "new-" for the new one in a rotation). Call after taking the command's own flags.

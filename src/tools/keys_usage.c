@@ -79,11 +79,12 @@ usage_unknown(usage_ctx *u, const char *where, const char *id, const char *why)
 /*
  * usage_oplog --
  *     The oplog segments in a store that depend on a master key, one line per tap run (every
- *     segment of a run shares the run key the master key wraps). A store URL that is not a
- *     directory holding segments has none.
+ *     segment of a run shares the run key the master key wraps). A local path that is not a
+ *     directory has none; an S3 URL is opened with the snapshot store's settings.
  */
 static int
-usage_oplog(usage_ctx *u, const char *store_url, const char *key, size_t *seenp, wtkms_err *err)
+usage_oplog(usage_ctx *u, const char *store_url, wtkms_config *cfg, const char *key, size_t *seenp,
+  wtkms_err *err)
 {
     wtkms_oplog_store *store;
     wtkms_oplog_catalog cat;
@@ -94,11 +95,17 @@ usage_oplog(usage_ctx *u, const char *store_url, const char *key, size_t *seenp,
     size_t i, j;
     int ret;
 
-    if (strncmp(store_url, "s3://", 5) == 0 || stat(store_url, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return (0);
-    wtkms_err_clear(&e2);
-    if (wtkms_oplog_store_open(store_url, false, &store, &e2) != 0)
-        return (0);
+    if (strncmp(store_url, "s3://", 5) == 0) {
+        /* The snapshot store opened the same URL with these settings: an error is real. */
+        if ((ret = wtkms_oplog_store_open(store_url, cfg, false, &store, err)) != 0)
+            return (ret);
+    } else {
+        if (stat(store_url, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return (0);
+        wtkms_err_clear(&e2);
+        if (wtkms_oplog_store_open(store_url, NULL, false, &store, &e2) != 0)
+            return (0);
+    }
     if ((ret = wtkms_oplog_catalog_load(store, &cat, err)) != 0) {
         wtkms_oplog_store_close(store);
         return (ret);
@@ -187,7 +194,7 @@ check_store(usage_ctx *u, const char *url, wtkms_config *cfg, const char *key)
     wtkms_store_close(store);
     seen = n;
     wtkms_err_clear(&err);
-    if (usage_oplog(u, url, key, &seen, &err) != 0)
+    if (usage_oplog(u, url, cfg, key, &seen, &err) != 0)
         usage_unknown(u, url, "oplog", err.msg);
     else if (seen == 0 && strncmp(url, "s3://", 5) == 0)
         /* A local store was checked to exist; an S3 prefix that holds nothing cannot be told

@@ -30,18 +30,19 @@
 
 static const char oplog_usage[] =
   "usage:\n"
-  "  wtkms oplog tap (--uri URI | --uri-file FILE) --store DIR [--segment-bytes N]\n"
+  "  wtkms oplog tap (--uri URI | --uri-file FILE) --store STORE [--segment-bytes N]\n"
   "                  [--segment-seconds S]\n"
   "                  [--start oldest|latest|TS] [--once] [--no-encryption]\n"
   "                  [--compress-level N | --no-compress] [provider flags]\n"
-  "  wtkms oplog list --store DIR [--json]\n"
-  "  wtkms oplog verify --store DIR [--expect-last TS] [--allow-unencrypted] [--json]\n"
+  "  wtkms oplog list --store STORE [--json]\n"
+  "  wtkms oplog verify --store STORE [--expect-last TS] [--allow-unencrypted] [--json]\n"
   "                     [--key-config FILE ...] [provider flags]\n"
-  "  wtkms oplog export --store DIR [--from TS] [--until TS] --out FILE [--force]\n"
+  "  wtkms oplog export --store STORE [--from TS] [--until TS] --out FILE [--force]\n"
   "                     [--across-gaps] [--expect-last TS] [--allow-unencrypted] [--json]\n"
   "                     [--key-config FILE ...] [provider flags]\n"
   "Across a master-key rotation, give each key's settings (provider flags or --config for one,\n"
   "--key-config FILE for each other): each segment is read with the key it records.\n"
+  "STORE is a directory or s3://BUCKET/PREFIX (--s3-endpoint URL, --s3-region R, ...).\n"
   "TS: SECS:INC, SECS (= SECS:0) or YYYY-MM-DDTHH:MM:SSZ. --from and --until are inclusive.\n";
 
 /*
@@ -90,17 +91,30 @@ parse_size(
 
 /*
  * open_store --
- *     --store, required.
+ *     --store DIR or s3://BUCKET/PREFIX (with the --s3-* flags), required.
  */
 static int
 open_store(wtkms_cli *cli, bool create, wtkms_oplog_store **sp, wtkms_err *err)
 {
-    const char *dir = wtkms_cli_opt_get(cli, "store");
+    wtkms_config cfg;
+    const char *url = wtkms_cli_opt_get(cli, "store");
+    int ret;
 
-    if (dir == NULL)
-        return (wtkms_errf(
-          err, EINVAL, "oplog %s needs --store DIR (the oplog segment store)", cli->command));
-    return (wtkms_oplog_store_open(dir, create, sp, err));
+    *sp = NULL;
+    if (url == NULL)
+        return (wtkms_errf(err, EINVAL,
+          "oplog %s needs --store DIR or s3://BUCKET/PREFIX (the oplog segment store)",
+          cli->command));
+    if (strncmp(url, "s3://", 5) != 0)
+        return (wtkms_oplog_store_open(url, NULL, create, sp, err));
+    if ((ret = wtkms_cli_s3_settings(cli, &cfg, err)) == 0 &&
+        (ret = wtkms_oplog_store_open(url, &cfg, create, sp, err)) == 0 &&
+        (ret = wtkms_config_check_unused(&cfg, err)) != 0) {
+        wtkms_oplog_store_close(*sp);
+        *sp = NULL;
+    }
+    wtkms_config_free(&cfg);
+    return (ret);
 }
 
 /*

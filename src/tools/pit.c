@@ -332,7 +332,7 @@ cmd_pit_restore(wtkms_cli *cli)
           "--until %s is before snapshot %s's time %s: choose an older snapshot", b, id, a);
         goto err;
     }
-    if ((ret = wtkms_oplog_store_open(odir, false, &ostore, &err)) != 0 ||
+    if ((ret = wtkms_oplog_store_open(odir, &cfg, false, &ostore, &err)) != 0 ||
         (ret = wtkms_oplog_catalog_load(ostore, &cat, &err)) != 0)
         goto err;
     (void)snprintf(

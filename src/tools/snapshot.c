@@ -38,7 +38,7 @@ static const char snapshot_usage[] =
   "        [--home-config FILE] [--wt-config STRING] [--json] [provider flags]\n"
   "  wtkms snapshot delete ID --store STORE [--json]\n"
   "  wtkms snapshot prune --store STORE (--keep-last N | --older-than DURATION) [--dry-run] "
-  "[--json]\n"
+  "[--abandoned-after DURATION] [--json]\n"
   "STORE is a directory or s3://BUCKET/PREFIX (--s3-endpoint URL, --s3-region R).\n";
 
 /* Settings of this file (never passed to a provider or the extension). */
@@ -790,12 +790,12 @@ cmd_prune(wtkms_cli *cli)
     wtkms_err err, merr;
     bson_t doc, del, kept;
     char **ids, idx[16];
-    const char *url, *keep_s, *older_s, *k;
+    const char *url, *keep_s, *older_s, *aband_s, *k;
     size_t n, i, ndel, nkept;
-    int64_t older_ms, now;
+    int64_t older_ms, aband_ms, now;
     uint32_t keep;
     bool dry, go, *gone;
-    int ret, removed;
+    int ret, removed, aborted;
 
     wtkms_err_clear(&err);
     ids = NULL;
@@ -804,6 +804,7 @@ cmd_prune(wtkms_cli *cli)
     older_ms = 0;
     keep_s = wtkms_cli_opt_get(cli, "keep-last");
     older_s = wtkms_cli_opt_get(cli, "older-than");
+    aband_s = wtkms_cli_opt_get(cli, "abandoned-after");
     dry = wtkms_cli_flag(cli, "dry-run");
     if ((ret = need_store(cli, &url, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
@@ -819,6 +820,14 @@ cmd_prune(wtkms_cli *cli)
     if (older_s != NULL && parse_duration(older_s, &older_ms) != 0) {
         wtkms_errf(&err, EINVAL,
           "--older-than %s: expected a duration such as 90s, 15m, 12h, 30d, 2w", older_s);
+        return (wtkms_cli_fail(cli, &err));
+    }
+    aband_ms = 86400LL * 1000;
+    if (aband_s != NULL && (parse_duration(aband_s, &aband_ms) != 0 || aband_ms < 3600LL * 1000)) {
+        wtkms_errf(&err, EINVAL,
+          "--abandoned-after %s: expected a duration of an hour or more (1h, 12h, 2d, ...): a "
+          "create running longer than it could lose an upload",
+          aband_s);
         return (wtkms_cli_fail(cli, &err));
     }
     if ((ret = open_store_only(cli, url, &store, &err)) != 0)
@@ -867,10 +876,12 @@ cmd_prune(wtkms_cli *cli)
             (void)printf("%s %s\n", dry ? "would delete" : "deleted", ids[i]);
     }
     bson_append_array_end(&doc, &del);
-    removed = 0;
-    /* Leftovers of interrupted creates and deletes, a day old. */
+    removed = aborted = 0;
+    /* Leftovers of interrupted creates and deletes, and their multipart uploads, a day old. */
     if (ret == 0 && !dry)
-        ret = store->cleanup(store, 86400LL * 1000, &removed, &err);
+        ret = store->cleanup(store, aband_ms, &removed, &err);
+    if (ret == 0 && store->abort_uploads != NULL)
+        ret = store->abort_uploads(store, aband_ms, dry, &aborted, &err);
     BSON_APPEND_ARRAY_BEGIN(&doc, "kept", &kept);
     for (nkept = 0, i = 0; i < n; i++)
         if (!gone[i]) {
@@ -880,12 +891,17 @@ cmd_prune(wtkms_cli *cli)
     bson_append_array_end(&doc, &kept);
     BSON_APPEND_BOOL(&doc, "dry_run", dry);
     BSON_APPEND_INT32(&doc, "leftovers_removed", removed);
+    BSON_APPEND_INT32(&doc, "uploads_aborted", aborted);
     if (ret == 0) {
         if (cli->json)
             wtkms_cli_print_json(&doc);
-        else
+        else {
             (void)printf("%s %zu snapshot%s, kept %zu\n", dry ? "would delete" : "deleted", ndel,
               ndel == 1 ? "" : "s", nkept);
+            if (aborted > 0)
+                (void)printf("%s %d abandoned multipart upload%s\n",
+                  dry ? "would abort" : "aborted", aborted, aborted == 1 ? "" : "s");
+        }
     }
     bson_destroy(&doc);
     free(gone);

@@ -37,3 +37,18 @@ def wait_until():
             time.sleep(0.05)
         raise AssertionError("timed out waiting for %s" % what)
     return wait
+
+
+# --- S3 (moto), shared with tests/snapshot: the same peer for segments as for snapshots --------
+
+import importlib.util  # noqa: E402
+
+_sspec = importlib.util.spec_from_file_location(
+    "wtkms_tests_snapshot_conftest_oplog", Path(__file__).resolve().parent.parent / "snapshot"
+    / "conftest.py")
+_snapconf = importlib.util.module_from_spec(_sspec)
+_sspec.loader.exec_module(_snapconf)
+moto_s3 = _snapconf.moto_s3  # the fixtures, registered here too
+s3_env = _snapconf.s3_env
+S3_REGION = _snapconf.S3_REGION
+faultproxy = _snapconf._providers.faultproxy  # tests/peers/faultproxy.py, between tap and moto

@@ -40,11 +40,12 @@ class Tool:
         self.tmp = tmp_path
         self.key = key
         self.exe = line.wtkms
+        self.extra = []  # flags every command gets (an S3 store's --s3-* settings)
         if not Path(self.exe).exists():
             pytest.fail("%s is not built: run scripts/build.sh" % self.exe)
 
     def run(self, *args, check=True, key=True, timeout=120):
-        argv = [self.exe] + [str(a) for a in args]
+        argv = [self.exe] + [str(a) for a in args] + [str(a) for a in self.extra]
         if key:
             argv += ["--key-file", str(self.key)]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
@@ -80,6 +81,7 @@ class BackgroundTap:
     def __init__(self, tool, uri, store, extra, key):
         argv = [str(tool.exe), "oplog", "tap", "--uri", uri, "--store", str(store),
                 "--await-ms", "200", "--backoff-max-ms", "500"] + [str(a) for a in extra]
+        argv += [str(a) for a in tool.extra]
         if key:
             argv += ["--key-file", str(tool.key)]
         self.log = open(tool.tmp / ("tap-%d.log" % time.monotonic_ns()), "w+")

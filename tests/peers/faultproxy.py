@@ -23,6 +23,8 @@ requests (-1: all) get mode M, later ones are forwarded untouched:
   garbage_body  HTTP 200 with a body that is not JSON
   garbage_http  bytes that are not HTTP at all, then close
   denied        HTTP 400 {"__type": "AccessDeniedException"} (final: must not be retried)
+  lost_answer   forward the request, then close with no answer (it was carried out: a retry
+                must find its own earlier effect)
 GET /_stats answers {"connections", "requests", "faulted", "tls_errors", "by_target"}: requests
 counted by X-Amz-Target, or METHOD PATH when there is none; connections that carried a request,
 failed the TLS handshake or closed without a request (not admin calls, not readiness probes). POST /_reset zeroes
@@ -190,9 +192,12 @@ class Handler(socketserver.BaseRequestHandler):
                    b'{"__type":"AccessDeniedException","message":"not allowed"}',
                    "application/x-amz-json-1.1")
             return True
+        elif mode == "lost_answer":
+            self.forward(sock, method, u, headers, body, lose=True)
+            return False
         return self.forward(sock, method, u, headers, body)
 
-    def forward(self, sock, method, u, headers, body):
+    def forward(self, sock, method, u, headers, body, lose=False):
         up = urllib.parse.urlsplit(u.geturl() if u.netloc else STATE.upstream)
         path = u.path or "/"
         if u.query:
@@ -206,6 +211,8 @@ class Handler(socketserver.BaseRequestHandler):
             conn.endheaders(body if body else None)
             r = conn.getresponse()
             data = r.read()
+            if lose:
+                return False
             out = ["HTTP/1.1 %d %s" % (r.status, r.reason)]
             for k, v in r.getheaders():
                 if k.lower() not in HOP and k.lower() != "content-length":

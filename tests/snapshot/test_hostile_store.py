@@ -11,14 +11,17 @@ list` (which reads every manifest without a key) or make it grow without bound:
 The planted manifests are unencrypted ones with a correct checksum: what anyone can write.
 """
 import hashlib
-import http.server
-import threading
+import sys
+from pathlib import Path
 
 import bson
 from bson.raw_bson import RawBSONDocument
 import pytest
 
 from conftest import S3_REGION, Snap, manifest_path, write_private
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "peers"))
+from s3_endless import EndlessListing  # noqa: E402
 
 
 def replant(path, edit):
@@ -88,43 +91,6 @@ def test_file_count_over_the_limit(clear_snapshot):
     replant(manifest_path(store, sid), edit)
     p = snap.wtkms("snapshot", "show", sid, "--store", store, "--json", check=False)
     assert p.returncode == 4 and "file_count" in p.stderr, p.stderr
-
-
-class EndlessListing:
-    """An S3 endpoint whose ListObjectsV2 says IsTruncated=true for ever: each page has one new
-    common prefix and a new continuation token (same_token: always the same token)."""
-
-    def __init__(self, same_token):
-        outer = self
-        self.pages = 0
-
-        class H(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                outer.pages += 1
-                tok = "same" if same_token else "t%d" % outer.pages
-                body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult>"
-                        "<Name>b</Name><Prefix>snapshots/</Prefix><IsTruncated>true</IsTruncated>"
-                        "<CommonPrefixes><Prefix>snapshots/x%d/</Prefix></CommonPrefixes>"
-                        "<NextContinuationToken>%s</NextContinuationToken></ListBucketResult>"
-                        % (outer.pages, tok)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.mark.parametrize("same_token", [False, True], ids=["new-tokens", "same-token"])

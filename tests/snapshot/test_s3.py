@@ -80,3 +80,54 @@ def test_s3_wrong_secret_and_missing_bucket(snap, tmp_path, moto_s3, s3_env):
                    "--key-file", snap.key, *s3_flags(moto_s3, good), check=False)
     assert p.returncode == 5 and "bucket nope-bucket does not exist" in p.stderr, p.stderr
     assert moto_s3.secret not in p.stderr + p.stdout
+
+
+def test_s3_prune_aborts_abandoned_multipart_uploads(snap, tmp_path, moto_s3, s3_env):
+    """prune aborts the multipart uploads an interrupted create left under the store's prefix,
+    once they are older than --abandoned-after (default 24 h) by the service's clock and by the
+    snapshot id's own time (moto reports every upload begun in 2010: the id's time is what keeps
+    a running create's upload alive here). Uploads outside the prefix, or under a name no create
+    makes, are never touched."""
+    import datetime
+    import os
+    bucket = "wtkms-mpu-%s" % os.urandom(4).hex()
+    s3 = moto_s3.client()
+    s3.create_bucket(Bucket=bucket)
+    flags = s3_flags(moto_s3, moto_s3.credentials_file(tmp_path / "s3creds"))
+    store = "s3://%s/team/db1" % bucket
+    now = datetime.datetime.now(datetime.timezone.utc)
+    live_id = now.strftime("%Y%m%dT%H%M%SZ") + "-0a0b0c0d"
+    day_old = (now - datetime.timedelta(hours=30)).strftime("%Y%m%dT%H%M%SZ") + "-1a2b3c4d"
+    keys = {
+        "abandoned": "team/db1/snapshots/20200101T000000Z-deadbeef/files/00000000",
+        "abandoned_day": "team/db1/snapshots/%s/files/00000003" % day_old,
+        "live": "team/db1/snapshots/%s/files/00000001" % live_id,
+        "other_prefix": "team/db2/snapshots/20200101T000000Z-deadbeef/files/00000000",
+        "not_a_create": "team/db1/snapshots/junk",
+    }
+    uploads = {name: s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"]
+               for name, k in keys.items()}
+
+    def open_uploads():
+        r = s3.list_multipart_uploads(Bucket=bucket)
+        return sorted(u["Key"] for u in r.get("Uploads", []))
+
+    p = snap.wtkms("snapshot", "prune", "--store", store, "--keep-last", "1", "--abandoned-after",
+                   "30m", *flags, check=False)
+    assert p.returncode == 2 and "--abandoned-after 30m" in p.stderr, p.stderr
+    dry = json.loads(snap.wtkms("snapshot", "prune", "--store", store, "--keep-last", "1",
+                                "--dry-run", "--json", *flags).stdout)
+    assert dry["uploads_aborted"] == 2 and open_uploads() == sorted(keys.values()), dry
+    # Two days: the create begun 30 hours ago keeps its upload; only the one of 2020 goes.
+    p = json.loads(snap.wtkms("snapshot", "prune", "--store", store, "--keep-last", "1",
+                              "--abandoned-after", "2d", "--json", *flags).stdout)
+    assert p["uploads_aborted"] == 1, p
+    assert keys["abandoned"] not in open_uploads()
+    p = json.loads(snap.wtkms("snapshot", "prune", "--store", store, "--keep-last", "1",
+                              "--json", *flags).stdout)
+    assert p["uploads_aborted"] == 1, p
+    assert open_uploads() == sorted([keys["live"], keys["other_prefix"], keys["not_a_create"]])
+    text = snap.wtkms("snapshot", "prune", "--store", store, "--keep-last", "1", *flags).stdout
+    assert "abandoned multipart" not in text, text
+    # The live create's upload is still there to complete.
+    s3.abort_multipart_upload(Bucket=bucket, Key=keys["live"], UploadId=uploads["live"])
