@@ -63,8 +63,17 @@ for t in "${targets[@]}"; do
     echo "  LINK  $out/$t"
     # Providers reach their services only through wtkms_http_request: the targets that fuzz
     # their answers replace it (fuzz_common.c) by the linker's --wrap, the real one unchanged.
+    # The kmip target plays the server below kmip.c's transport: the libcurl calls of its raw
+    # TLS connection, and net.c's sleep and certificate records (fuzz_kmip.c).
+    extra=()
+    case $t in
+    kmip) extra=(-Wl,--wrap=curl_easy_perform,--wrap=curl_easy_send,--wrap=curl_easy_recv
+        -Wl,--wrap=curl_easy_getinfo,--wrap=wtkms_net_sleep_ms,--wrap=wtkms_tls_verify_error
+        -Wl,--wrap=wtkms_tls_peer_refused_cert) ;;
+    esac
     "$CC" "${cflags[@]}" -fsanitize=fuzzer "fuzz/fuzz_$t.c" -o "$out/$t" \
-        -Wl,--wrap=wtkms_http_request "$out/libwtkms_fuzz.a" "${plibs[@]}" -lpthread -lm
+        -Wl,--wrap=wtkms_http_request ${extra[@]+"${extra[@]}"} "$out/libwtkms_fuzz.a" \
+        "${plibs[@]}" -lpthread -lm
 done
 
 if [ $seeds = 1 ]; then
