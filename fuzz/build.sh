@@ -8,7 +8,7 @@
 #   fuzz/build.sh            every target
 #   fuzz/build.sh kmip_ttlv  the named targets only
 #   fuzz/build.sh --seeds    also rebuild the seeds made by the project's writers
-#                            (fuzz/seedgen.c) and by fuzz/seeds.py
+#                            (fuzz/seedgen.c), by fuzz/seeds.py and by fuzz/seeds_pit.py
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -88,4 +88,8 @@ if [ $seeds = 1 ]; then
     # Files of the same names are replaced; others (older formats' seeds, regressions) stay.
     ASAN_OPTIONS=detect_leaks=0 "$out/seedgen" "$top"
     python3 fuzz/seeds.py
+    # The pit seeds come from the oplog test corpus, which needs pymongo's bson.
+    py=python3
+    [ -x .venv/bin/python ] && py=.venv/bin/python
+    "$py" fuzz/seeds_pit.py
 fi

@@ -182,8 +182,8 @@ walk_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *er
     walk_sink *w = arg;
 
     if (w->n > 0 && ts <= w->last) {
-        fprintf(stderr, "fuzz: the walk delivered %" PRIu64 ":%" PRIu64 " after %" PRIu64
-                        ":%" PRIu64 "\n",
+        fprintf(stderr,
+          "fuzz: the walk delivered %" PRIu64 ":%" PRIu64 " after %" PRIu64 ":%" PRIu64 "\n",
           ts >> 32, ts & 0xffffffffu, w->last >> 32, w->last & 0xffffffffu);
         abort();
     }
@@ -221,9 +221,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return (0);
     flags = data[0];
     mode = (flags & 1) != 0 ? WTKMS_PLAN_EXPORT : WTKMS_PLAN_RESTORE;
-    ui = ((flags >> 1) & 3) == 1 ? WTKMS_UI_KEEP
-      : ((flags >> 1) & 3) == 2  ? WTKMS_UI_STRIP
-                                 : WTKMS_UI_PROBE;
+    ui = ((flags >> 1) & 3) == 1   ? WTKMS_UI_KEEP
+         : ((flags >> 1) & 3) == 2 ? WTKMS_UI_STRIP
+                                   : WTKMS_UI_PROBE;
     fail_at = flags >> 3;
     commands = 0;
 
@@ -287,8 +287,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_note("plan", err.msg);
     replay = NULL;
     if (mode == WTKMS_PLAN_RESTORE &&
-        wtkms_replay_open("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=1", &plan, ui, &replay,
-          &err) != 0) {
+        wtkms_replay_open(
+          "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=1", &plan, ui, &replay, &err) != 0) {
         fuzz_note("replay open", err.msg);
         goto done;
     }

@@ -69,12 +69,34 @@ def txns():
     }
 
 
+def regress():
+    """Inputs the pit target found: a prevOpTime chain running forward (two parts naming each
+    other: the planner looped, its list growing without end) and a part two commits name
+    (applied twice, or with one commit only). Both are refused as damage now."""
+    noop = lambda inc: tx._raw({"op": "n", "ns": "", "o": {"msg": "x"},
+                                "ts": tx.Timestamp(S, inc), "t": tx.Int64(1), "v": tx.Int64(2)})
+    ops = [tx._inner("i", "test.t", 1)]
+    cycle = [noop(1), tx._txn_entry(S, 2, ops, (S, 3), 5, {"partialTxn": True}),
+             tx._txn_entry(S, 3, ops, (S, 2), 5, {"partialTxn": True}),
+             tx._txn_entry(S, 4, ops, (S, 3), 5, {"count": tx.Int64(3)})]
+    shared = [noop(1), tx._txn_entry(S, 2, ops, (0, 0), 5, {"partialTxn": True}),
+              tx._txn_entry(S, 3, ops, (S, 2), 5, {"count": tx.Int64(2)}),
+              tx._txn_entry(S, 4, ops, (S, 2), 6, {"count": tx.Int64(2)})]
+    return {
+        "regress_chain_cycle": seed(0, 1, 0, 3, cycle),
+        "regress_chain_cycle_early": seed(EXPORT, 1, 2, 3, cycle),
+        "regress_part_shared": seed(0, 1, 0, 3, shared),
+        "regress_part_shared_early": seed(0, 1, 1, 3, shared),
+    }
+
+
 def main():
     d = os.path.join(TOP, "fuzz", "corpus", "pit")
     os.makedirs(d, exist_ok=True)
     seeds = {}
     seeds.update(lines())
     seeds.update(txns())
+    seeds.update(regress())
     for name, data in seeds.items():
         with open(os.path.join(d, name), "wb") as fh:
             fh.write(data)
