@@ -100,14 +100,25 @@ check_op(const uint8_t *doc, size_t len, wtkms_ts ts, int depth, wtkms_err *err)
 
 /*
  * wtkms_oplog_check_replayable --
- *     Refuse, before anything is written, history a replay would stop at.
+ *     Refuse, before anything is written, history a replay would stop at or could not send.
  */
 int
 wtkms_oplog_check_replayable(const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err)
 {
+    bson_t b;
+    size_t off;
     char a[WTKMS_TS_STRLEN];
     int ret;
 
+    /* The replay copies fields byte for byte into its commands: never damaged ones. */
+    off = 0;
+    if (!bson_init_static(&b, doc, len) || !bson_validate(&b, BSON_VALIDATE_NONE, &off)) {
+        wtkms_ts_str(ts, a, sizeof(a));
+        return (wtkms_errf(err, EILSEQ,
+          "the oplog entry at %s is not valid BSON (from byte %zu of its %zu): the saved oplog "
+          "is damaged",
+          a, off, len));
+    }
     if ((ret = check_op(doc, len, ts, 0, err)) == EILSEQ && err->code != EILSEQ) {
         wtkms_ts_str(ts, a, sizeof(a));
         return (wtkms_errf(err, EILSEQ, "the oplog entry at %s is a malformed command", a));
