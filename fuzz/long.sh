@@ -49,6 +49,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 wall=$(awk -v m="$minutes" -v j="$jobs" 'BEGIN{w=int(m*60/j+0.5); print w<1?1:w}')
 tck=$(getconf CLK_TCK)
 failed=0
+# The inputs target $t left since its run began (in $work/start's time).
+found() {
+    find "$out/crashes" -maxdepth 1 -newer "$work/start" \( -name "$t-crash-*" -o \
+        -name "$t-leak-*" -o -name "$t-timeout-*" -o -name "$t-oom-*" \)
+}
 for t in "${targets[@]}"; do
     work=$out/long/$t
     rm -rf "$work"
@@ -78,7 +83,7 @@ for t in "${targets[@]}"; do
         e=$(sed -n 's/^#\([0-9][0-9]*\):* .*/\1/p' "$work/fuzz.log" | tail -1)
         [ -n "$e" ] && execs=$e
     fi
-    crashes=$(find "$out/crashes" -maxdepth 1 -name "$t-*" -newer "$work/start" | wc -l)
+    crashes=$(found | wc -l)
     # A run that ended in error without leaving an input still failed.
     [ "$crashes" -eq 0 ] && [ $rc -ne 0 ] && crashes=1
     line=$(printf '%s target=%s cpu_s=%s wall_s=%s execs=%s crashes=%s jobs=%s mode=%s' \
@@ -87,7 +92,7 @@ for t in "${targets[@]}"; do
     echo "  $line"
     if [ "$crashes" -ne 0 ]; then
         failed=1
-        find "$out/crashes" -maxdepth 1 -name "$t-*" -newer "$work/start" | head -5 | sed 's/^/      /'
+        found | head -5 | sed 's/^/      /'
         echo "      output: $work/" >&2
     fi
 done
