@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_kmip.c -- the kmip provider end to end, the fuzzer playing the KMIP server: wrap, then
- * unwrap, through kmip.c's own code: the request it builds, its transport loop (handshake
+ * unwrap, through kmip.c's own code: the request it builds, kmip_tls.c's transport loop (handshake
  * outcome, retries, would-block and partial reads, the length framing of the answer, a connection
  * closed early, a client certificate refused), the response parse, the batch matching, the State
  * check, each result status and reason, and the sizes of what Encrypt and Decrypt hand back.
@@ -9,7 +9,7 @@
  * The transport's libcurl calls are replaced at link time (fuzz/build.sh links this target with
  * -Wl,--wrap for them): curl_easy_perform (the TLS handshake), curl_easy_send, curl_easy_recv and
  * curl_easy_getinfo (the socket the transport polls); so are net.c's sleep (no backoff waits) and
- * its records of a certificate rejected either way. Nothing of kmip.c is replaced.
+ * its records of a certificate rejected either way. Nothing of kmip.c or kmip_tls.c is replaced.
  *
  * Input: one record per connection attempt, in the order the client makes them:
  *   u8 handshake  low 4 bits: 0 connected, else the libcurl failure fails[] names; bit 6: the
