@@ -8,7 +8,7 @@
 #   fuzz/build.sh            every target
 #   fuzz/build.sh kmip_ttlv  the named targets only
 #   fuzz/build.sh --seeds    also rebuild the seeds made by the project's writers
-#                            (fuzz/seedgen.c) and by fuzz/seeds.py
+#                            (fuzz/seedgen.c), by fuzz/seeds.py and by fuzz/seeds_pit.py
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -18,7 +18,7 @@ out=build/fuzz
 mkdir -p "$out/obj"
 
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-pkgs="libcrypto libssl libcurl libbson-1.0 libzstd"
+pkgs="libcrypto libssl libcurl libbson-1.0 libzstd libmongoc-1.0"
 read -r -a pcflags <<<"$(pkg-config --cflags $pkgs)"
 read -r -a plibs <<<"$(pkg-config --libs $pkgs)"
 cflags=(-std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-command-line-argument
@@ -26,12 +26,15 @@ cflags=(-std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-command-line-argument
     -fsanitize=fuzzer-no-link -Isrc/common -Isrc/crypto -Isrc/kms -Isrc/keystore
     -Isrc/encryptor -Isrc/s3 -Isrc/snapshot -Isrc/oplog -Isrc/compress -Ifuzz "${pcflags[@]}")
 
-# The parsers' modules: everything that needs neither WiredTiger nor mongo-c-driver.
+# The parsers' modules: everything that does not need WiredTiger (mongo-c-driver only for the
+# oplog replay, whose commands the pit target answers itself).
 srcs=(src/common/*.c src/crypto/*.c src/kms/*.c src/keystore/*.c src/encryptor/block.c src/s3/*.c
     src/snapshot/manifest.c src/snapshot/chunk.c src/snapshot/snaputil.c src/snapshot/store.c
     src/snapshot/store_local.c src/snapshot/store_s3.c src/oplog/oplog_segment.c
     src/oplog/oplog_store.c src/oplog/oplog_store_local.c src/oplog/oplog_store_s3.c
     src/oplog/oplog_catalog.c src/oplog/oplog_ts.c src/compress/zcodec.c
+    src/oplog/oplog_txn.c src/oplog/oplog_shape.c src/oplog/oplog_export.c
+    src/oplog/oplog_segmenter.c src/oplog/oplog_verify.c src/oplog/oplog_replay.c
     fuzz/fuzz_common.c)
 
 # Rebuild an object when its source, any header or this script is newer.
@@ -64,8 +67,19 @@ for t in "${targets[@]}"; do
     echo "  LINK  $out/$t"
     # Providers reach their services only through wtkms_http_request: the targets that fuzz
     # their answers replace it (fuzz_common.c) by the linker's --wrap, the real one unchanged.
+    # The kmip target plays the server below kmip.c's transport: the libcurl calls of its raw
+    # TLS connection, and net.c's sleep and certificate records (fuzz_kmip.c). The pit target
+    # plays the mongod a replay sends its commands to (fuzz_pit.c).
+    extra=()
+    case $t in
+    kmip) extra=(-Wl,--wrap=curl_easy_perform,--wrap=curl_easy_send,--wrap=curl_easy_recv
+        -Wl,--wrap=curl_easy_getinfo,--wrap=wtkms_net_sleep_ms,--wrap=wtkms_tls_verify_error
+        -Wl,--wrap=wtkms_tls_peer_refused_cert) ;;
+    pit) extra=(-Wl,--wrap=mongoc_client_command_simple) ;;
+    esac
     "$CC" "${cflags[@]}" -fsanitize=fuzzer "fuzz/fuzz_$t.c" -o "$out/$t" \
-        -Wl,--wrap=wtkms_http_request "$out/libwtkms_fuzz.a" "${plibs[@]}" -lpthread -lm
+        -Wl,--wrap=wtkms_http_request ${extra[@]+"${extra[@]}"} "$out/libwtkms_fuzz.a" \
+        "${plibs[@]}" -lpthread -lm
 done
 
 if [ $seeds = 1 ]; then
@@ -75,4 +89,8 @@ if [ $seeds = 1 ]; then
     # Files of the same names are replaced; others (older formats' seeds, regressions) stay.
     ASAN_OPTIONS=detect_leaks=0 "$out/seedgen" "$top"
     python3 fuzz/seeds.py
+    # The pit seeds come from the oplog test corpus, which needs pymongo's bson.
+    py=python3
+    [ -x .venv/bin/python ] && py=.venv/bin/python
+    "$py" fuzz/seeds_pit.py
 fi

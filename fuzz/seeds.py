@@ -232,8 +232,81 @@ def oplog_s3():
     }
 
 
+# KMIP (fuzz_kmip.c): TTLV as a KMIP 1.4 server writes it, one record per connection.
+def ttlv(tag, typ, value):
+    if typ == 0x01:
+        body = b"".join(value)
+    elif typ in (0x02, 0x05):
+        body = value.to_bytes(4, "big")
+    elif typ == 0x09:
+        body = value.to_bytes(8, "big")
+    elif typ == 0x07:
+        body = value.encode()
+    else:
+        body = value
+    pad = b"" if typ == 0x01 else bytes(-len(body) % 8)
+    if typ in (0x02, 0x05):
+        pad = bytes(4)
+    return tag.to_bytes(3, "big") + bytes([typ]) + len(body).to_bytes(4, "big") + body + pad
+
+
+def kmip_item(op, batch_id, status=0, reason=None, message=None, payload=None):
+    f = [ttlv(0x42005C, 0x05, op), ttlv(0x420093, 0x08, bytes([batch_id])),
+         ttlv(0x42007F, 0x05, status)]
+    if reason is not None:
+        f.append(ttlv(0x42007E, 0x05, reason))
+    if message is not None:
+        f.append(ttlv(0x42007D, 0x07, message))
+    if payload is not None:
+        f.append(ttlv(0x42007C, 0x01, [ttlv(0x420094, 0x07, "fuzz-kmip-key-42")] + payload))
+    return ttlv(0x42000F, 0x01, f)
+
+
+def kmip_response(*items):
+    head = ttlv(0x42007A, 0x01, [
+        ttlv(0x420069, 0x01, [ttlv(0x42006A, 0x02, 1), ttlv(0x42006B, 0x02, 4)]),
+        ttlv(0x420092, 0x09, 1764633600), ttlv(0x42000D, 0x02, len(items))])
+    return ttlv(0x42007B, 0x01, [head] + list(items))
+
+
+def kmip_state(state, batch_id=1):
+    return kmip_item(0x0B, batch_id, payload=[ttlv(0x420008, 0x01, [
+        ttlv(0x42000A, 0x07, "State"), ttlv(0x42000B, 0x05, state)])])
+
+
+def kmip_conn(answer, handshake=0, reads=0x3F):
+    return bytes([handshake, reads]) + len(answer).to_bytes(2, "little") + answer
+
+
+def kmip():
+    enc = kmip_item(0x1F, 2, payload=[ttlv(0x4200C2, 0x08, bytes(range(32))),
+                                      ttlv(0x4200FF, 0x08, bytes(range(16)))])
+    enc_iv = kmip_item(0x1F, 2, payload=[ttlv(0x4200C2, 0x08, bytes(range(32))),
+                                         ttlv(0x42003D, 0x08, bytes(12)),
+                                         ttlv(0x4200FF, 0x08, bytes(range(16)))])
+    dec = kmip_item(0x20, 2, payload=[ttlv(0x4200C2, 0x08, KEY)])
+    wrap = kmip_response(kmip_state(2), enc)
+    unwrap = kmip_response(kmip_state(2), dec)
+    fail = lambda op, reason, msg: kmip_item(op, 2, status=1, reason=reason, message=msg)
+    return {
+        "ok": kmip_conn(wrap) + kmip_conn(unwrap),
+        "ok_server_iv": kmip_conn(kmip_response(kmip_state(2), enc_iv)) + kmip_conn(unwrap),
+        "ok_items_reversed": kmip_conn(kmip_response(enc, kmip_state(2))) + kmip_conn(kmip_response(dec, kmip_state(2))),
+        "ok_trickle": kmip_conn(wrap, reads=0xC2) + kmip_conn(unwrap, reads=0x40),
+        "retry_then_ok": kmip_conn(b"", handshake=1) + kmip_conn(wrap[:40]) + kmip_conn(wrap) + kmip_conn(unwrap),
+        "refused_cert": kmip_conn(wrap, handshake=0x80),
+        "server_cert_bad": kmip_conn(b"", handshake=0x44),
+        "not_kmip": kmip_conn(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+        "deactivated": kmip_conn(kmip_response(kmip_state(3), enc)) + kmip_conn(kmip_response(kmip_state(5), dec)),
+        "not_found": kmip_conn(kmip_response(kmip_item(0x0B, 1, status=1, reason=1, message="no such object"))),
+        "denied": kmip_conn(kmip_response(kmip_state(2), fail(0x1F, 0x0C, "not allowed"))) + kmip_conn(kmip_response(kmip_state(2), fail(0x20, 0x0A, "bad tag"))),
+        "wrong_sizes": kmip_conn(kmip_response(kmip_state(2), kmip_item(0x1F, 2, payload=[ttlv(0x4200C2, 0x08, bytes(31))]))) + kmip_conn(kmip_response(kmip_state(2), kmip_item(0x20, 2, payload=[ttlv(0x4200C2, 0x08, bytes(48))]))),
+        "three_items": kmip_conn(kmip_response(kmip_state(2), enc, kmip_state(2, 3))) + kmip_conn(kmip_response(kmip_state(2), dec, dec)),
+    }
+
+
 TARGETS = {"azure": azure, "gcp": gcp, "aws": aws, "aws_creds": aws_creds, "s3": s3,
-           "oplog_s3": oplog_s3}
+           "oplog_s3": oplog_s3, "kmip": kmip}
 
 
 def main(argv):

@@ -99,15 +99,54 @@ check_op(const uint8_t *doc, size_t len, wtkms_ts ts, int depth, wtkms_err *err)
 }
 
 /*
+ * nested_ok --
+ *     Every document and array inside can be walked to its end: bson_validate (libbson 1.23)
+ *     passes over an embedded document whose last byte is not its terminator.
+ */
+static bool
+nested_ok(const uint8_t *data, size_t len, int depth)
+{
+    bson_iter_t it;
+    const uint8_t *d;
+    uint32_t l;
+
+    if (depth > 100 || !bson_iter_init_from_data(&it, data, len))
+        return (false);
+    while (bson_iter_next(&it)) {
+        if (BSON_ITER_HOLDS_DOCUMENT(&it))
+            bson_iter_document(&it, &l, &d);
+        else if (BSON_ITER_HOLDS_ARRAY(&it))
+            bson_iter_array(&it, &l, &d);
+        else
+            continue;
+        if (!nested_ok(d, l, depth + 1))
+            return (false);
+    }
+    return (it.err_off == 0);
+}
+
+/*
  * wtkms_oplog_check_replayable --
- *     Refuse, before anything is written, history a replay would stop at.
+ *     Refuse, before anything is written, history a replay would stop at or could not send.
  */
 int
 wtkms_oplog_check_replayable(const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err)
 {
+    bson_t b;
+    size_t off;
     char a[WTKMS_TS_STRLEN];
     int ret;
 
+    /* The replay copies fields byte for byte into its commands: never damaged ones. */
+    off = 0;
+    if (!bson_init_static(&b, doc, len) || !bson_validate(&b, BSON_VALIDATE_NONE, &off) ||
+        !nested_ok(doc, len, 0)) {
+        wtkms_ts_str(ts, a, sizeof(a));
+        return (wtkms_errf(err, EILSEQ,
+          "the oplog entry at %s is not valid BSON (from byte %zu of its %zu): the saved oplog "
+          "is damaged",
+          a, off, len));
+    }
     if ((ret = check_op(doc, len, ts, 0, err)) == EILSEQ && err->code != EILSEQ) {
         wtkms_ts_str(ts, a, sizeof(a));
         return (wtkms_errf(err, EILSEQ, "the oplog entry at %s is a malformed command", a));

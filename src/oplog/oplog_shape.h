@@ -31,7 +31,8 @@ wtkms_cmd_kind wtkms_oplog_cmd_kind(const char *name);
 
 /*
  * 0 when a replay can apply every operation of the entry at ts (looking into applyOps), else
- * WTKMS_EUNREPLAYABLE naming the entry and the command; EILSEQ when the entry is malformed.
+ * WTKMS_EUNREPLAYABLE naming the entry and the command; EILSEQ when the entry is malformed (not
+ * valid BSON at any depth, or a command without its fields).
  */
 int wtkms_oplog_check_replayable(const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *err);
 

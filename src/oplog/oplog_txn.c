@@ -318,10 +318,21 @@ follow_chain(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, plan_scan *s, wtk
     wtkms_txn_plan *plan = s->plan;
     const part_rec *pr;
     early_find f;
+    wtkms_ts at;
     char a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN], what[256];
     int ret;
 
-    while (p != 0) {
+    /* at: the entry whose prevOpTime is p. A chain runs back in time, so it always ends. */
+    for (at = commit; p != 0;) {
+        if (p >= at) {
+            wtkms_ts_str(at, a, sizeof(a));
+            wtkms_ts_str(p, b, sizeof(b));
+            return (wtkms_errf(err, EILSEQ,
+              "the transaction entry at %s names %s as its previous entry, which is not before "
+              "it: mongod never writes this, the saved oplog is damaged",
+              a, b));
+        }
+        at = p;
         if (p > plan->after) {
             if ((pr = find_part(s, p)) == NULL) {
                 wtkms_ts_str(commit, a, sizeof(a));
@@ -398,6 +409,20 @@ wtkms_txn_plan_build(wtkms_oplog_catalog *cat, wtkms_oplog_keys *keys, wtkms_ts 
             goto done;
     if (plan->nkeep > 0)
         qsort(plan->keep, plan->nkeep, sizeof(*plan->keep), cmp_link);
+    /* A part two commits name would be applied twice, or with only one of them. */
+    for (i = 1; i < plan->nkeep; i++)
+        if (plan->keep[i].ts == plan->keep[i - 1].ts) {
+            char a[WTKMS_TS_STRLEN], b[WTKMS_TS_STRLEN], c[WTKMS_TS_STRLEN];
+            wtkms_ts_str(plan->keep[i].ts, a, sizeof(a));
+            wtkms_ts_str(plan->keep[i - 1].commit_ts, b, sizeof(b));
+            wtkms_ts_str(plan->keep[i].commit_ts, c, sizeof(c));
+            ret = wtkms_errf(err, EILSEQ,
+              "the transaction entry at %s is named by the commits at %s and at %s: a part "
+              "belongs to one transaction, so mongod never writes this; the saved oplog is "
+              "damaged",
+              a, b, c);
+            goto done;
+        }
     for (i = 0; i < s.nparts; i++)
         if (wtkms_txn_plan_commit_of(plan, s.parts[i].ts) == 0)
             plan->dropped_parts++;

@@ -339,3 +339,47 @@ def test_history_it_cannot_replay_has_its_own_exit_code(tool, oplog_server, tmp_
         assert p.returncode == code, (name, p.stderr)
         assert "entry at %s" % ts(at) in p.stderr and text in p.stderr, (name, p.stderr)
         assert not (pit2["base"] / "r").exists()
+
+
+def test_transaction_chains_mongod_never_writes_are_refused(tool, oplog_server, tmp_path):
+    """Found with the pit fuzz target (fuzz/fuzz_pit.c): a prevOpTime chain that does not run
+    back in time (two parts naming each other) made the planner loop, growing its list without
+    end, and a part named by two commits was applied twice, or with one of them only. Both are
+    damage mongod never writes: exit 4 naming the entries, quickly, nothing written."""
+    from txn_entries import _inner, _txn_entry
+
+    def noop(inc):
+        return entry(S, inc)
+
+    ops = [_inner("i", "test.t", 1)]
+    cases = {
+        "cycle": ([noop(1), _txn_entry(S, 2, ops, (S, 3), 5, {"partialTxn": True}),
+                   _txn_entry(S, 3, ops, (S, 2), 5, {"partialTxn": True}),
+                   _txn_entry(S, 4, ops, (S, 3), 5, {"count": Int64(3)})],
+                  "entry at %s names %s as its previous entry, which is not before it"
+                  % (ts(2), ts(3))),
+        "shared": ([noop(1), _txn_entry(S, 2, ops, (0, 0), 5, {"partialTxn": True}),
+                    _txn_entry(S, 3, ops, (S, 2), 5, {"count": Int64(2)}),
+                    _txn_entry(S, 4, ops, (S, 2), 6, {"count": Int64(2)})],
+                   "entry at %s is named by the commits at %s and at %s" % (ts(2), ts(3), ts(4))),
+    }
+    for name, (ents, text) in cases.items():
+        server = type(oplog_server)()
+        server.start()
+        try:
+            pit = make_pit(tool, server, tmp_path, ents, (S, 1), name=name)
+        finally:
+            server.stop()
+        # From T0 (every part in the slice) and from inside the chain (parts read back).
+        for t0_note, extra in (("slice", ()), ("early", ("--from", ts(3)))):
+            if extra:
+                p = tool.run("oplog", "export", "--store", pit["ostore"], "--out",
+                             pit["base"] / "x.bson", "--until", ts(4), *extra, check=False,
+                             timeout=30)
+            else:
+                p = tool.run("pit", "restore", "--snapshot", pit["sid"], "--store", pit["snaps"],
+                             "--oplog-store", pit["ostore"], "--until", ts(4), "--to",
+                             pit["base"] / "r", check=False, timeout=30)
+            assert p.returncode == 4, (name, t0_note, p.returncode, p.stderr)
+            assert text in p.stderr and "damaged" in p.stderr, (name, t0_note, p.stderr)
+            assert not (pit["base"] / "r").exists() and not (pit["base"] / "x.bson").exists()
