@@ -13,10 +13,10 @@ backup, salvage and verify tests:
 - a backup is a home copied by the test from the files a backup cursor lists, which are
   WiredTiger's only: wtkms's keystore (wtkms.keystore) is not among them, and wtkms refuses a
   home that holds data without one. An operator copies the keystore with the backup (README,
-  "WiredTiger's own tests"); the hook does the same. When a test copies one of WiredTiger's own
-  files (WiredTiger*) out of a home with shutil.copy, as the suite's backup helpers do, the
-  home's current keystore goes with it (replacing an older copy: an incremental backup needs the
-  keystore of its own time); after the `wt backup DIR` utility, the keystore is copied into DIR.
+  "WiredTiger's own encryption tests"); the hook does the same. When a test copies one of
+  WiredTiger's own files (WiredTiger*) out of a home with shutil.copy, as the suite's backup
+  helpers do, the home's current keystore goes with it (replacing an older copy: an incremental
+  backup needs the keystore of its own time); after `wt backup DIR`, it is copied into DIR.
 
 The `wt` utility the tests run in a subprocess reads the same configuration from
 WiredTiger.basecfg, which WiredTiger writes from the (rewritten) wiredtiger_open string.

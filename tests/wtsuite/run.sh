@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run.sh -- WiredTiger's own encryption tests, and its salvage, verify and backup tests with
-# encryption on, with wtkms as the encryptor, on each 11.x line (README, "WiredTiger's own tests").
+# encryption on, with wtkms as the encryptor, on each 11.x line (README, "WiredTiger's own
+# encryption tests").
 #
 # Usage: tests/wtsuite/run.sh [VERSION...]    default: $WTKMS_WTSUITE_VERSIONS, else 11.3.1
 #
@@ -12,8 +13,9 @@
 #   1. test_encrypt01-04, 06-09 (there is no test_encrypt05): the wtkms scenarios only;
 #   2. --hook wtkms (tests/wtsuite/hook_wtkms.py: every open and table encrypted with wtkms):
 #      test_salvage01, test_salvage02, test_verify, test_verify2 and the backup tests below.
-# Prints the counts of each run. Fails when a test fails or errs, and when a test is skipped
-# for any reason but the ones hook_wtkms.py lists (a compressor or wtkms not found must fail).
+# Prints the counts of each run. Fails when a test fails or errs, when a test is skipped for
+# any reason but the ones hook_wtkms.py lists (a compressor or wtkms not found must fail), and
+# when a module named below passes no test at all (a scenario list the overlay emptied).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/wtsuite
@@ -97,11 +99,19 @@ for v in "${versions[@]}"; do
             "$v" "$run" "$n" "$pass" "$fail" "$err" "$skip" $(($(date +%s) - start))
         if [ "$fail" -ne 0 ] || [ "$err" -ne 0 ] || [ "$n" -eq 0 ]; then
             failed=1
-            grep -E '^(FAIL|ERROR):' "$work/$run.log" | head -40 >&2 || true
+            grep -E '(^|\]: )(FAIL|ERROR): ' "$work/$run.log" | sort -u | head -40 >&2 || true
         fi
         if [ "$skip" -ne 0 ] && ! skips_ok "$work/$run.log" >&2; then
             failed=1
         fi
+        for t in "${args[@]}"; do
+            case "$t" in --hook | wtkms | backup) continue ;; esac
+            m=${t%%.*}
+            if ! grep -qE "\b$m\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+.* \.\.\. ok" "$work/$run.log"; then
+                echo "wtsuite $v: no test of $t passed" >&2
+                failed=1
+            fi
+        done
         if [ "$skip" -ne 0 ]; then
             grep -oE 'for hook wtkms: [^"]*' "$work/$run.log" | sort | uniq -c >&2 || true
         fi
