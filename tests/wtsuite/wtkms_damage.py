@@ -5,15 +5,16 @@ test_salvage01's damage() (used by test_encrypt07) finds its target by a value's
 for rotn by its rot13: it needs an encryptor that keeps the plain text's structure on disk.
 AES-256-GCM keeps none, so the wtkms scenario finds the target the way WiredTiger itself lists it:
 `wt verify -d dump_address` prints the address of every live page of the tree
-("[OBJECT: OFFSET-END, SIZE, CHECKSUM] ... row-store leaf write gen: N"). The middle leaf page in
-key order is damaged, one byte near the start of its ciphertext (past the 40 bytes of page and block
-header WiredTiger keeps in clear, its 4-byte length of the encrypted data and wtkms's 24-byte
-header: not in the padding after the ciphertext, which nothing reads), as test_salvage01 damages
-one byte of one leaf page: the first leaf survives, so salvage has rows to recover.
+("[OBJECT: OFFSET-END, SIZE, CHECKSUM] ... row-store leaf", 11.3 adds " write gen: N"). The
+middle leaf page in key order is damaged, one byte near the start of its ciphertext (past the 40
+bytes of page and block header WiredTiger keeps in clear, its 4-byte length of the encrypted
+data and wtkms's 24-byte header: not in the padding after the ciphertext, which nothing reads),
+as test_salvage01 damages one byte of one leaf page: the first leaf survives, so salvage has
+rows to recover.
 """
 import re
 
-ADDR = re.compile(r"\[(?:\d+: )?(\d+)-(\d+), (\d+), [^\]]*\](.*) write gen")
+ADDR = re.compile(r"\[(?:\d+: )?(\d+)-(\d+), (\d+), [^\]]*\](.*)$")
 LEAF_TYPES = ("row-store leaf", "column-store variable-length leaf",
               "column-store fixed-length leaf")
 CLEAR_BYTES = 40  # WT_PAGE_HEADER (28) + WT_BLOCK_HEADER (12): WT_BLOCK_ENCRYPT_SKIP
