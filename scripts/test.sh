@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # test.sh -- run every test suite: style, build (all variants), C unit tests (plain, valgrind,
 # ASan/UBSan), a short run of every fuzz target, integration tests (pytest, every WiredTiger
-# line: 3.2, 10.0, 11.2, 11.3), then the WiredTiger-touching integration tests again under
-# ASan/UBSan (3.2 and 11.3), the demo, and the README's first command on a fresh minimal Debian
-# root (scripts/test-fresh.sh). Run scripts/setup-tests.sh first (the README's second command
-# does both).
+# line: 3.2, 10.0, 11.2, 11.3), WiredTiger's own encryption tests with wtkms (tests/wtsuite),
+# then the WiredTiger-touching integration tests again under ASan/UBSan (3.2 and 11.3), the demo,
+# and the README's first command on a fresh minimal Debian root (scripts/test-fresh.sh). Run
+# scripts/setup-tests.sh first (the README's second command does both).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -34,6 +34,12 @@ fuzz/run.sh "${WTKMS_FUZZ_SECONDS:-6}"
 
 stage "integration tests, every WiredTiger line"
 "$py" -m pytest -q -ra tests "$@"
+
+stage "WiredTiger's own encryption, salvage, verify and backup tests with wtkms (tests/wtsuite)"
+# WiredTiger's Python test suite from the 11.x source package, with a wtkms scenario overlaid
+# (tests/wtsuite/overlay.py); the bindings are built once into .cache/
+# (scripts/setup.d/40-wtsuite.sh).
+tests/wtsuite/run.sh
 
 stage "integration tests under ASan/UBSan"
 # Our code is the same C on every line; what differs per line is how WiredTiger drives the
