@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # setup-build.sh -- install what building wtkms needs (Debian packages). Idempotent.
 set -euo pipefail
-pkgs=(scons gcc pkg-config libssl-dev libcurl4-openssl-dev libbson-dev libmongoc-dev
+pkgs=(scons gcc pkg-config libssl-dev libcurl4-openssl-dev libbson-dev libmongoc-dev libzstd-dev
       libwiredtiger-dev wiredtiger cmake ninja-build python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "zcodec.h"
-
 /*
  * wtkms_cli_opt_get --
  *     A flag's value.
@@ -83,41 +81,6 @@ wtkms_cli_home(wtkms_cli *cli, const char **homep, wtkms_err *err)
         return (wtkms_errf(
           err, EINVAL, "%s %s needs --home DIR (the WiredTiger home)", cli->group, cli->command));
     *homep = cli->home;
-    return (0);
-}
-
-/*
- * wtkms_cli_compression --
- *     --compress-level and --no-compress.
- */
-int
-wtkms_cli_compression(wtkms_cli *cli, int *levelp, wtkms_err *err)
-{
-    const char *v;
-    char *end;
-    long n;
-
-    *levelp = 0;
-    v = wtkms_cli_opt_get(cli, "compress-level");
-    if (wtkms_cli_flag(cli, "no-compress")) {
-        if (v != NULL)
-            return (wtkms_errf(err, EINVAL,
-              "%s %s: --compress-level and --no-compress contradict each other: give one",
-              cli->group, cli->command));
-        *levelp = -1;
-        return (0);
-    }
-    if (v == NULL)
-        return (0);
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < WTKMS_ZSTD_LEVEL_MIN ||
-        n > WTKMS_ZSTD_LEVEL_MAX)
-        return (wtkms_errf(err, EINVAL,
-          "--compress-level %s: expected a zstd level from %d (fastest, the default is %d) to %d "
-          "(smallest), or --no-compress",
-          v, WTKMS_ZSTD_LEVEL_MIN, WTKMS_ZSTD_LEVEL_DEFAULT, WTKMS_ZSTD_LEVEL_MAX));
-    *levelp = (int)n;
     return (0);
 }
 

@@ -60,6 +60,21 @@ typedef int (*wtkms_cli_group_fn)(wtkms_cli *cli);
 const char *wtkms_cli_opt_get(wtkms_cli *cli, const char *name);
 /* Each value of a flag that may be repeated, in order (marks them used): *pos starts at 0. */
 const char *wtkms_cli_opt_next(wtkms_cli *cli, const char *name, int *pos);
+/*
+ * Flag values (cli_values.c): a count with an optional K/M suffix, at most max; a duration
+ * ("90s", "12h", "30d", ...) in milliseconds; a number with an optional K/M/G suffix between min
+ * and max, named flag in the error; --compress-level N / --no-compress (*levelp 0: the default,
+ * -1: off); whether to draw progress bars (--progress, --no-progress, else on a terminal); and
+ * bytes for people ("1.5 GiB").
+ */
+int wtkms_cli_parse_u32(const char *s, uint64_t max, uint32_t *vp);
+int wtkms_cli_parse_duration(const char *s, int64_t *msp);
+int wtkms_cli_parse_size(
+  const char *s, const char *flag, uint64_t min, uint64_t max, uint64_t *out, wtkms_err *err);
+int wtkms_cli_compression(wtkms_cli *cli, int *levelp, wtkms_err *err);
+bool wtkms_cli_progress(wtkms_cli *cli);
+void wtkms_cli_human(int64_t n, char *out, size_t outlen);
+
 /* A boolean flag (given without value). */
 bool wtkms_cli_flag(wtkms_cli *cli, const char *name);
 
@@ -96,12 +111,6 @@ bool wtkms_cli_has_prefix(wtkms_cli *cli, const char *prefix);
 
 /* The --home value, or an error naming the flag. */
 int wtkms_cli_home(wtkms_cli *cli, const char **homep, wtkms_err *err);
-
-/*
- * --compress-level N (1 .. 19) and --no-compress, of the commands that write snapshots or
- * segments: *levelp is N, 0 when neither was given (the default level), -1 for --no-compress.
- */
-int wtkms_cli_compression(wtkms_cli *cli, int *levelp, wtkms_err *err);
 
 /* Fail on flags nobody used (call at the end of a command that builds no provider). */
 int wtkms_cli_check_unused(wtkms_cli *cli, wtkms_err *err);

@@ -8,6 +8,7 @@
 #include <bson/bson.h>
 
 #include "cli.h"
+#include "oplog_store.h"
 #include "oplog_ts.h"
 
 /*
@@ -19,5 +20,10 @@ int wtkms_cli_connection_uri(wtkms_cli *cli, const char *flag, char **urip, wtkm
 
 /* A timestamp as JSON: "SECS:INC" under key, and an ISO time under key_time. */
 void wtkms_cli_ts_json(bson_t *doc, const char *key, wtkms_ts ts);
+
+/* The --store of an oplog command (create: the tap's, made if absent). */
+int wtkms_oplog_cli_store(wtkms_cli *cli, bool create, wtkms_oplog_store **sp, wtkms_err *err);
+/* wtkms oplog list (oplog_list.c). */
+int wtkms_oplog_cmd_list(wtkms_cli *cli);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * snapshot.c -- "wtkms snapshot create|list|show|verify|restore|delete|prune" and
- * "wtkms keys usage".
+ * snapshot.c -- "wtkms snapshot create|verify|restore|delete|prune" (list and show:
+ * snapshot_list.c).
  *
  * Settings: --config FILE and the flags a command does not take, as everywhere (cli.h). The
  * store's own settings (s3_endpoint, s3_region, ...) are taken first, the provider's next; what
@@ -20,6 +20,7 @@
 #include "oplog_cli.h"
 #include "secure.h"
 #include "snapshot.h"
+#include "snapshot_cli.h"
 #include "zcodec.h"
 
 static const char snapshot_usage[] =
@@ -116,152 +117,6 @@ wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_e
 }
 
 /*
- * progress_on --
- *     Progress bars only on a terminal, unless forced either way.
- */
-static bool
-progress_on(wtkms_cli *cli)
-{
-    bool force = wtkms_cli_flag(cli, "progress"), never = wtkms_cli_flag(cli, "no-progress");
-
-    if (never)
-        return (false);
-    return (force || (isatty(STDOUT_FILENO) && isatty(STDERR_FILENO)));
-}
-
-/*
- * human --
- *     Bytes for people.
- */
-static void
-human(int64_t n, char *out, size_t outlen)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-    double v = (double)n;
-    int u;
-
-    for (u = 0; v >= 1024 && u < 4; u++)
-        v /= 1024;
-    (void)snprintf(out, outlen, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-}
-
-/*
- * summary --
- *     What listings print for one snapshot.
- */
-static void
-summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_files)
-{
-    bson_t sub, arr, f;
-    char when[32], name[1200], idx[16], hex[2 * WTKMS_SHA256_LEN + 1];
-    const char *k;
-    uint32_t i;
-
-    wtkms_cli_time(m->created_ms, when, sizeof(when));
-    wtkms_manifest_key_name(m, name, sizeof(name));
-    BSON_APPEND_UTF8(doc, "id", m->id);
-    BSON_APPEND_UTF8(doc, "created", when);
-    BSON_APPEND_INT64(doc, "size", m->size);
-    BSON_APPEND_INT64(doc, "stored_size", m->stored_size);
-    BSON_APPEND_DOCUMENT_BEGIN(doc, "compression", &sub);
-    BSON_APPEND_UTF8(&sub, "algorithm", m->compress_level > 0 ? "zstd" : "none");
-    BSON_APPEND_INT32(&sub, "level", m->compress_level);
-    bson_append_document_end(doc, &sub);
-    BSON_APPEND_INT32(doc, "file_count", (int32_t)m->nfiles);
-    BSON_APPEND_UTF8(doc, "encryption_key_id", name);
-    wtkms_kms_desc_append(doc, "master_key", m->encrypted ? &m->key : NULL);
-    wtkms_kms_desc_append(doc, "keystore_master_key", m->has_keystore ? &m->keystore_cmk : NULL);
-    BSON_APPEND_ARRAY_BEGIN(doc, "keystore_master_keys", &sub);
-    for (i = 0; m->has_keystore && i < m->n_keystore_cmks; i++) {
-        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        wtkms_kms_desc_append(&sub, k, &m->keystore_cmks[i]);
-    }
-    bson_append_array_end(doc, &sub);
-    BSON_APPEND_DOCUMENT_BEGIN(doc, "source", &sub);
-    BSON_APPEND_UTF8(&sub, "host", m->source_host);
-    BSON_APPEND_UTF8(&sub, "path", m->source_path);
-    BSON_APPEND_UTF8(&sub, "method", m->source_method);
-    bson_append_document_end(doc, &sub);
-    BSON_APPEND_UTF8(doc, "wiredtiger_version", m->wt_version);
-    if (m->has_oplog_ts) {
-        BSON_APPEND_DOCUMENT_BEGIN(doc, "oplog_ts", &sub);
-        BSON_APPEND_INT64(&sub, "t", m->oplog_t);
-        BSON_APPEND_INT64(&sub, "i", m->oplog_i);
-        bson_append_document_end(doc, &sub);
-    } else
-        BSON_APPEND_NULL(doc, "oplog_ts");
-    if (!with_files)
-        return;
-    BSON_APPEND_INT32(doc, "chunk_size", (int32_t)m->chunk_size);
-    BSON_APPEND_INT32(doc, "format_version", m->format_version);
-    BSON_APPEND_ARRAY_BEGIN(doc, "files", &arr);
-    for (i = 0; i < m->nfiles; i++) {
-        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &f);
-        BSON_APPEND_UTF8(&f, "name", m->files[i].name);
-        BSON_APPEND_INT64(&f, "size", m->files[i].size);
-        BSON_APPEND_INT64(&f, "chunks", (int64_t)m->files[i].chunks);
-        wtkms_hex(m->files[i].sha256, WTKMS_SHA256_LEN, hex);
-        BSON_APPEND_UTF8(&f, "sha256", hex);
-        bson_append_document_end(&arr, &f);
-    }
-    bson_append_array_end(doc, &arr);
-}
-
-/*
- * one_arg --
- *     The snapshot id (the one positional argument).
- */
-static int
-one_arg(wtkms_cli *cli, const char **idp, wtkms_err *err)
-{
-    if (cli->nargs != 1)
-        return (wtkms_errf(err, EINVAL,
-          "snapshot %s needs one snapshot ID (see 'wtkms snapshot "
-          "list')",
-          cli->command));
-    *idp = cli->args[0];
-    return (0);
-}
-
-/*
- * need_store --
- *     --store, required.
- */
-static int
-need_store(wtkms_cli *cli, const char **urlp, wtkms_err *err)
-{
-    if ((*urlp = wtkms_cli_opt_get(cli, "store")) == NULL || (*urlp)[0] == '\0')
-        return (wtkms_errf(
-          err, EINVAL, "snapshot %s needs --store DIR or s3://BUCKET/PREFIX", cli->command));
-    return (0);
-}
-
-/*
- * parse_u32 --
- *     An unsigned number with an optional K/M suffix.
- */
-static int
-parse_u32(const char *s, uint64_t max, uint32_t *vp)
-{
-    unsigned long long v;
-    char *end;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s)
-        return (EINVAL);
-    if (*end == 'K' || *end == 'k')
-        v *= 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        v *= 1024 * 1024, end++;
-    if (*end != '\0' || v > max)
-        return (EINVAL);
-    *vp = (uint32_t)v;
-    return (0);
-}
-
-/*
  * cmd_create --
  *     snapshot create.
  */
@@ -287,7 +142,8 @@ cmd_create(wtkms_cli *cli)
     ext = uri = NULL;
     m = NULL;
     wtkms_config_init(&cfg, "command-line flags");
-    if ((ret = wtkms_cli_home(cli, &o.home, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0)
+    if ((ret = wtkms_cli_home(cli, &o.home, &err)) != 0 ||
+        (ret = wtkms_snapshot_need_store(cli, &url, &err)) != 0)
         goto err;
     o.no_encryption = wtkms_cli_flag(cli, "no-encryption");
     o.fsync_locked = wtkms_cli_flag(cli, "fsync-locked");
@@ -301,7 +157,7 @@ cmd_create(wtkms_cli *cli)
     o.wt_config = wtkms_cli_opt_get(cli, "wt-config");
     o.ext_path = wtkms_cli_opt_get(cli, "extension");
     home_cfg = wtkms_cli_opt_get(cli, "home-config");
-    o.progress = progress_on(cli);
+    o.progress = wtkms_cli_progress(cli);
     if ((v = wtkms_cli_opt_get(cli, "oplog-ts")) != NULL) {
         if (sscanf(v, "%lu:%lu%n", &t, &i, &n) != 2 || v[n] != '\0' || t > UINT32_MAX ||
             i > UINT32_MAX) {
@@ -313,7 +169,7 @@ cmd_create(wtkms_cli *cli)
         o.oplog_i = (uint32_t)i;
     }
     if ((v = wtkms_cli_opt_get(cli, "chunk-size")) != NULL &&
-        parse_u32(v, WTKMS_SNAP_CHUNK_MAX, &o.chunk_size) != 0) {
+        wtkms_cli_parse_u32(v, WTKMS_SNAP_CHUNK_MAX, &o.chunk_size) != 0) {
         ret = wtkms_errf(
           &err, EINVAL, "--chunk-size %s: expected 4K .. 4M bytes (K and M suffixes)", v);
         goto err;
@@ -368,14 +224,14 @@ cmd_create(wtkms_cli *cli)
     wtkms_manifest_key_name(m, name, sizeof(name));
     if (cli->json) {
         bson_t doc = BSON_INITIALIZER;
-        summary(&doc, m, false);
+        wtkms_snapshot_summary(&doc, m, false);
         BSON_APPEND_UTF8(&doc, "store", store->url);
         if (o.fsync_lock || o.live)
             BSON_APPEND_INT64(&doc, "lock_ms", m->lock_ms);
         wtkms_cli_print_json(&doc);
         bson_destroy(&doc);
     } else {
-        human(m->size, sz, sizeof(sz));
+        wtkms_cli_human(m->size, sz, sizeof(sz));
         if (m->has_oplog_ts)
             (void)snprintf(ts, sizeof(ts), ", oplog timestamp %u:%u", m->oplog_t, m->oplog_i);
         else
@@ -409,27 +265,6 @@ err:
     wtkms_store_close(store);
     wtkms_config_free(&cfg);
     return (ret == 0 ? WTKMS_EXIT_OK : wtkms_cli_fail(cli, &err));
-}
-
-/*
- * open_store_only --
- *     The store of a command that needs no master key.
- */
-static int
-open_store_only(wtkms_cli *cli, const char *url, wtkms_store **storep, wtkms_err *err)
-{
-    wtkms_config cfg;
-    int ret;
-
-    *storep = NULL;
-    if ((ret = settings(cli, &cfg, true, err)) == 0 &&
-        (ret = wtkms_store_open(url, &cfg, storep, err)) == 0 &&
-        (ret = wtkms_config_check_unused(&cfg, err)) != 0) {
-        wtkms_store_close(*storep);
-        *storep = NULL;
-    }
-    wtkms_config_free(&cfg);
-    return (ret);
 }
 
 /*
@@ -487,146 +322,6 @@ done:
 }
 
 /*
- * cmd_list --
- *     snapshot list.
- */
-static int
-cmd_list(wtkms_cli *cli)
-{
-    wtkms_snap_manifest *m;
-    wtkms_store *store;
-    wtkms_err err, merr;
-    bson_t arr, doc;
-    char **ids, idx[16], when[32], sz[32], stored[32], name[1200];
-    const char *url, *k;
-    size_t n, i;
-    int ret, bad;
-
-    wtkms_err_clear(&err);
-    ids = NULL;
-    n = 0;
-    if ((ret = need_store(cli, &url, &err)) != 0 ||
-        (ret = open_store_only(cli, url, &store, &err)) != 0)
-        return (wtkms_cli_fail(cli, &err));
-    if ((ret = store->list(store, &ids, &n, &err)) != 0) {
-        wtkms_store_close(store);
-        return (wtkms_cli_fail(cli, &err));
-    }
-    bson_init(&arr);
-    if (!cli->json)
-        (void)printf(
-          "%-26s %-21s %10s %10s  %s\n", "ID", "CREATED", "SIZE", "STORED", "ENCRYPTION KEY ID");
-    for (bad = 0, i = 0; i < n; i++) {
-        wtkms_err_clear(&merr);
-        (void)bson_uint32_to_string((uint32_t)i, &k, idx, sizeof(idx));
-        if (wtkms_snapshot_read_manifest(store, ids[i], &m, &merr) != 0) {
-            bad++;
-            (void)fprintf(stderr, "wtkms: %s\n", merr.msg);
-            if (cli->json) {
-                BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &doc);
-                BSON_APPEND_UTF8(&doc, "id", ids[i]);
-                BSON_APPEND_NULL(&doc, "created");
-                BSON_APPEND_NULL(&doc, "size");
-                BSON_APPEND_NULL(&doc, "stored_size");
-                BSON_APPEND_NULL(&doc, "encryption_key_id");
-                BSON_APPEND_UTF8(&doc, "error", merr.msg);
-                bson_append_document_end(&arr, &doc);
-            } else
-                (void)printf(
-                  "%-26s %-21s %10s %10s  %s\n", ids[i], "?", "?", "?", "(damaged manifest)");
-            continue;
-        }
-        if (cli->json) {
-            BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &doc);
-            summary(&doc, m, false);
-            bson_append_document_end(&arr, &doc);
-        } else {
-            wtkms_cli_time(m->created_ms, when, sizeof(when));
-            human(m->size, sz, sizeof(sz));
-            human(m->stored_size, stored, sizeof(stored));
-            wtkms_manifest_key_name(m, name, sizeof(name));
-            (void)printf("%-26s %-21s %10s %10s  %s\n", m->id, when, sz, stored, name);
-        }
-        wtkms_manifest_free(m);
-    }
-    if (cli->json)
-        wtkms_cli_print_json_array(&arr);
-    bson_destroy(&arr);
-    wtkms_store_free_ids(ids, n);
-    wtkms_store_close(store);
-    return (bad > 0 ? WTKMS_EXIT_INTEGRITY : WTKMS_EXIT_OK);
-}
-
-/*
- * cmd_show --
- *     snapshot show ID.
- */
-static int
-cmd_show(wtkms_cli *cli)
-{
-    wtkms_snap_manifest *m;
-    wtkms_store *store;
-    wtkms_err err;
-    char when[32], sz[32], name[1200], hex[2 * WTKMS_SHA256_LEN + 1];
-    const char *url = NULL, *id = NULL;
-    uint32_t i;
-    int ret;
-
-    wtkms_err_clear(&err);
-    if ((ret = one_arg(cli, &id, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0 ||
-        (ret = open_store_only(cli, url, &store, &err)) != 0)
-        return (wtkms_cli_fail(cli, &err));
-    ret = wtkms_snapshot_read_manifest(store, id, &m, &err);
-    wtkms_store_close(store);
-    if (ret != 0)
-        return (wtkms_cli_fail(cli, &err));
-    if (cli->json) {
-        bson_t doc = BSON_INITIALIZER;
-        summary(&doc, m, true);
-        BSON_APPEND_BOOL(&doc, "authenticated", m->authenticated);
-        wtkms_cli_print_json(&doc);
-        bson_destroy(&doc);
-    } else {
-        wtkms_cli_time(m->created_ms, when, sizeof(when));
-        human(m->size, sz, sizeof(sz));
-        wtkms_manifest_key_name(m, name, sizeof(name));
-        (void)printf("snapshot:          %s\n", m->id);
-        (void)printf("created:           %s\n", when);
-        (void)printf("source:            %s:%s (%s)\n", m->source_host, m->source_path,
-          strcmp(m->source_method, "backup_cursor") == 0
-            ? "WiredTiger backup cursor"
-            : "files of a stopped or fsync-locked mongod");
-        (void)printf("WiredTiger:        %s\n", m->wt_version);
-        (void)printf("size:              %s (%lld bytes in %u files; %lld bytes stored)\n", sz,
-          (long long)m->size, m->nfiles, (long long)m->stored_size);
-        if (m->compress_level > 0)
-            (void)printf("compression:       zstd level %d (format %d)\n", m->compress_level,
-              m->format_version);
-        else
-            (void)printf("compression:       none (format %d)\n", m->format_version);
-        (void)printf("encryption key id: %s\n", name);
-        for (i = 0; m->has_keystore && i < m->n_keystore_cmks; i++) {
-            wtkms_kms_desc_name(&m->keystore_cmks[i], name, sizeof(name));
-            (void)printf("keystore key:      %s (wraps the keystore inside the snapshot)\n", name);
-        }
-        if (!m->has_keystore)
-            (void)printf("keystore key:      none (the home has no wtkms keystore)\n");
-        if (m->has_oplog_ts)
-            (void)printf("oplog timestamp:   %u:%u\n", m->oplog_t, m->oplog_i);
-        (void)printf("files:\n");
-        for (i = 0; i < m->nfiles; i++) {
-            wtkms_hex(m->files[i].sha256, 8, hex);
-            human(m->files[i].size, sz, sizeof(sz));
-            (void)printf("  %-40s %10s  sha256 %s...\n", m->files[i].name, sz, hex);
-        }
-        if (!m->authenticated)
-            (void)printf("(read without the key: 'wtkms snapshot verify' authenticates it)\n");
-    }
-    wtkms_manifest_free(m);
-    return (WTKMS_EXIT_OK);
-}
-
-/*
  * cmd_verify_restore --
  *     snapshot verify ID, snapshot restore ID --to DIR.
  */
@@ -647,13 +342,14 @@ cmd_verify_restore(wtkms_cli *cli, bool restore)
     to = NULL;
     ext = home_ext = NULL;
     home_kms = NULL;
-    if ((ret = one_arg(cli, &id, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0)
+    if ((ret = wtkms_snapshot_one_arg(cli, &id, &err)) != 0 ||
+        (ret = wtkms_snapshot_need_store(cli, &url, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
     if (restore && ((to = wtkms_cli_opt_get(cli, "to")) == NULL || to[0] == '\0')) {
         wtkms_errf(&err, EINVAL, "snapshot restore needs --to DIR (a new or empty directory)");
         return (wtkms_cli_fail(cli, &err));
     }
-    ro.progress = progress_on(cli);
+    ro.progress = wtkms_cli_progress(cli);
     ro.allow_unencrypted = wtkms_cli_flag(cli, "allow-unencrypted");
     if (restore) {
         ro.no_recover = wtkms_cli_flag(cli, "no-recover");
@@ -691,7 +387,7 @@ cmd_verify_restore(wtkms_cli *cli, bool restore)
         wtkms_cli_print_json(&doc);
         bson_destroy(&doc);
     } else {
-        human(m->size, sz, sizeof(sz));
+        wtkms_cli_human(m->size, sz, sizeof(sz));
         if (restore)
             (void)printf("restored snapshot %s into %s: %u files, %s, every chunk and digest "
                          "checked\n",
@@ -717,8 +413,9 @@ cmd_delete(wtkms_cli *cli)
     int ret;
 
     wtkms_err_clear(&err);
-    if ((ret = one_arg(cli, &id, &err)) != 0 || (ret = need_store(cli, &url, &err)) != 0 ||
-        (ret = open_store_only(cli, url, &store, &err)) != 0)
+    if ((ret = wtkms_snapshot_one_arg(cli, &id, &err)) != 0 ||
+        (ret = wtkms_snapshot_need_store(cli, &url, &err)) != 0 ||
+        (ret = wtkms_snapshot_open_store_only(cli, url, &store, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
     if (!wtkms_snap_id_valid(id))
         ret = wtkms_errf(&err, EINVAL, "'%s' is not a snapshot id (see 'wtkms snapshot list')", id);
@@ -736,46 +433,6 @@ cmd_delete(wtkms_cli *cli)
     } else
         (void)printf("deleted snapshot %s\n", id);
     return (WTKMS_EXIT_OK);
-}
-
-/*
- * parse_duration --
- *     "90s", "15m", "12h", "30d", "2w" into milliseconds.
- */
-static int
-parse_duration(const char *s, int64_t *msp)
-{
-    unsigned long long v;
-    char *end;
-    int64_t unit;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || v > 1000000000ULL)
-        return (EINVAL);
-    switch (*end) {
-    case 's':
-        unit = 1000;
-        break;
-    case 'm':
-        unit = 60 * 1000;
-        break;
-    case 'h':
-        unit = 3600 * 1000;
-        break;
-    case 'd':
-        unit = 86400LL * 1000;
-        break;
-    case 'w':
-        unit = 7 * 86400LL * 1000;
-        break;
-    default:
-        return (EINVAL);
-    }
-    if (end[1] != '\0')
-        return (EINVAL);
-    *msp = (int64_t)v * unit;
-    return (0);
 }
 
 /*
@@ -806,31 +463,32 @@ cmd_prune(wtkms_cli *cli)
     older_s = wtkms_cli_opt_get(cli, "older-than");
     aband_s = wtkms_cli_opt_get(cli, "abandoned-after");
     dry = wtkms_cli_flag(cli, "dry-run");
-    if ((ret = need_store(cli, &url, &err)) != 0)
+    if ((ret = wtkms_snapshot_need_store(cli, &url, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
     if (keep_s == NULL && older_s == NULL) {
         wtkms_errf(&err, EINVAL,
           "snapshot prune needs --keep-last N or --older-than DURATION (30d, 12h, ...)");
         return (wtkms_cli_fail(cli, &err));
     }
-    if (keep_s != NULL && parse_u32(keep_s, 1000000, &keep) != 0) {
+    if (keep_s != NULL && wtkms_cli_parse_u32(keep_s, 1000000, &keep) != 0) {
         wtkms_errf(&err, EINVAL, "--keep-last %s: expected a number", keep_s);
         return (wtkms_cli_fail(cli, &err));
     }
-    if (older_s != NULL && parse_duration(older_s, &older_ms) != 0) {
+    if (older_s != NULL && wtkms_cli_parse_duration(older_s, &older_ms) != 0) {
         wtkms_errf(&err, EINVAL,
           "--older-than %s: expected a duration such as 90s, 15m, 12h, 30d, 2w", older_s);
         return (wtkms_cli_fail(cli, &err));
     }
     aband_ms = 86400LL * 1000;
-    if (aband_s != NULL && (parse_duration(aband_s, &aband_ms) != 0 || aband_ms < 3600LL * 1000)) {
+    if (aband_s != NULL &&
+        (wtkms_cli_parse_duration(aband_s, &aband_ms) != 0 || aband_ms < 3600LL * 1000)) {
         wtkms_errf(&err, EINVAL,
           "--abandoned-after %s: expected a duration of an hour or more (1h, 12h, 2d, ...): a "
           "create running longer than it could lose an upload",
           aband_s);
         return (wtkms_cli_fail(cli, &err));
     }
-    if ((ret = open_store_only(cli, url, &store, &err)) != 0)
+    if ((ret = wtkms_snapshot_open_store_only(cli, url, &store, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
     if ((ret = store->list(store, &ids, &n, &err)) != 0) {
         wtkms_store_close(store);
@@ -924,9 +582,9 @@ wtkms_cmd_snapshot(wtkms_cli *cli)
     if (strcmp(cli->command, "create") == 0)
         return (cmd_create(cli));
     if (strcmp(cli->command, "list") == 0)
-        return (cmd_list(cli));
+        return (wtkms_snapshot_cmd_list(cli));
     if (strcmp(cli->command, "show") == 0)
-        return (cmd_show(cli));
+        return (wtkms_snapshot_cmd_show(cli));
     if (strcmp(cli->command, "verify") == 0)
         return (cmd_verify_restore(cli, false));
     if (strcmp(cli->command, "restore") == 0)
