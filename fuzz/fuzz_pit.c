@@ -233,7 +233,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     have_cat = have_plan = false;
     memset(&sg, 0, sizeof(sg));
     memset(&err, 0, sizeof(err));
-    if (wtkms_oplog_store_open(dir, true, &store, &err) != 0 ||
+    if (wtkms_oplog_store_open(dir, NULL, true, &store, &err) != 0 ||
         wtkms_segmenter_init(&sg, store, NULL, (uint64_t)data[1] * 64 + 1, 3600, &err) != 0) {
         fprintf(stderr, "fuzz: store %s: %s\n", dir, err.msg);
         abort();
