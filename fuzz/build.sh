@@ -94,3 +94,15 @@ if [ $seeds = 1 ]; then
     [ -x .venv/bin/python ] && py=.venv/bin/python
     "$py" fuzz/seeds_pit.py
 fi
+
+# The oauth target's PEM seed (a certificate and its private key) is made here, never committed:
+# a throwaway key, in the generated corpus beside the committed one.
+pem=$out/corpus/oauth/pem_cert_key
+if [ ! -s "$pem" ]; then
+    mkdir -p "$out/corpus/oauth"
+    tmp=$(mktemp -d)
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=wtkms-fuzz -days 3650 \
+        -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+    cat "$tmp/cert.pem" "$tmp/key.pem" >"$pem"
+    rm -rf "$tmp"
+fi
