@@ -29,7 +29,7 @@ cflags=(-std=c11 -g -O1 -Wall -Wextra -Werror -Wno-unused-command-line-argument
 # The parsers' modules: everything that does not need WiredTiger (mongo-c-driver only for the
 # oplog replay, whose commands the pit target answers itself).
 srcs=(src/common/*.c src/crypto/*.c src/kms/*.c src/keystore/*.c src/encryptor/block.c src/encryptor/keycache.c src/s3/*.c
-    src/snapshot/manifest.c src/snapshot/chunk.c src/snapshot/snaputil.c src/snapshot/store.c
+    src/snapshot/manifest.c src/snapshot/manifest_encode.c src/snapshot/chunk.c src/snapshot/snaputil.c src/snapshot/store.c
     src/snapshot/store_local.c src/snapshot/store_s3.c src/oplog/oplog_segment.c
     src/oplog/oplog_store.c src/oplog/oplog_store_local.c src/oplog/oplog_store_s3.c
     src/oplog/oplog_catalog.c src/oplog/oplog_ts.c src/compress/zcodec.c

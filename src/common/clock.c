@@ -5,6 +5,7 @@
 #include "clock.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -32,4 +33,18 @@ wtkms_mono_ms(void)
 
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * wtkms_iso_time --
+ *     Milliseconds since the epoch as ISO-8601 UTC.
+ */
+void
+wtkms_iso_time(int64_t ms, char *out, size_t outlen)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        (void)snprintf(out, outlen, "%lld", (long long)ms);
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 /*
  * parse_u32 --
  *     A decimal number that fits in 32 bits, and nothing else.
@@ -96,12 +98,9 @@ wtkms_ts_str(wtkms_ts ts, char *out, size_t outlen)
 void
 wtkms_ts_str_long(wtkms_ts ts, char *out, size_t outlen)
 {
-    struct tm tm;
-    time_t t = (time_t)WTKMS_TS_SECS(ts);
     char when[32];
 
-    if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        when[0] = '\0';
+    wtkms_iso_time((int64_t)WTKMS_TS_SECS(ts) * 1000, when, sizeof(when));
     (void)snprintf(
       out, outlen, "%" PRIu32 ":%" PRIu32 " (%s)", WTKMS_TS_SECS(ts), WTKMS_TS_INC(ts), when);
 }

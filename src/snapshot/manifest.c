@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * manifest.c -- encode, decode and authenticate snapshot manifests (BSON through libbson).
+ * manifest.c -- decode and authenticate snapshot manifests (BSON through libbson); written by
+ * manifest_encode.c.
  */
 #define _GNU_SOURCE
 #include "manifest.h"
@@ -12,160 +13,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "snaputil.h"
 #include "store.h"
 
-#define ENVELOPE_FORMAT "wtkms-snapshot"
-#define MAC_HMAC "hmac-sha256"
-#define MAC_SHA "sha256"
-
 /*
- * iso_time --
- *     Milliseconds since the epoch as ISO-8601 UTC.
- */
-static void
-iso_time(int64_t ms, char *out, size_t outlen)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        (void)snprintf(out, outlen, "%lld", (long long)ms);
-}
-
-/*
- * compute_mac --
+ * wtkms_manifest_mac --
  *     HMAC-SHA256 of the body under the manifest key, or SHA-256 of it.
  */
-static int
-compute_mac(
+int
+wtkms_manifest_mac(
   const uint8_t *body, size_t len, const wtkms_snap_keys *keys, uint8_t out[WTKMS_SHA256_LEN])
 {
     if (keys != NULL)
         return (wtkms_hmac_sha256(keys->manifest, WTKMS_KEY_LEN, body, len, out));
     return (wtkms_sha256(body, len, out));
-}
-
-/*
- * wtkms_manifest_key_name --
- *     The Encryption Key ID as listings show it.
- */
-void
-wtkms_manifest_key_name(const wtkms_snap_manifest *m, char *out, size_t outlen)
-{
-    if (!m->encrypted)
-        (void)snprintf(out, outlen, "%s", WTKMS_SNAP_NOT_ENABLED);
-    else
-        wtkms_kms_desc_name(&m->key, out, outlen);
-}
-
-/*
- * wtkms_manifest_encode --
- *     Body, MAC, envelope.
- */
-int
-wtkms_manifest_encode(const wtkms_snap_manifest *m, const wtkms_snap_keys *keys, uint8_t **bufp,
-  size_t *lenp, wtkms_err *err)
-{
-    bson_t body, env, sub, arr, f;
-    uint8_t mac[WTKMS_SHA256_LEN], *out;
-    char when[32], idx[16], hex[2 * WTKMS_SHA256_LEN + 1], keyname[1200];
-    const char *k;
-    uint32_t i;
-    int ret, version;
-
-    *bufp = NULL;
-    *lenp = 0;
-    if (m->nfiles > WTKMS_SNAP_MAX_FILES)
-        return (wtkms_errf(err, EFBIG,
-          "snapshot %s: the home holds %u files, more than the %d a snapshot may hold", m->id,
-          m->nfiles, WTKMS_SNAP_MAX_FILES));
-    version = m->format_version == WTKMS_SNAP_FORMAT_VERSION_1 ? WTKMS_SNAP_FORMAT_VERSION_1
-                                                               : WTKMS_SNAP_FORMAT_VERSION;
-    bson_init(&body);
-    BSON_APPEND_INT32(&body, "format_version", version);
-    BSON_APPEND_UTF8(&body, "id", m->id);
-    iso_time(m->created_ms, when, sizeof(when));
-    BSON_APPEND_UTF8(&body, "created", when);
-    BSON_APPEND_INT64(&body, "created_ms", m->created_ms);
-    BSON_APPEND_DOCUMENT_BEGIN(&body, "source", &sub);
-    BSON_APPEND_UTF8(&sub, "host", m->source_host);
-    BSON_APPEND_UTF8(&sub, "path", m->source_path);
-    BSON_APPEND_UTF8(&sub, "method", m->source_method);
-    bson_append_document_end(&body, &sub);
-    BSON_APPEND_UTF8(&body, "wiredtiger_version", m->wt_version);
-    BSON_APPEND_INT32(&body, "chunk_size", (int32_t)m->chunk_size);
-    BSON_APPEND_INT64(&body, "size", m->size);
-    BSON_APPEND_INT64(&body, "stored_size", m->stored_size);
-    if (version >= 2) {
-        BSON_APPEND_DOCUMENT_BEGIN(&body, "compression", &sub);
-        BSON_APPEND_UTF8(&sub, "algorithm", m->compress_level > 0 ? "zstd" : "none");
-        BSON_APPEND_INT32(&sub, "level", m->compress_level);
-        bson_append_document_end(&body, &sub);
-    }
-    BSON_APPEND_INT32(&body, "file_count", (int32_t)m->nfiles);
-    wtkms_manifest_key_name(m, keyname, sizeof(keyname));
-    BSON_APPEND_UTF8(&body, "encryption_key_id", keyname);
-    BSON_APPEND_DOCUMENT_BEGIN(&body, "encryption", &sub);
-    BSON_APPEND_BOOL(&sub, "enabled", m->encrypted);
-    if (m->encrypted) {
-        BSON_APPEND_UTF8(&sub, "cipher", "AES-256-GCM");
-        BSON_APPEND_UTF8(&sub, "kdf", "HKDF-SHA256");
-        wtkms_kms_desc_append(&sub, "master_key", &m->key);
-        BSON_APPEND_BINARY(
-          &sub, "wrapped_key", BSON_SUBTYPE_BINARY, m->wrapped_key, (uint32_t)m->wrapped_len);
-    }
-    bson_append_document_end(&body, &sub);
-    if (m->has_keystore) {
-        wtkms_kms_desc_append(&body, "keystore_master_key", &m->keystore_cmk);
-        BSON_APPEND_ARRAY_BEGIN(&body, "keystore_master_keys", &sub);
-        for (i = 0; i < m->n_keystore_cmks; i++) {
-            (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-            wtkms_kms_desc_append(&sub, k, &m->keystore_cmks[i]);
-        }
-        bson_append_array_end(&body, &sub);
-    } else
-        BSON_APPEND_NULL(&body, "keystore_master_key");
-    if (m->has_oplog_ts)
-        BSON_APPEND_TIMESTAMP(&body, "oplog_ts", m->oplog_t, m->oplog_i);
-    if (m->has_oplog_ts && m->oplog_term >= 0)
-        BSON_APPEND_INT64(&body, "oplog_term", m->oplog_term);
-    if (m->has_oplog_ts && m->oplog_rs[0] != '\0')
-        BSON_APPEND_UTF8(&body, "oplog_rs", m->oplog_rs);
-    BSON_APPEND_ARRAY_BEGIN(&body, "files", &arr);
-    for (i = 0; i < m->nfiles; i++) {
-        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &f);
-        BSON_APPEND_UTF8(&f, "name", m->files[i].name);
-        BSON_APPEND_INT64(&f, "size", m->files[i].size);
-        BSON_APPEND_INT64(&f, "chunks", (int64_t)m->files[i].chunks);
-        BSON_APPEND_INT32(&f, "mode", (int32_t)m->files[i].mode);
-        wtkms_hex(m->files[i].sha256, WTKMS_SHA256_LEN, hex);
-        BSON_APPEND_UTF8(&f, "sha256", hex);
-        bson_append_document_end(&arr, &f);
-    }
-    bson_append_array_end(&body, &arr);
-
-    if ((ret = compute_mac(bson_get_data(&body), body.len, keys, mac)) != 0) {
-        bson_destroy(&body);
-        return (wtkms_errf(err, ret, "snapshot %s: cannot compute the manifest MAC", m->id));
-    }
-    bson_init(&env);
-    BSON_APPEND_UTF8(&env, "format", ENVELOPE_FORMAT);
-    BSON_APPEND_INT32(&env, "version", version);
-    BSON_APPEND_DOCUMENT(&env, "body", &body);
-    BSON_APPEND_UTF8(&env, "mac_alg", keys != NULL ? MAC_HMAC : MAC_SHA);
-    BSON_APPEND_BINARY(&env, "mac", BSON_SUBTYPE_BINARY, mac, WTKMS_SHA256_LEN);
-    bson_destroy(&body);
-    if ((out = malloc(env.len)) == NULL) {
-        bson_destroy(&env);
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
-    }
-    memcpy(out, bson_get_data(&env), env.len);
-    *lenp = env.len;
-    *bufp = out;
-    bson_destroy(&env);
-    return (0);
 }
 
 /* Decoding: every failure is "damaged" with the field named. */
@@ -616,7 +478,7 @@ wtkms_manifest_decode(
     }
     if ((ret = get_str(&d, &env, "format", fmt, sizeof(fmt))) != 0)
         goto err;
-    if (strcmp(fmt, ENVELOPE_FORMAT) != 0) {
+    if (strcmp(fmt, WTKMS_MANIFEST_FORMAT) != 0) {
         ret = bad(&d, "it is not a wtkms snapshot manifest");
         goto err;
     }
@@ -659,12 +521,12 @@ wtkms_manifest_decode(
         goto err;
     }
     /* The MAC algorithm follows from the body, never from the unauthenticated envelope. */
-    if (strcmp(alg, m->encrypted ? MAC_HMAC : MAC_SHA) != 0) {
+    if (strcmp(alg, m->encrypted ? WTKMS_MANIFEST_MAC_HMAC : WTKMS_MANIFEST_MAC_SHA) != 0) {
         ret = bad(&d, "its MAC algorithm does not match its encryption setting");
         goto err;
     }
     if (!m->encrypted) {
-        if ((ret = compute_mac(m->body, m->body_len, NULL, sum)) != 0) {
+        if ((ret = wtkms_manifest_mac(m->body, m->body_len, NULL, sum)) != 0) {
             ret = wtkms_errf(err, ret, "cannot compute a checksum");
             goto err;
         }
@@ -693,7 +555,7 @@ wtkms_manifest_authenticate(wtkms_snap_manifest *m, const wtkms_snap_keys *keys,
 
     if (!m->encrypted)
         return (0);
-    if ((ret = compute_mac(m->body, m->body_len, keys, mac)) != 0)
+    if ((ret = wtkms_manifest_mac(m->body, m->body_len, keys, mac)) != 0)
         return (wtkms_errf(err, ret, "snapshot %s: cannot compute the manifest MAC", m->id));
     if (wtkms_ct_memcmp(mac, m->mac, WTKMS_SHA256_LEN) != 0)
         return (wtkms_errf(err, EBADMSG,

@@ -100,4 +100,14 @@ void wtkms_manifest_free(wtkms_snap_manifest *m);
 /* "local:local-1a2b...", "aws:arn:...", or "Not enabled". */
 void wtkms_manifest_key_name(const wtkms_snap_manifest *m, char *out, size_t outlen);
 
+/* The envelope's format name and MAC algorithms (manifest.c reads what manifest_encode.c writes).
+ */
+#define WTKMS_MANIFEST_FORMAT "wtkms-snapshot"
+#define WTKMS_MANIFEST_MAC_HMAC "hmac-sha256"
+#define WTKMS_MANIFEST_MAC_SHA "sha256"
+
+/* The body's MAC: HMAC-SHA256 under the manifest key, or (keys NULL) SHA-256 (manifest.c). */
+int wtkms_manifest_mac(
+  const uint8_t *body, size_t len, const wtkms_snap_keys *keys, uint8_t out[WTKMS_SHA256_LEN]);
+
 #endif

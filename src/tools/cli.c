@@ -340,17 +340,3 @@ wtkms_cli_print_json_array(const bson_t *arr)
     }
     bson_destroy(&doc);
 }
-
-/*
- * wtkms_cli_time --
- *     Milliseconds since the epoch as ISO-8601 UTC.
- */
-void
-wtkms_cli_time(int64_t ms, char *out, size_t outlen)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        (void)snprintf(out, outlen, "%lld", (long long)ms);
-}

@@ -123,9 +123,6 @@ int wtkms_cli_exit_code(int code);
 void wtkms_cli_print_json(const bson_t *doc);
 void wtkms_cli_print_json_array(const bson_t *arr);
 
-/* ISO-8601 UTC time of milliseconds since the epoch ("2026-11-25T22:45:29Z"). */
-void wtkms_cli_time(int64_t ms, char *out, size_t outlen);
-
 /* Groups; each file defines one. */
 int wtkms_cmd_keys(wtkms_cli *cli);
 int wtkms_cmd_keys_usage(wtkms_cli *cli);   /* keys_usage.c */

@@ -13,6 +13,7 @@
 
 #include "b64.h"
 #include "cli.h"
+#include "clock.h"
 #include "crypto.h"
 #include "fileio.h"
 #include "keystore.h"
@@ -215,9 +216,9 @@ status_doc(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t 
         (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
         BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
         wtkms_kms_desc_append(&sub, "key", &w->cmk);
-        wtkms_cli_time(w->since, t, sizeof(t));
+        wtkms_iso_time(w->since, t, sizeof(t));
         BSON_APPEND_UTF8(&sub, "rotated", t);
-        wtkms_cli_time(w->wrapped, t, sizeof(t));
+        wtkms_iso_time(w->wrapped, t, sizeof(t));
         BSON_APPEND_UTF8(&sub, "wrapped", t);
         BSON_APPEND_INT64(&sub, "rotation_age_days", (now - w->since) / (86400LL * 1000));
         bson_append_document_end(&arr, &sub);
@@ -225,9 +226,9 @@ status_doc(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t 
             oldest = w->since;
     }
     bson_append_array_end(doc, &arr);
-    wtkms_cli_time(ks->created, t, sizeof(t));
+    wtkms_iso_time(ks->created, t, sizeof(t));
     BSON_APPEND_UTF8(doc, "created", t);
-    wtkms_cli_time(oldest, t, sizeof(t));
+    wtkms_iso_time(oldest, t, sizeof(t));
     BSON_APPEND_UTF8(doc, "rotated", t);
     BSON_APPEND_INT64(doc, "rotation_age_days", age);
     BSON_APPEND_INT64(doc, "rotation_alert_days", (int64_t)days);
@@ -241,14 +242,14 @@ status_doc(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t 
         BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &sub);
         BSON_APPEND_UTF8(&sub, "keyid", ks->roots[i].keyid);
         BSON_APPEND_INT32(&sub, "data_keys", (int32_t)count);
-        wtkms_cli_time(ks->roots[i].created, t, sizeof(t));
+        wtkms_iso_time(ks->roots[i].created, t, sizeof(t));
         BSON_APPEND_UTF8(&sub, "created", t);
         bson_append_document_end(&arr, &sub);
     }
     bson_append_array_end(doc, &arr);
     BSON_APPEND_INT32(doc, "writing_opens", (int32_t)ks->nopens);
     if (ks->nopens > 0) {
-        wtkms_cli_time(ks->opens[ks->nopens - 1].created, t, sizeof(t));
+        wtkms_iso_time(ks->opens[ks->nopens - 1].created, t, sizeof(t));
         BSON_APPEND_UTF8(doc, "last_writing_open", t);
     }
 }
@@ -271,7 +272,7 @@ status_text(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t
         d = &ks->wraps[i].cmk;
         wtkms_kms_desc_name(d, name, sizeof(name));
         age = (now - ks->wraps[i].since) / (86400LL * 1000);
-        wtkms_cli_time(ks->wraps[i].since, t, sizeof(t));
+        wtkms_iso_time(ks->wraps[i].since, t, sizeof(t));
         (void)printf("master key:    %s%s%s%s%s\n", name, d->endpoint[0] ? " at " : "", d->endpoint,
           d->region[0] ? " region " : "", d->region);
         (void)printf("rotated:       %s (%lld days ago)%s\n", t, (long long)age,
@@ -281,7 +282,7 @@ status_text(const wtkms_keystore *ks, unsigned long days, bool verified, int64_t
         (void)printf("rotation alert: past %lu days\n", days);
     else
         (void)printf("rotation alert: off\n");
-    wtkms_cli_time(ks->created, t, sizeof(t));
+    wtkms_iso_time(ks->created, t, sizeof(t));
     (void)printf("created:       %s\n", t);
     for (i = 0, nkeyids = 0; i < ks->nroots; i++)
         if (count_keyid(ks, i, &count))

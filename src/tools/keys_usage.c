@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "keystore.h"
 #include "oplog_catalog.h"
 #include "oplog_store.h"
@@ -129,7 +130,7 @@ usage_oplog(usage_ctx *u, const char *store_url, wtkms_config *cfg, const char *
         wtkms_hex(start->h.run, 4, run);
         (void)snprintf(
           id, sizeof(id), "run %s, segments %" PRIu64 "-%" PRIu64, run, start->seq, si->seq);
-        wtkms_cli_time(start->h.created_ms, when, sizeof(when));
+        wtkms_iso_time(start->h.created_ms, when, sizeof(when));
         usage_add(u, "oplog", id, when, "oplog run key");
     }
     wtkms_oplog_catalog_free(&cat);
@@ -180,7 +181,7 @@ check_store(usage_ctx *u, const char *url, wtkms_config *cfg, const char *key)
         for (ks = false, w = 0; m->has_keystore && w < m->n_keystore_cmks; w++)
             ks = ks || wtkms_snap_key_matches(&m->keystore_cmks[w], key);
         if (snap || ks) {
-            wtkms_cli_time(m->created_ms, when, sizeof(when));
+            wtkms_iso_time(m->created_ms, when, sizeof(when));
             (void)snprintf(via, sizeof(via), "%s%s",
               snap && ks ? "snapshot key and keystore"
               : snap     ? "snapshot key"
@@ -224,7 +225,7 @@ check_home(usage_ctx *u, const char *home, const char *key)
     for (i = 0; i < n && i < WTKMS_KS_MAX_WRAPS; i++) {
         if (!wtkms_snap_key_matches(&mk[i].cmk, key))
             continue;
-        wtkms_cli_time(mk[i].wrapped, when, sizeof(when));
+        wtkms_iso_time(mk[i].wrapped, when, sizeof(when));
         if (n == 1)
             (void)snprintf(via, sizeof(via), "keystore of a live home");
         else

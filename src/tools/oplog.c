@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "fileio.h"
 #include "oplog_catalog.h"
 #include "oplog_cli.h"
@@ -306,7 +307,7 @@ wtkms_cli_ts_json(bson_t *doc, const char *key, wtkms_ts ts)
     wtkms_ts_str(ts, s, sizeof(s));
     BSON_APPEND_UTF8(doc, key, s);
     (void)snprintf(k, sizeof(k), "%s_time", key);
-    wtkms_cli_time((int64_t)WTKMS_TS_SECS(ts) * 1000, when, sizeof(when));
+    wtkms_iso_time((int64_t)WTKMS_TS_SECS(ts) * 1000, when, sizeof(when));
     BSON_APPEND_UTF8(doc, k, when);
 }
 

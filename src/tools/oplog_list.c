@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "clock.h"
 #include "oplog_catalog.h"
 #include "oplog_cli.h"
 
@@ -21,7 +22,7 @@ ts_cell(wtkms_ts ts, char *out, size_t outlen)
     char s[24], when[32];
 
     wtkms_ts_str(ts, s, sizeof(s));
-    wtkms_cli_time((int64_t)WTKMS_TS_SECS(ts) * 1000, when, sizeof(when));
+    wtkms_iso_time((int64_t)WTKMS_TS_SECS(ts) * 1000, when, sizeof(when));
     (void)snprintf(out, outlen, "%.23s %.31s", s, when);
 }
 
@@ -77,7 +78,7 @@ wtkms_oplog_cmd_list(wtkms_cli *cli)
         bytes += si->file_len;
         plain += si->h.plain_len;
         wtkms_seg_key_id(&si->h, kid, sizeof(kid));
-        wtkms_cli_time(si->h.created_ms, created, sizeof(created));
+        wtkms_iso_time(si->h.created_ms, created, sizeof(created));
         wtkms_hex(si->h.run, 16, run);
         bson_init(&d);
         BSON_APPEND_INT64(&d, "seq", (int64_t)si->seq);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "snapshot.h"
 #include "snapshot_cli.h"
 
@@ -77,7 +78,7 @@ wtkms_snapshot_summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_file
     const char *k;
     uint32_t i;
 
-    wtkms_cli_time(m->created_ms, when, sizeof(when));
+    wtkms_iso_time(m->created_ms, when, sizeof(when));
     wtkms_manifest_key_name(m, name, sizeof(name));
     BSON_APPEND_UTF8(doc, "id", m->id);
     BSON_APPEND_UTF8(doc, "created", when);
@@ -183,7 +184,7 @@ wtkms_snapshot_cmd_list(wtkms_cli *cli)
             wtkms_snapshot_summary(&doc, m, false);
             bson_append_document_end(&arr, &doc);
         } else {
-            wtkms_cli_time(m->created_ms, when, sizeof(when));
+            wtkms_iso_time(m->created_ms, when, sizeof(when));
             wtkms_cli_human(m->size, sz, sizeof(sz));
             wtkms_cli_human(m->stored_size, stored, sizeof(stored));
             wtkms_manifest_key_name(m, name, sizeof(name));
@@ -230,7 +231,7 @@ wtkms_snapshot_cmd_show(wtkms_cli *cli)
         wtkms_cli_print_json(&doc);
         bson_destroy(&doc);
     } else {
-        wtkms_cli_time(m->created_ms, when, sizeof(when));
+        wtkms_iso_time(m->created_ms, when, sizeof(when));
         wtkms_cli_human(m->size, sz, sizeof(sz));
         wtkms_manifest_key_name(m, name, sizeof(name));
         (void)printf("snapshot:          %s\n", m->id);
