@@ -397,3 +397,21 @@ wtkms_config_format(
     *outp = b.s;
     return (0);
 }
+
+/*
+ * wtkms_config_copy --
+ *     An optional setting into a fixed buffer, named if too long.
+ */
+int
+wtkms_config_copy(wtkms_config *cfg, const char *key, char *out, size_t outlen, wtkms_err *err)
+{
+    const char *v;
+
+    out[0] = '\0';
+    if (cfg == NULL || (v = wtkms_config_get(cfg, key)) == NULL)
+        return (0);
+    if (snprintf(out, outlen, "%s", v) >= (int)outlen)
+        return (wtkms_errf(err, ENAMETOOLONG, "%s: %s is too long (at most %zu bytes)", cfg->origin,
+          key, outlen - 1));
+    return (0);
+}

@@ -46,6 +46,11 @@ int wtkms_config_set(wtkms_config *cfg, const char *key, const char *value, wtkm
 
 /* The value of key, or NULL; marks the key used. */
 const char *wtkms_config_get(wtkms_config *cfg, const char *key);
+/*
+ * An optional setting into a fixed buffer ("" when absent; cfg may be NULL): a value that does
+ * not fit is an error naming the setting and its limit.
+ */
+int wtkms_config_copy(wtkms_config *cfg, const char *key, char *out, size_t outlen, wtkms_err *err);
 /* Like get, but a missing or empty value is an error naming the setting. */
 int wtkms_config_require(wtkms_config *cfg, const char *key, const char **valuep, wtkms_err *err);
 /* Parse an unsigned integer setting with a default and bounds. */

@@ -376,24 +376,6 @@ aws_free(wtkms_kms *kms)
 }
 
 /*
- * aws_copy_setting --
- *     Copy an optional setting into a fixed buffer, naming it if too long.
- */
-static int
-aws_copy_setting(wtkms_config *cfg, const char *key, char *out, size_t outlen, wtkms_err *err)
-{
-    const char *v;
-
-    out[0] = '\0';
-    if ((v = wtkms_config_get(cfg, key)) == NULL)
-        return (0);
-    if (snprintf(out, outlen, "%s", v) >= (int)outlen)
-        return (wtkms_errf(err, ENAMETOOLONG, "%s: %s is too long (at most %zu bytes)", cfg->origin,
-          key, outlen - 1));
-    return (0);
-}
-
-/*
  * aws_region_of_arn --
  *     The region inside "arn:aws:kms:REGION:ACCOUNT:key/ID", or "".
  */
@@ -448,17 +430,17 @@ wtkms_kms_aws_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
         ret = wtkms_errf(err, ENAMETOOLONG, "%s: key_id is too long", cfg->origin);
         goto err;
     }
-    if ((ret = aws_copy_setting(cfg, "region", ak->region, sizeof(ak->region), err)) != 0 ||
-        (ret = aws_copy_setting(cfg, "endpoint", ak->endpoint, sizeof(ak->endpoint), err)) != 0 ||
-        (ret = aws_copy_setting(cfg, "credentials_file", ak->credentials_file,
+    if ((ret = wtkms_config_copy(cfg, "region", ak->region, sizeof(ak->region), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "endpoint", ak->endpoint, sizeof(ak->endpoint), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "credentials_file", ak->credentials_file,
            sizeof(ak->credentials_file), err)) != 0 ||
-        (ret = aws_copy_setting(cfg, "profile", ak->profile, sizeof(ak->profile), err)) != 0 ||
-        (ret = aws_copy_setting(cfg, "role_arn", ak->role_arn, sizeof(ak->role_arn), err)) != 0 ||
-        (ret = aws_copy_setting(
+        (ret = wtkms_config_copy(cfg, "profile", ak->profile, sizeof(ak->profile), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "role_arn", ak->role_arn, sizeof(ak->role_arn), err)) != 0 ||
+        (ret = wtkms_config_copy(
            cfg, "external_id", ak->external_id, sizeof(ak->external_id), err)) != 0 ||
-        (ret = aws_copy_setting(cfg, "role_session_name", ak->role_session_name,
+        (ret = wtkms_config_copy(cfg, "role_session_name", ak->role_session_name,
            sizeof(ak->role_session_name), err)) != 0 ||
-        (ret = aws_copy_setting(
+        (ret = wtkms_config_copy(
            cfg, "sts_endpoint", ak->sts_endpoint, sizeof(ak->sts_endpoint), err)) != 0 ||
         (ret = wtkms_http_opts_from_config(cfg, &ak->http, err)) != 0)
         goto err;

@@ -211,23 +211,6 @@ wtkms_s3_free(wtkms_s3 *c)
 }
 
 /*
- * copy_setting --
- *     An optional string setting into a buffer.
- */
-static int
-copy_setting(wtkms_config *cfg, const char *key, char *out, size_t outlen, wtkms_err *err)
-{
-    const char *v;
-
-    out[0] = '\0';
-    if (cfg == NULL || (v = wtkms_config_get(cfg, key)) == NULL)
-        return (0);
-    if (snprintf(out, outlen, "%s", v) >= (int)outlen)
-        return (wtkms_errf(err, ENAMETOOLONG, "%s: %s is too long", cfg->origin, key));
-    return (0);
-}
-
-/*
  * parse_url --
  *     s3://BUCKET[/PREFIX] into the bucket and "" or "PREFIX/".
  */
@@ -274,19 +257,19 @@ parse_settings(wtkms_s3 *c, wtkms_config *cfg, wtkms_err *err)
     size_t n;
     int ret;
 
-    if ((ret = copy_setting(cfg, "s3_region", c->region, sizeof(c->region), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_endpoint", c->endpoint, sizeof(c->endpoint), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_addressing", addressing, sizeof(addressing), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_credentials_file", c->credentials_file,
+    if ((ret = wtkms_config_copy(cfg, "s3_region", c->region, sizeof(c->region), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "s3_endpoint", c->endpoint, sizeof(c->endpoint), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "s3_addressing", addressing, sizeof(addressing), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "s3_credentials_file", c->credentials_file,
            sizeof(c->credentials_file), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_profile", c->profile, sizeof(c->profile), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_role_arn", c->role_arn, sizeof(c->role_arn), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_external_id", c->external_id, sizeof(c->external_id), err)) !=
-          0 ||
-        (ret = copy_setting(
+        (ret = wtkms_config_copy(cfg, "s3_profile", c->profile, sizeof(c->profile), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "s3_role_arn", c->role_arn, sizeof(c->role_arn), err)) != 0 ||
+        (ret = wtkms_config_copy(
+           cfg, "s3_external_id", c->external_id, sizeof(c->external_id), err)) != 0 ||
+        (ret = wtkms_config_copy(
            cfg, "s3_sts_endpoint", c->sts_endpoint, sizeof(c->sts_endpoint), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_ca_file", ca, sizeof(ca), err)) != 0 ||
-        (ret = copy_setting(cfg, "s3_proxy", proxy, sizeof(proxy), err)) != 0)
+        (ret = wtkms_config_copy(cfg, "s3_ca_file", ca, sizeof(ca), err)) != 0 ||
+        (ret = wtkms_config_copy(cfg, "s3_proxy", proxy, sizeof(proxy), err)) != 0)
         return (ret);
     if (c->region[0] == '\0') {
         if (((env = getenv("AWS_REGION")) != NULL && env[0] != '\0') ||
