@@ -126,8 +126,10 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        # logged before the answer goes out: a client that reads the log right after its
+        # call returns must find this request in it
         log(self.service, self.command, self.path, status)
+        self.wfile.write(data)
 
 
 # --- Entra ID -------------------------------------------------------------------------------

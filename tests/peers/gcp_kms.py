@@ -76,8 +76,10 @@ class Kms(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        # logged before the answer goes out: a client that reads the log right after its
+        # call returns must find this request in it
         log(self.command, self.path, status)
+        self.wfile.write(data)
 
     def error(self, code, status, message):
         self.send(code, {"error": {"code": code, "message": message, "status": status}})

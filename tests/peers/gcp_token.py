@@ -83,8 +83,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        # logged before the answer goes out: a client that reads the log right after its
+        # call returns must find this request in it
         log(self.service, self.command, self.path, status)
+        self.wfile.write(data)
 
 
 class Token(Handler):
