@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "zcodec.h"
 
 static const char label_data[] = "wtkms snapshot v1 data";
@@ -23,30 +24,33 @@ struct wtkms_snap_codec {
 };
 
 /*
- * put_be32, put_be64, get_be32 --
- *     Big-endian integers.
+ * The object header (WTKMS_SNAP_HDR_LEN bytes; docs/FORMATS.md, "Object (one per file)"): magic,
+ * format version, mode, compressor, one reserved byte, file number, chunk size, four reserved.
  */
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
+#define HDR_MAGIC_LOCATION 0
+#define HDR_VERSION_LOCATION 8
+#define HDR_MODE_LOCATION 9
+#define HDR_CODEC_LOCATION 10
+#define HDR_FILE_LOCATION 12
+#define HDR_CHUNK_SIZE_LOCATION 16
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]);
-}
+/*
+ * A chunk's additional data: magic, snapshot id, file number, chunk number, final flag; format 2
+ * adds the compressed flag, the stored and the plain length. The nonce is file and chunk number.
+ */
+#define AAD_MAGIC_LOCATION 0
+#define AAD_ID_LOCATION 8
+#define AAD_FILE_LOCATION (AAD_ID_LOCATION + WTKMS_SNAP_ID_LEN)
+#define AAD_CHUNK_LOCATION (AAD_FILE_LOCATION + 4)
+#define AAD_FINAL_LOCATION (AAD_CHUNK_LOCATION + 8)
+#define AAD_COMPRESSED_LOCATION (AAD_FINAL_LOCATION + 1)
+#define AAD_STORED_LOCATION (AAD_COMPRESSED_LOCATION + 1)
+#define AAD_PLAIN_LOCATION (AAD_STORED_LOCATION + 4)
+#define NONCE_FILE_LOCATION 0
+#define NONCE_CHUNK_LOCATION 4
+_Static_assert(AAD_COMPRESSED_LOCATION == WTKMS_SNAP_AAD_LEN_1, "format 1 AAD layout");
+_Static_assert(AAD_PLAIN_LOCATION + 4 == WTKMS_SNAP_AAD_LEN_2, "format 2 AAD layout");
+_Static_assert(NONCE_CHUNK_LOCATION + 8 == WTKMS_GCM_NONCE_LEN, "chunk nonce layout");
 
 /*
  * wtkms_snap_derive --
@@ -118,18 +122,19 @@ static size_t
 make_aad(const wtkms_snap_codec *c, const wtkms_snap_rec *r, uint8_t nonce[WTKMS_GCM_NONCE_LEN],
   uint8_t aad[WTKMS_SNAP_AAD_LEN_2])
 {
-    put_be32(nonce, r->file);
-    put_be64(nonce + 4, r->chunk);
-    memcpy(aad, c->version == WTKMS_SNAP_DATA_VERSION_1 ? aad_magic_1 : aad_magic_2, 8);
-    memcpy(aad + 8, c->id, WTKMS_SNAP_ID_LEN);
-    put_be32(aad + 8 + WTKMS_SNAP_ID_LEN, r->file);
-    put_be64(aad + 12 + WTKMS_SNAP_ID_LEN, r->chunk);
-    aad[20 + WTKMS_SNAP_ID_LEN] = r->final ? 1 : 0;
+    wtkms_put_be32(nonce + NONCE_FILE_LOCATION, r->file);
+    wtkms_put_be64(nonce + NONCE_CHUNK_LOCATION, r->chunk);
+    memcpy(aad + AAD_MAGIC_LOCATION,
+      c->version == WTKMS_SNAP_DATA_VERSION_1 ? aad_magic_1 : aad_magic_2, 8);
+    memcpy(aad + AAD_ID_LOCATION, c->id, WTKMS_SNAP_ID_LEN);
+    wtkms_put_be32(aad + AAD_FILE_LOCATION, r->file);
+    wtkms_put_be64(aad + AAD_CHUNK_LOCATION, r->chunk);
+    aad[AAD_FINAL_LOCATION] = r->final ? 1 : 0;
     if (c->version == WTKMS_SNAP_DATA_VERSION_1)
         return (WTKMS_SNAP_AAD_LEN_1);
-    aad[21 + WTKMS_SNAP_ID_LEN] = r->compressed ? 1 : 0;
-    put_be32(aad + 22 + WTKMS_SNAP_ID_LEN, (uint32_t)r->stored);
-    put_be32(aad + 26 + WTKMS_SNAP_ID_LEN, (uint32_t)r->plain);
+    aad[AAD_COMPRESSED_LOCATION] = r->compressed ? 1 : 0;
+    wtkms_put_be32(aad + AAD_STORED_LOCATION, (uint32_t)r->stored);
+    wtkms_put_be32(aad + AAD_PLAIN_LOCATION, (uint32_t)r->plain);
     return (WTKMS_SNAP_AAD_LEN_2);
 }
 
@@ -221,7 +226,7 @@ wtkms_snap_open(wtkms_snap_codec *c, const wtkms_snap_rec *r, uint8_t *buf)
 void
 wtkms_snap_rec_encode(uint8_t word[WTKMS_SNAP_REC_LEN], const wtkms_snap_rec *r)
 {
-    put_be32(word, (uint32_t)r->stored | (r->compressed ? WTKMS_SNAP_REC_COMPRESSED : 0));
+    wtkms_put_be32(word, (uint32_t)r->stored | (r->compressed ? WTKMS_SNAP_REC_COMPRESSED : 0));
 }
 
 /*
@@ -232,7 +237,7 @@ int
 wtkms_snap_rec_decode(const uint8_t word[WTKMS_SNAP_REC_LEN], uint32_t chunk_size, int codec,
   wtkms_snap_rec *r, char *why, size_t whylen)
 {
-    uint32_t w = get_be32(word);
+    uint32_t w = wtkms_get_be32(word);
 
     r->compressed = (w & WTKMS_SNAP_REC_COMPRESSED) != 0;
     r->stored = w & ~WTKMS_SNAP_REC_COMPRESSED;
@@ -311,13 +316,13 @@ wtkms_snap_hdr_encode(uint8_t hdr[WTKMS_SNAP_HDR_LEN], int version, int mode, in
   uint32_t file, uint32_t chunk_size)
 {
     memset(hdr, 0, WTKMS_SNAP_HDR_LEN);
-    memcpy(hdr, WTKMS_SNAP_MAGIC, 8);
-    hdr[8] = (uint8_t)version;
-    hdr[9] = (uint8_t)mode;
+    memcpy(hdr + HDR_MAGIC_LOCATION, WTKMS_SNAP_MAGIC, 8);
+    hdr[HDR_VERSION_LOCATION] = (uint8_t)version;
+    hdr[HDR_MODE_LOCATION] = (uint8_t)mode;
     if (version >= WTKMS_SNAP_DATA_VERSION)
-        hdr[10] = (uint8_t)codec;
-    put_be32(hdr + 12, file);
-    put_be32(hdr + 16, chunk_size);
+        hdr[HDR_CODEC_LOCATION] = (uint8_t)codec;
+    wtkms_put_be32(hdr + HDR_FILE_LOCATION, file);
+    wtkms_put_be32(hdr + HDR_CHUNK_SIZE_LOCATION, chunk_size);
 }
 
 /*
@@ -329,27 +334,30 @@ wtkms_snap_hdr_check(const uint8_t hdr[WTKMS_SNAP_HDR_LEN], int version, int mod
   uint32_t chunk_size, int *codecp, char *why, size_t whylen)
 {
     *codecp = WTKMS_SNAP_CODEC_NONE;
-    if (memcmp(hdr, WTKMS_SNAP_MAGIC, 8) != 0)
+    if (memcmp(hdr + HDR_MAGIC_LOCATION, WTKMS_SNAP_MAGIC, 8) != 0)
         (void)snprintf(why, whylen, "the object header is not a wtkms snapshot header");
-    else if (hdr[8] != version)
+    else if (hdr[HDR_VERSION_LOCATION] != version)
+        (void)snprintf(why, whylen, "the object is format version %u, the manifest says %d",
+          hdr[HDR_VERSION_LOCATION], version);
+    else if (version >= WTKMS_SNAP_DATA_VERSION &&
+             hdr[HDR_CODEC_LOCATION] != WTKMS_SNAP_CODEC_NONE &&
+             hdr[HDR_CODEC_LOCATION] != WTKMS_SNAP_CODEC_ZSTD)
         (void)snprintf(
-          why, whylen, "the object is format version %u, the manifest says %d", hdr[8], version);
-    else if (version >= WTKMS_SNAP_DATA_VERSION && hdr[10] != WTKMS_SNAP_CODEC_NONE &&
-             hdr[10] != WTKMS_SNAP_CODEC_ZSTD)
-        (void)snprintf(why, whylen, "the object names an unknown compressor (%u)", hdr[10]);
-    else if (hdr[9] != mode)
+          why, whylen, "the object names an unknown compressor (%u)", hdr[HDR_CODEC_LOCATION]);
+    else if (hdr[HDR_MODE_LOCATION] != mode)
         (void)snprintf(why, whylen, "the object is %s but the manifest says %s",
-          hdr[9] == WTKMS_SNAP_MODE_GCM ? "encrypted" : "not encrypted",
+          hdr[HDR_MODE_LOCATION] == WTKMS_SNAP_MODE_GCM ? "encrypted" : "not encrypted",
           mode == WTKMS_SNAP_MODE_GCM ? "encrypted" : "not encrypted");
-    else if (get_be32(hdr + 12) != file)
+    else if (wtkms_get_be32(hdr + HDR_FILE_LOCATION) != file)
         (void)snprintf(why, whylen,
           "the object holds file number %u, not %u: objects were swapped or renamed",
-          get_be32(hdr + 12), file);
-    else if (get_be32(hdr + 16) != chunk_size)
+          wtkms_get_be32(hdr + HDR_FILE_LOCATION), file);
+    else if (wtkms_get_be32(hdr + HDR_CHUNK_SIZE_LOCATION) != chunk_size)
         (void)snprintf(why, whylen, "the object's chunk size is %u, the manifest says %u",
-          get_be32(hdr + 16), chunk_size);
+          wtkms_get_be32(hdr + HDR_CHUNK_SIZE_LOCATION), chunk_size);
     else {
-        *codecp = version >= WTKMS_SNAP_DATA_VERSION ? hdr[10] : WTKMS_SNAP_CODEC_NONE;
+        *codecp =
+          version >= WTKMS_SNAP_DATA_VERSION ? hdr[HDR_CODEC_LOCATION] : WTKMS_SNAP_CODEC_NONE;
         return (0);
     }
     return (EBADMSG);
