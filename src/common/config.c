@@ -260,6 +260,31 @@ wtkms_config_parse_file(wtkms_config *cfg, const char *path, wtkms_err *err)
 }
 
 /*
+ * wtkms_config_include --
+ *     config_file=PATH, the extension's rule: the file's settings after the string's, and the
+ *     file may not name another file.
+ */
+int
+wtkms_config_include(wtkms_config *cfg, wtkms_err *err)
+{
+    const char *file, *again;
+    char path[4096];
+    int ret;
+
+    if ((file = wtkms_config_get(cfg, "config_file")) == NULL)
+        return (0);
+    if (snprintf(path, sizeof(path), "%s", file) >= (int)sizeof(path))
+        return (wtkms_errf(err, ENAMETOOLONG, "%s: config_file is longer than %zu bytes",
+          cfg->origin, sizeof(path) - 1));
+    if ((ret = wtkms_config_parse_file(cfg, path, err)) != 0)
+        return (ret);
+    if ((again = wtkms_config_get(cfg, "config_file")) != NULL && strcmp(again, path) != 0)
+        return (
+          wtkms_errf(err, EINVAL, "config file %s: config_file may not name another file", path));
+    return (0);
+}
+
+/*
  * wtkms_config_get --
  *     Look up a key.
  */

@@ -41,6 +41,11 @@ void wtkms_config_free(wtkms_config *cfg);
 int wtkms_config_parse(wtkms_config *cfg, const char *text, size_t len, wtkms_err *err);
 /* Read and parse a file; refuses a file that group or others can write. */
 int wtkms_config_parse_file(wtkms_config *cfg, const char *path, wtkms_err *err);
+/*
+ * config_file=PATH, as the extension reads it: that file's settings after those already in cfg;
+ * the file may not name another config_file. Nothing to do without the setting.
+ */
+int wtkms_config_include(wtkms_config *cfg, wtkms_err *err);
 /* Set one pair (replacing an earlier value), after the secret check. */
 int wtkms_config_set(wtkms_config *cfg, const char *key, const char *value, wtkms_err *err);
 

@@ -215,7 +215,6 @@ load_config(WT_EXTENSION_API *wt_api, WT_CONFIG_ARG *config, wtkms_config *cfg, 
     WT_CONFIG_PARSER *parser;
     WT_CONFIG_ITEM k, v;
     char key[128], *val;
-    const char *file;
     int ret, tret;
 
     if ((ret = wt_api->config_parser_open_arg(wt_api, NULL, config, &parser)) != 0)
@@ -248,17 +247,7 @@ load_config(WT_EXTENSION_API *wt_api, WT_CONFIG_ARG *config, wtkms_config *cfg, 
         return (ret);
 
     /* config_file=PATH: the form to use under mongod, whose engine string is logged. */
-    if ((file = wtkms_config_get(cfg, "config_file")) != NULL) {
-        char path[4096];
-        (void)snprintf(path, sizeof(path), "%s", file);
-        if ((ret = wtkms_config_parse_file(cfg, path, err)) != 0)
-            return (ret);
-        if (wtkms_config_get(cfg, "config_file") != NULL &&
-            strcmp(wtkms_config_get(cfg, "config_file"), path) != 0)
-            return (wtkms_errf(
-              err, EINVAL, "config file %s: config_file may not name another file", path));
-    }
-    return (0);
+    return (wtkms_config_include(cfg, err));
 }
 
 /*

@@ -149,19 +149,12 @@ key_setting(const char *provider)
 static int
 ext_settings(const ring_entry *e, wtkms_config *cfg, wtkms_err *err)
 {
-    const char *file;
-    char path[4096];
     int ret;
 
     wtkms_config_init(cfg, e->origin);
     if ((ret = wtkms_config_parse(cfg, e->ext, strlen(e->ext), err)) != 0)
         return (ret);
-    if ((file = wtkms_config_get(cfg, "config_file")) != NULL) {
-        (void)snprintf(path, sizeof(path), "%s", file);
-        if ((ret = wtkms_config_parse_file(cfg, path, err)) != 0)
-            return (ret);
-    }
-    return (0);
+    return (wtkms_config_include(cfg, err));
 }
 
 /*
