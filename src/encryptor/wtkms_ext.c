@@ -26,8 +26,7 @@
 #include "rotation_alert.h"
 #include "secure.h"
 #include "version_guard.h"
-
-#define WTKMS_EXPORT __attribute__((visibility("default")))
+#include "wtkms_ext.h"
 
 /* State shared by the base encryptor and every keyid's encryptor of one connection. */
 typedef struct {
@@ -292,24 +291,72 @@ ext_settings_read(wtkms_config *cfg, void *arg, wtkms_err *err)
 }
 
 /*
+ * wtkms_ext_register --
+ *     Register the encryptor "wtkms" on a connection with an unlocked keystore (taken, also on
+ *     error) and the rotation alert's settings (days 0: no alert).
+ */
+int
+wtkms_ext_register(WT_CONNECTION *connection, wtkms_keystore *ks, unsigned long alert_days,
+  unsigned long alert_repeat, wtkms_err *err)
+{
+    WT_EXTENSION_API *wt_api;
+    wtkms_encryptor *we;
+    int ret;
+
+    wt_api = connection->get_extension_api(connection);
+    if ((we = calloc(1, sizeof(*we))) == NULL ||
+        (we->conn = calloc(1, sizeof(*we->conn))) == NULL) {
+        ret = wtkms_errf(err, ENOMEM, "out of memory");
+        goto err;
+    }
+    we->iface.encrypt = wtkms_encrypt;
+    we->iface.decrypt = wtkms_decrypt;
+    we->iface.sizing = wtkms_sizing;
+    we->iface.customize = wtkms_customize;
+    we->iface.terminate = wtkms_terminate;
+    we->wt_api = wt_api;
+    if ((ret = wtkms_alert_start(alert_days, alert_repeat, connection->get_home(connection), ks,
+           say_msg, wt_api, &we->conn->alert, err)) != 0)
+        goto err;
+    if ((ret = wtkms_engine_new(ks, &we->conn->engine, err)) != 0)
+        goto err;
+    ks = NULL;
+    if (wtkms_secure_lock_failures() > 0)
+        (void)wt_api->msg_printf(wt_api, NULL,
+          "wtkms: warning: key memory could not be locked (mlock: RLIMIT_MEMLOCK too low); keys "
+          "may be swapped to disk: raise the memlock limit (ulimit -l)");
+    if ((ret = connection->add_encryptor(connection, "wtkms", &we->iface, NULL)) != 0) {
+        ret = wtkms_errf(err, ret, "add_encryptor failed: %s", wt_api->strerror(wt_api, NULL, ret));
+        goto err;
+    }
+    return (0);
+
+err:
+    wtkms_keystore_free(ks);
+    if (we != NULL && we->conn != NULL) {
+        wtkms_alert_stop(we->conn->alert);
+        wtkms_engine_free(we->conn->engine);
+        free(we->conn);
+    }
+    free(we);
+    return (ret != 0 ? ret : EINVAL);
+}
+
+/*
  * wiredtiger_extension_init --
- *     Load the extension and register the encryptor.
+ *     Load the extension: read its settings, open the home's keystore, register the encryptor.
  */
 int
 wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
 {
     WT_EXTENSION_API *wt_api;
-    wtkms_encryptor *we;
     wtkms_keystore *ks;
     wtkms_ks_open_opts ko;
     wtkms_config cfg;
     wtkms_err err;
     ext_settings es;
-    const char *home;
     int ret;
 
-    we = NULL;
-    ks = NULL;
     wtkms_err_clear(&err);
     wtkms_config_init(&cfg, "wtkms extension config");
 
@@ -320,18 +367,6 @@ wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
     }
     wt_api = connection->get_extension_api(connection);
 
-    if ((we = calloc(1, sizeof(*we))) == NULL ||
-        (we->conn = calloc(1, sizeof(*we->conn))) == NULL) {
-        ret = ENOMEM;
-        goto err;
-    }
-    we->iface.encrypt = wtkms_encrypt;
-    we->iface.decrypt = wtkms_decrypt;
-    we->iface.sizing = wtkms_sizing;
-    we->iface.customize = wtkms_customize;
-    we->iface.terminate = wtkms_terminate;
-    we->wt_api = wt_api;
-
     if ((ret = load_config(wt_api, config, &cfg, &err)) != 0)
         goto err;
     memset(&ko, 0, sizeof(ko));
@@ -340,36 +375,16 @@ wiredtiger_extension_init(WT_CONNECTION *connection, WT_CONFIG_ARG *config)
     ko.has_data = home_has_data;
     ko.before_io = ext_settings_read;
     ko.arg = &es;
-    home = connection->get_home(connection);
-    if ((ret = wtkms_keystore_open(home, &cfg, &ko, &ks, &err)) != 0)
+    if ((ret = wtkms_keystore_open(connection->get_home(connection), &cfg, &ko, &ks, &err)) != 0)
         goto err;
-    if ((ret = wtkms_alert_start(
-           es.alert_days, es.alert_repeat, home, ks, say_msg, wt_api, &we->conn->alert, &err)) != 0)
+    if ((ret = wtkms_ext_register(connection, ks, es.alert_days, es.alert_repeat, &err)) != 0)
         goto err;
-    if ((ret = wtkms_engine_new(ks, &we->conn->engine, &err)) != 0)
-        goto err;
-    ks = NULL;
-    if (wtkms_secure_lock_failures() > 0)
-        (void)wt_api->msg_printf(wt_api, NULL,
-          "wtkms: warning: key memory could not be locked (mlock: RLIMIT_MEMLOCK too low); keys "
-          "may be swapped to disk: raise the memlock limit (ulimit -l)");
-    if ((ret = connection->add_encryptor(connection, "wtkms", &we->iface, NULL)) != 0) {
-        wtkms_errf(&err, ret, "add_encryptor failed: %s", wt_api->strerror(wt_api, NULL, ret));
-        goto err;
-    }
     wtkms_config_free(&cfg);
     return (0);
 
 err:
     if (err.code != 0 || err.msg[0] != '\0')
         (void)wt_api->err_printf(wt_api, NULL, "wtkms: %s", err.msg);
-    wtkms_keystore_free(ks);
-    if (we != NULL && we->conn != NULL) {
-        wtkms_alert_stop(we->conn->alert);
-        wtkms_engine_free(we->conn->engine);
-        free(we->conn);
-    }
-    free(we);
     wtkms_config_free(&cfg);
     return (ret != 0 ? ret : EINVAL);
 }

@@ -420,7 +420,7 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     wtkms_snap_manifest *m;
     wtkms_source *src;
     wtkms_mongod_lock *lock;
-    wtkms_keystore *ks;
+    wtkms_ks_master masters[WTKMS_SNAP_MAX_KEYSTORE_CMKS];
     wtkms_err e2;
     wtkms_snap_keys *keys;
     wtkms_key *key;
@@ -429,7 +429,7 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
     bool begun;
     wtkms_backup_meta meta;
     char *real, why[1024];
-    uint32_t i;
+    uint32_t i, n;
     bool cloned, lock_it;
     int ret, tret;
 
@@ -534,18 +534,19 @@ wtkms_snapshot_create(const wtkms_snap_create_opts *o, wtkms_snap_manifest **mp,
                 goto err;
         }
     }
+    /* The master keys of the keystore copy the snapshot stores, read without unlocking it. */
     if (src->has_keystore) {
-        if ((ret = wtkms_keystore_load(src->keystore_dir, &ks, err)) != 0) {
+        if ((ret = wtkms_keystore_masters(
+               src->keystore_dir, masters, WTKMS_SNAP_MAX_KEYSTORE_CMKS, &n, NULL, 0, err)) != 0) {
             wtkms_err_prefix(err, "home %s", o->home);
             goto err;
         }
-        m->keystore_cmk = ks->wraps[0].cmk;
         for (m->n_keystore_cmks = 0;
-             m->n_keystore_cmks < ks->nwraps && m->n_keystore_cmks < WTKMS_SNAP_MAX_KEYSTORE_CMKS;
+             m->n_keystore_cmks < n && m->n_keystore_cmks < WTKMS_SNAP_MAX_KEYSTORE_CMKS;
              m->n_keystore_cmks++)
-            m->keystore_cmks[m->n_keystore_cmks] = ks->wraps[m->n_keystore_cmks].cmk;
+            m->keystore_cmks[m->n_keystore_cmks] = masters[m->n_keystore_cmks].cmk;
+        m->keystore_cmk = masters[0].cmk;
         m->has_keystore = true;
-        wtkms_keystore_free(ks);
     }
 
     m->created_ms = wtkms_now_ms();

@@ -51,8 +51,8 @@ wtkms_snap_recover(
 
     /* wtkms (when there is a keystore) and WiredTiger's compressors (a mongod journal is
      * snappy-compressed); a --wt-config that lists extensions takes them over. */
-    if ((ret = wtkms_wt_extensions(ro->wt_config, m->has_keystore, ro->ext_path, ro->ext_config,
-           ext, sizeof(ext), err)) != 0)
+    if ((ret = wtkms_wt_extensions(ro->wt_config, m->has_keystore, NULL, ro->ext_path,
+           ro->ext_config, ext, sizeof(ext), err)) != 0)
         return (ret);
     extra = ro->wt_config != NULL ? ro->wt_config
             : m->has_keystore     ? "encryption=(name=wtkms,keyid=system)"

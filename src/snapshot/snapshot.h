@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "keystore.h"
 #include "kms.h"
 #include "manifest.h"
 #include "store.h"
@@ -52,6 +53,16 @@ typedef struct {
     const char *ext_config; /* the extension's config=(...) contents; NULL: no extension */
     const char *wt_config;  /* more wiredtiger_open settings; NULL: encryption=(name=wtkms,
                                keyid=system) when the home has a keystore */
+    /*
+     * The command's own encryptor (wtkms_ext.h) for that open of a home with a keystore: create
+     * unlocks the keystore once, with home_kms (NULL: kms), hands it to local_offer and names
+     * local_entry as a "local" extension, so no second provider is built and no settings string
+     * is parsed again. Without local_entry, a provider, or with ext_path or a wt_config that
+     * lists extensions: ext_path is loaded with ext_config.
+     */
+    const char *local_entry;
+    void (*local_offer)(wtkms_keystore *ks);
+    wtkms_kms *home_kms;
 
     /* The consistent oplog timestamp: given, or read from the mongod at uri (fsync-locked). */
     bool has_oplog_ts;

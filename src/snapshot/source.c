@@ -242,6 +242,34 @@ copy_keystore(wtkms_source *src, const char *home, wtkms_err *err)
 }
 
 /*
+ * local_encryptor --
+ *     Whether the open uses the command's own encryptor; if so, unlock the home's keystore with
+ *     the provider already built and offer it to that encryptor.
+ */
+static int
+local_encryptor(const wtkms_snap_create_opts *o, bool *localp, wtkms_err *err)
+{
+    wtkms_keystore *ks;
+    wtkms_kms *kms;
+    int ret;
+
+    *localp = false;
+    kms = o->home_kms != NULL ? o->home_kms : o->kms;
+    if (o->local_entry == NULL || o->local_offer == NULL || kms == NULL || o->ext_path != NULL ||
+        (o->wt_config != NULL && strstr(o->wt_config, "extensions=") != NULL))
+        return (0);
+    if ((ret = wtkms_keystore_load(o->home, &ks, err)) != 0)
+        return (wtkms_err_prefix(err, "home %s", o->home));
+    if ((ret = wtkms_keystore_unlock(ks, kms, err)) != 0) {
+        wtkms_keystore_free(ks);
+        return (wtkms_err_prefix(err, "home %s", o->home));
+    }
+    o->local_offer(ks);
+    *localp = true;
+    return (0);
+}
+
+/*
  * open_backup --
  *     Open the home with WiredTiger and list a backup cursor's files.
  */
@@ -255,7 +283,9 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
     size_t clen;
     pid_t holder;
     int ret, tret;
+    bool local;
 
+    local = false;
     if ((holder = wtkms_source_lock_holder(o->home)) != 0)
         return (wtkms_errf(err, EBUSY,
           "home %s is in use by process %ld (it holds WiredTiger.lock): a live home cannot be "
@@ -269,25 +299,36 @@ open_backup(const wtkms_snap_create_opts *o, wtkms_source *src, wtkms_err *err)
 
     /* wtkms (when there is a keystore) and WiredTiger's compressors (a mongod journal is
      * snappy-compressed); a --wt-config that lists extensions takes them over. */
-    if ((ret = wtkms_wt_extensions(o->wt_config, src->has_keystore, o->ext_path, o->ext_config, ext,
-           sizeof(ext), err)) != 0)
+    if (src->has_keystore && (ret = local_encryptor(o, &local, err)) != 0)
         return (ret);
-    extra = o->wt_config != NULL ? o->wt_config
-            : src->has_keystore  ? "encryption=(name=wtkms,keyid=system)"
-                                 : "";
-    clen = strlen(ext) + strlen(extra) + 128;
-    if ((config = malloc(clen)) == NULL)
-        return (wtkms_errf(err, ENOMEM, "out of memory"));
+    config = NULL;
+    if ((ret = wtkms_wt_extensions(o->wt_config, src->has_keystore, local ? o->local_entry : NULL,
+           o->ext_path, o->ext_config, ext, sizeof(ext), err)) == 0) {
+        extra = o->wt_config != NULL ? o->wt_config
+                : src->has_keystore  ? "encryption=(name=wtkms,keyid=system)"
+                                     : "";
+        clen = strlen(ext) + strlen(extra) + 128;
+        if ((config = malloc(clen)) == NULL)
+            ret = wtkms_errf(err, ENOMEM, "out of memory");
+    }
+    if (ret != 0) {
+        if (local)
+            o->local_offer(NULL);
+        return (ret);
+    }
     /* A small cache: only the metadata is read; the data files are copied, not opened. */
     (void)snprintf(config, clen, "create=false,cache_size=32MB,%s%s", ext, extra);
     ret = wiredtiger_open(o->home, &wt->h.handler, config, &wt->conn);
     free(config);
+    /* The open took the offered keystore, or failed before it did: never leave it behind. */
+    if (local)
+        o->local_offer(NULL);
     if (ret == EBUSY)
         return (wtkms_errf(err, EBUSY,
           "home %s is in use by another process (WiredTiger says: %s): stop it, or for mongod run "
           "db.fsyncLock() and pass --fsync-locked",
           o->home, wtkms_wt_events_error(&wt->h, ret)));
-    if (ret != 0 && src->has_keystore && ext[0] != '\0' &&
+    if (ret != 0 && src->has_keystore && !local && ext[0] != '\0' &&
         (o->ext_config == NULL || o->ext_config[0] == '\0')) {
         wt->conn = NULL;
         return (wtkms_errf(err, EINVAL,

@@ -132,8 +132,8 @@ wtkms_wt_compressors(const char *wt_config, char *out, size_t outlen, wtkms_err 
  *     wtkms and the compressors, as the extensions=[...] of an open.
  */
 int
-wtkms_wt_extensions(const char *wt_config, bool with_wtkms, const char *ext_path,
-  const char *ext_config, char *out, size_t outlen, wtkms_err *err)
+wtkms_wt_extensions(const char *wt_config, bool with_wtkms, const char *local_entry,
+  const char *ext_path, const char *ext_config, char *out, size_t outlen, wtkms_err *err)
 {
     char path[4096], ent[4096 + 1024], comp[4096];
     int ret;
@@ -143,7 +143,9 @@ wtkms_wt_extensions(const char *wt_config, bool with_wtkms, const char *ext_path
         return (0);
     if ((ret = wtkms_wt_compressors(wt_config, comp, sizeof(comp), err)) != 0)
         return (ret);
-    if (with_wtkms) {
+    if (with_wtkms && local_entry != NULL)
+        (void)snprintf(ent, sizeof(ent), "local=(entry=%s)", local_entry);
+    else if (with_wtkms) {
         if (ext_path != NULL)
             (void)snprintf(path, sizeof(path), "%s", ext_path);
         else if ((ret = wtkms_snap_default_ext_path(path, sizeof(path), err)) != 0)

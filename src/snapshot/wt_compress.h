@@ -20,11 +20,12 @@ int wtkms_wt_compressors(const char *wt_config, char *out, size_t outlen, wtkms_
 
 /*
  * The "extensions=[...]," of the command's own open of a home ("" when there is none): unless
- * wt_config lists extensions itself (it then takes them over), wtkms when with_wtkms (ext_path,
- * else the build beside the command, configured with ext_config and create=false), then the
- * compressors above.
+ * wt_config lists extensions itself (it then takes them over), wtkms when with_wtkms, then the
+ * compressors above. wtkms is the command's own encryptor when local_entry is given (a "local"
+ * extension with that entry), else ext_path (NULL: the build beside the command) configured with
+ * ext_config and create=false.
  */
-int wtkms_wt_extensions(const char *wt_config, bool with_wtkms, const char *ext_path,
-  const char *ext_config, char *out, size_t outlen, wtkms_err *err);
+int wtkms_wt_extensions(const char *wt_config, bool with_wtkms, const char *local_entry,
+  const char *ext_path, const char *ext_config, char *out, size_t outlen, wtkms_err *err);
 
 #endif

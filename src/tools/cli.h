@@ -106,6 +106,11 @@ int wtkms_cli_key_ring(wtkms_cli *cli, wtkms_kms_ring **ringp, wtkms_err *err);
  * only, store settings left out): for the open that finishes a restored home's recovery.
  */
 int wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err);
+/*
+ * --home-config FILE: the provider of a home's own keystore, and the extension's settings for it
+ * (config_file="FILE"), for snapshot create, restore and pit restore (snapshot.c).
+ */
+int wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err);
 /* Whether any "--new-..." flag was given. */
 bool wtkms_cli_has_prefix(wtkms_cli *cli, const char *prefix);
 

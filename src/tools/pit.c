@@ -26,8 +26,6 @@
 #include "oplog_verify.h"
 #include "snapshot.h"
 
-int wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err);
-
 static const char pit_usage[] =
   "usage:\n"
   "  wtkms pit restore --snapshot ID --store SNAPSTORE --oplog-store DIR --until TS\n"

@@ -5,7 +5,9 @@
  *
  * Settings: --config FILE and the flags a command does not take, as everywhere (cli.h). The
  * store's own settings (s3_endpoint, s3_region, ...) are taken first, the provider's next; what
- * the provider consumed is also what the wtkms extension gets when create opens the home.
+ * the provider consumed is also what the wtkms extension gets when restore opens a home. create
+ * opens the home with this program's own encryptor (wtkms_ext.h), unlocked with the provider it
+ * built: one parse, one provider, one keystore unlock.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +19,7 @@
 
 #include "cli.h"
 #include "keystore.h"
+#include "wtkms_ext.h"
 #include "oplog_cli.h"
 #include "secure.h"
 #include "snapshot.h"
@@ -86,7 +89,6 @@ wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err)
  *     --home-config FILE: the provider of the home's own keystore, and the extension's settings
  *     (config_file="FILE") for the open that finishes a restored home's recovery.
  */
-int wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err);
 int
 wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err)
 {
@@ -126,7 +128,7 @@ cmd_create(wtkms_cli *cli)
     wtkms_snap_create_opts o;
     wtkms_snap_manifest *m;
     wtkms_store *store;
-    wtkms_kms *kms;
+    wtkms_kms *kms, *home_kms;
     wtkms_config cfg;
     wtkms_err err;
     char *ext, *uri, ts[64], name[1200], sz[32];
@@ -138,7 +140,7 @@ cmd_create(wtkms_cli *cli)
     wtkms_err_clear(&err);
     memset(&o, 0, sizeof(o));
     store = NULL;
-    kms = NULL;
+    kms = home_kms = NULL;
     ext = uri = NULL;
     m = NULL;
     wtkms_config_init(&cfg, "command-line flags");
@@ -202,22 +204,22 @@ cmd_create(wtkms_cli *cli)
             cfg.items[n].used = true;
     if ((ret = wtkms_config_check_unused(&cfg, &err)) != 0)
         goto err;
+    /*
+     * The home's keystore is opened by this program's own encryptor with the provider built
+     * above (or the --home-config one); the extension's settings string is what a --extension
+     * PATH or a --wt-config that lists extensions gets instead.
+     */
     if (home_cfg != NULL) {
-        if (strchr(home_cfg, '"') != NULL) {
-            ret =
-              wtkms_errf(&err, EINVAL, "--home-config %s: the path may not contain '\"'", home_cfg);
+        if ((ret = wtkms_snapshot_home_kms(home_cfg, &home_kms, &ext, &err)) != 0)
             goto err;
-        }
-        if ((ext = malloc(strlen(home_cfg) + 32)) == NULL) {
-            ret = wtkms_errf(&err, ENOMEM, "out of memory");
-            goto err;
-        }
-        (void)sprintf(ext, "config_file=\"%s\"", home_cfg);
     } else if ((ret = wtkms_snapshot_ext_config(&cfg, &ext, &err)) != 0)
         goto err;
     o.ext_config = ext;
     o.store = store;
     o.kms = kms;
+    o.home_kms = home_kms;
+    o.local_entry = WTKMS_EXT_LOCAL_ENTRY;
+    o.local_offer = wtkms_ext_local_offer;
     if ((ret = wtkms_snapshot_create(&o, &m, &err)) != 0)
         goto err;
 
@@ -261,6 +263,7 @@ err:
     }
     wtkms_manifest_free(m);
     free(ext);
+    wtkms_kms_close(home_kms);
     wtkms_kms_close(kms);
     wtkms_store_close(store);
     wtkms_config_free(&cfg);
