@@ -311,6 +311,53 @@ test_config_file(void **state)
 }
 
 /*
+ * test_config_include --
+ *     config_file=PATH as the extension and the key ring read it: the file's settings win over
+ *     the string's, the file may name itself but no other file, and no setting means no read.
+ */
+static void
+test_config_include(void **state)
+{
+    wtkms_config cfg;
+    wtkms_err err;
+    char *dir, text[600];
+    const char *path, *other;
+
+    (void)state;
+    dir = t_tmpdir("cfginclude");
+    path = t_path(dir, "wtkms.conf");
+    other = t_path(dir, "other.conf");
+    (void)snprintf(
+      text, sizeof(text), "provider=local\nkey_file=/from/file\nconfig_file=%s\n", path);
+    t_write_file(path, text, strlen(text), 0600);
+    t_write_file(other, "key_file=/other\n", 16, 0600);
+
+    wtkms_config_init(&cfg, "x");
+    assert_int_equal(wtkms_config_include(&cfg, &err), 0); /* nothing named: nothing read */
+    assert_null(wtkms_config_get(&cfg, "provider"));
+    wtkms_config_free(&cfg);
+
+    wtkms_config_init(&cfg, "x");
+    assert_int_equal(wtkms_config_set(&cfg, "key_file", "/from/string", &err), 0);
+    assert_int_equal(wtkms_config_set(&cfg, "config_file", path, &err), 0);
+    assert_int_equal(wtkms_config_include(&cfg, &err), 0);
+    assert_string_equal(wtkms_config_get(&cfg, "key_file"), "/from/file");
+    assert_string_equal(wtkms_config_get(&cfg, "provider"), "local");
+    wtkms_config_free(&cfg);
+
+    (void)snprintf(text, sizeof(text), "provider=local\nconfig_file=%s\n", other);
+    t_write_file(path, text, strlen(text), 0600);
+    wtkms_config_init(&cfg, "x");
+    assert_int_equal(wtkms_config_set(&cfg, "config_file", path, &err), 0);
+    assert_int_equal(wtkms_config_include(&cfg, &err), EINVAL);
+    assert_msg_has(&err, path);
+    assert_msg_has(&err, "may not name another file");
+    assert_null(strstr(err.msg, "/other\n"));
+    wtkms_config_free(&cfg);
+    t_rmtree(dir);
+}
+
+/*
  * test_random_input --
  *     Random bytes and random mixes of the syntax's characters: parse returns 0 or an error
  *     with a message, never crashes (ASan and valgrind watch the same run).
@@ -415,6 +462,7 @@ main(void)
         cmocka_unit_test(test_typed_values),
         cmocka_unit_test(test_too_many),
         cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_config_include),
         cmocka_unit_test(test_random_input),
         cmocka_unit_test(test_format),
     };
