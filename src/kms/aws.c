@@ -35,10 +35,9 @@ typedef struct {
     wtkms_kms iface; /* must come first */
     char key_id[512];
     char region[64];
-    char endpoint[512]; /* as configured; "" = the regional default */
-    char url[600];      /* where requests go */
-    char credentials_file[1024], profile[128];
-    char role_arn[512], external_id[256], role_session_name[128], sts_endpoint[512];
+    char endpoint[512];         /* as configured; "" = the regional default */
+    char url[600];              /* where requests go */
+    wtkms_aws_cred_settings cs; /* the credential chain's settings */
     wtkms_http_opts http;
     pthread_mutex_t lock; /* guards creds */
     wtkms_aws_creds *creds;
@@ -69,15 +68,7 @@ aws_creds_get(aws_kms *ak, wtkms_err *err)
     (void)pthread_mutex_lock(&ak->lock);
     if (wtkms_aws_creds_fresh(ak->creds))
         return (0);
-    memset(&cc, 0, sizeof(cc));
-    cc.region = ak->region;
-    cc.credentials_file = ak->credentials_file;
-    cc.profile = ak->profile;
-    cc.role_arn = ak->role_arn;
-    cc.external_id = ak->external_id;
-    cc.role_session_name = ak->role_session_name;
-    cc.sts_endpoint = ak->sts_endpoint;
-    cc.http = &ak->http;
+    wtkms_aws_cred_cfg_init(&cc, &ak->cs, ak->region, &ak->http);
     if ((ret = wtkms_aws_creds_resolve(&cc, ak->creds, err)) != 0) {
         (void)pthread_mutex_unlock(&ak->lock);
         return (ret);
@@ -432,16 +423,7 @@ wtkms_kms_aws_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
     }
     if ((ret = wtkms_config_copy(cfg, "region", ak->region, sizeof(ak->region), err)) != 0 ||
         (ret = wtkms_config_copy(cfg, "endpoint", ak->endpoint, sizeof(ak->endpoint), err)) != 0 ||
-        (ret = wtkms_config_copy(cfg, "credentials_file", ak->credentials_file,
-           sizeof(ak->credentials_file), err)) != 0 ||
-        (ret = wtkms_config_copy(cfg, "profile", ak->profile, sizeof(ak->profile), err)) != 0 ||
-        (ret = wtkms_config_copy(cfg, "role_arn", ak->role_arn, sizeof(ak->role_arn), err)) != 0 ||
-        (ret = wtkms_config_copy(
-           cfg, "external_id", ak->external_id, sizeof(ak->external_id), err)) != 0 ||
-        (ret = wtkms_config_copy(cfg, "role_session_name", ak->role_session_name,
-           sizeof(ak->role_session_name), err)) != 0 ||
-        (ret = wtkms_config_copy(
-           cfg, "sts_endpoint", ak->sts_endpoint, sizeof(ak->sts_endpoint), err)) != 0 ||
+        (ret = wtkms_aws_cred_settings_read(cfg, "", true, &ak->cs, err)) != 0 ||
         (ret = wtkms_http_opts_from_config(cfg, &ak->http, err)) != 0)
         goto err;
 
@@ -478,9 +460,6 @@ wtkms_kms_aws_open(wtkms_config *cfg, wtkms_kms **kmsp, wtkms_err *err)
         (void)snprintf(ak->url, sizeof(ak->url), "%s/", ak->endpoint);
     } else
         (void)snprintf(ak->url, sizeof(ak->url), "https://kms.%s.amazonaws.com/", ak->region);
-    if (ak->sts_endpoint[0] != '\0' &&
-        (ret = wtkms_http_check_endpoint(cfg->origin, "sts_endpoint", ak->sts_endpoint, err)) != 0)
-        goto err;
     *kmsp = &ak->iface;
     return (0);
 err:

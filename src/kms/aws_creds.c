@@ -31,6 +31,66 @@
 #define WEB_TOKEN_MAX (64 * 1024)
 
 /*
+ * wtkms_aws_cred_settings_read --
+ *     The chain's settings from a configuration, each name with prefix.
+ */
+int
+wtkms_aws_cred_settings_read(wtkms_config *cfg, const char *prefix, bool with_session_name,
+  wtkms_aws_cred_settings *s, wtkms_err *err)
+{
+    struct {
+        const char *name;
+        char *out;
+        size_t len;
+    } settings[] = {
+        { "credentials_file", s->credentials_file, sizeof(s->credentials_file) },
+        { "profile", s->profile, sizeof(s->profile) },
+        { "role_arn", s->role_arn, sizeof(s->role_arn) },
+        { "external_id", s->external_id, sizeof(s->external_id) },
+        { "role_session_name", s->role_session_name, sizeof(s->role_session_name) },
+        { "sts_endpoint", s->sts_endpoint, sizeof(s->sts_endpoint) },
+    };
+    char key[64];
+    size_t i;
+    int ret;
+
+    memset(s, 0, sizeof(*s));
+    for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        if (!with_session_name && settings[i].out == s->role_session_name)
+            continue;
+        (void)snprintf(key, sizeof(key), "%s%s", prefix, settings[i].name);
+        if ((ret = wtkms_config_copy(cfg, key, settings[i].out, settings[i].len, err)) != 0)
+            return (ret);
+    }
+    if (s->sts_endpoint[0] != '\0') {
+        (void)snprintf(key, sizeof(key), "%ssts_endpoint", prefix);
+        if ((ret = wtkms_http_check_endpoint(
+               cfg != NULL ? cfg->origin : NULL, key, s->sts_endpoint, err)) != 0)
+            return (ret);
+    }
+    return (0);
+}
+
+/*
+ * wtkms_aws_cred_cfg_init --
+ *     The chain's configuration from its settings.
+ */
+void
+wtkms_aws_cred_cfg_init(wtkms_aws_cred_cfg *cc, const wtkms_aws_cred_settings *s,
+  const char *region, const wtkms_http_opts *http)
+{
+    memset(cc, 0, sizeof(*cc));
+    cc->region = region;
+    cc->credentials_file = s->credentials_file;
+    cc->profile = s->profile;
+    cc->role_arn = s->role_arn;
+    cc->external_id = s->external_id;
+    cc->role_session_name = s->role_session_name;
+    cc->sts_endpoint = s->sts_endpoint;
+    cc->http = http;
+}
+
+/*
  * wtkms_aws_creds_new --
  *     Empty credentials with locked secret storage.
  */

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "err.h"
 #include "http.h"
 
@@ -50,6 +51,23 @@ typedef struct {
     const char *sts_endpoint; /* default https://sts.REGION.amazonaws.com */
     const wtkms_http_opts *http;
 } wtkms_aws_cred_cfg;
+
+/*
+ * The chain's own settings as a configuration names them, prefix first ("" for the aws
+ * provider, "s3_" for the S3 client): credentials_file, profile, role_arn, external_id,
+ * role_session_name (only when with_session_name: the S3 client has no such setting) and
+ * sts_endpoint, which is checked as every endpoint is.
+ */
+typedef struct {
+    char credentials_file[1024], profile[128];
+    char role_arn[512], external_id[256], role_session_name[128];
+    char sts_endpoint[512];
+} wtkms_aws_cred_settings;
+int wtkms_aws_cred_settings_read(wtkms_config *cfg, const char *prefix, bool with_session_name,
+  wtkms_aws_cred_settings *s, wtkms_err *err);
+/* The chain's configuration: those settings, the region and the HTTP options. */
+void wtkms_aws_cred_cfg_init(wtkms_aws_cred_cfg *cc, const wtkms_aws_cred_settings *s,
+  const char *region, const wtkms_http_opts *http);
 
 int wtkms_aws_creds_new(wtkms_aws_creds **cp);
 void wtkms_aws_creds_free(wtkms_aws_creds *c);

@@ -105,14 +105,7 @@ s3_creds(wtkms_s3 *c, wtkms_err *err)
     (void)pthread_mutex_lock(&c->lock);
     ret = 0;
     if (!wtkms_aws_creds_fresh(c->creds)) {
-        memset(&cc, 0, sizeof(cc));
-        cc.region = c->region;
-        cc.credentials_file = c->credentials_file;
-        cc.profile = c->profile;
-        cc.role_arn = c->role_arn;
-        cc.external_id = c->external_id;
-        cc.sts_endpoint = c->sts_endpoint;
-        cc.http = &c->http;
+        wtkms_aws_cred_cfg_init(&cc, &c->cs, c->region, &c->http);
         if ((ret = wtkms_aws_creds_resolve(&cc, c->creds, err)) != 0)
             wtkms_err_prefix(err, "%s %s", c->noun, c->url);
     }
@@ -260,14 +253,7 @@ parse_settings(wtkms_s3 *c, wtkms_config *cfg, wtkms_err *err)
     if ((ret = wtkms_config_copy(cfg, "s3_region", c->region, sizeof(c->region), err)) != 0 ||
         (ret = wtkms_config_copy(cfg, "s3_endpoint", c->endpoint, sizeof(c->endpoint), err)) != 0 ||
         (ret = wtkms_config_copy(cfg, "s3_addressing", addressing, sizeof(addressing), err)) != 0 ||
-        (ret = wtkms_config_copy(cfg, "s3_credentials_file", c->credentials_file,
-           sizeof(c->credentials_file), err)) != 0 ||
-        (ret = wtkms_config_copy(cfg, "s3_profile", c->profile, sizeof(c->profile), err)) != 0 ||
-        (ret = wtkms_config_copy(cfg, "s3_role_arn", c->role_arn, sizeof(c->role_arn), err)) != 0 ||
-        (ret = wtkms_config_copy(
-           cfg, "s3_external_id", c->external_id, sizeof(c->external_id), err)) != 0 ||
-        (ret = wtkms_config_copy(
-           cfg, "s3_sts_endpoint", c->sts_endpoint, sizeof(c->sts_endpoint), err)) != 0 ||
+        (ret = wtkms_aws_cred_settings_read(cfg, "s3_", false, &c->cs, err)) != 0 ||
         (ret = wtkms_config_copy(cfg, "s3_ca_file", ca, sizeof(ca), err)) != 0 ||
         (ret = wtkms_config_copy(cfg, "s3_proxy", proxy, sizeof(proxy), err)) != 0)
         return (ret);

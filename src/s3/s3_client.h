@@ -56,8 +56,7 @@ typedef struct {
     char region[64];
     bool path_style;
     size_t part_size;
-    char credentials_file[1024], profile[128], role_arn[512], external_id[256];
-    char sts_endpoint[512];
+    wtkms_aws_cred_settings cs; /* the credential chain's settings (s3_...) */
     wtkms_http_opts http;
     pthread_mutex_t lock; /* guards creds */
     wtkms_aws_creds *creds;
