@@ -412,13 +412,11 @@ cmd_delete(wtkms_cli *cli)
 {
     wtkms_store *store;
     wtkms_err err;
-    const char *url = NULL, *id = NULL;
+    const char *id = NULL;
     int ret;
 
     wtkms_err_clear(&err);
-    if ((ret = wtkms_snapshot_one_arg(cli, &id, &err)) != 0 ||
-        (ret = wtkms_snapshot_need_store(cli, &url, &err)) != 0 ||
-        (ret = wtkms_snapshot_open_store_only(cli, url, &store, &err)) != 0)
+    if ((ret = wtkms_snapshot_id_store(cli, &id, &store, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
     if (!wtkms_snap_id_valid(id))
         ret = wtkms_errf(&err, EINVAL, "'%s' is not a snapshot id (see 'wtkms snapshot list')", id);

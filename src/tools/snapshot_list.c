@@ -67,6 +67,22 @@ wtkms_snapshot_open_store_only(
 }
 
 /*
+ * wtkms_snapshot_id_store --
+ *     The snapshot id and the store of a command that needs no master key (show, delete).
+ */
+int
+wtkms_snapshot_id_store(wtkms_cli *cli, const char **idp, wtkms_store **storep, wtkms_err *err)
+{
+    const char *url;
+    int ret;
+
+    if ((ret = wtkms_snapshot_one_arg(cli, idp, err)) != 0 ||
+        (ret = wtkms_snapshot_need_store(cli, &url, err)) != 0)
+        return (ret);
+    return (wtkms_snapshot_open_store_only(cli, url, storep, err));
+}
+
+/*
  * wtkms_snapshot_summary --
  *     What listings print for one snapshot.
  */
@@ -211,14 +227,12 @@ wtkms_snapshot_cmd_show(wtkms_cli *cli)
     wtkms_store *store;
     wtkms_err err;
     char when[32], sz[32], name[1200], hex[2 * WTKMS_SHA256_LEN + 1];
-    const char *url = NULL, *id = NULL;
+    const char *id = NULL;
     uint32_t i;
     int ret;
 
     wtkms_err_clear(&err);
-    if ((ret = wtkms_snapshot_one_arg(cli, &id, &err)) != 0 ||
-        (ret = wtkms_snapshot_need_store(cli, &url, &err)) != 0 ||
-        (ret = wtkms_snapshot_open_store_only(cli, url, &store, &err)) != 0)
+    if ((ret = wtkms_snapshot_id_store(cli, &id, &store, &err)) != 0)
         return (wtkms_cli_fail(cli, &err));
     ret = wtkms_snapshot_read_manifest(store, id, &m, &err);
     wtkms_store_close(store);
