@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,22 +255,27 @@ late_entry(void *arg, const uint8_t *doc, size_t len, wtkms_ts ts, wtkms_err *er
 }
 
 /*
+ * cmp_ts_key --
+ *     bsearch over records whose first member is their ts (part_rec, wtkms_txn_link).
+ */
+static int
+cmp_ts_key(const void *key, const void *rec)
+{
+    wtkms_ts x = *(const wtkms_ts *)key, y = *(const wtkms_ts *)rec;
+
+    return (x < y ? -1 : x > y);
+}
+_Static_assert(offsetof(part_rec, ts) == 0, "bsearch key: part_rec starts with its ts");
+_Static_assert(offsetof(wtkms_txn_link, ts) == 0, "bsearch key: a link starts with its ts");
+
+/*
  * find_part --
- *     Binary search of the parts seen in the slice.
+ *     The part seen in the slice at ts, or NULL.
  */
 static const part_rec *
 find_part(const plan_scan *s, wtkms_ts ts)
 {
-    size_t lo = 0, hi = s->nparts, mid;
-
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        if (s->parts[mid].ts < ts)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (lo < s->nparts && s->parts[lo].ts == ts ? &s->parts[lo] : NULL);
+    return (bsearch(&ts, s->parts, s->nparts, sizeof(*s->parts), cmp_ts_key));
 }
 
 typedef struct {
@@ -456,21 +462,15 @@ wtkms_txn_plan_free(wtkms_txn_plan *plan)
 
 /*
  * wtkms_txn_plan_commit_of --
- *     Binary search of the kept parts.
+ *     The commit a kept part belongs to (0: not kept).
  */
 wtkms_ts
 wtkms_txn_plan_commit_of(const wtkms_txn_plan *plan, wtkms_ts part_ts)
 {
-    size_t lo = 0, hi = plan->nkeep, mid;
+    const wtkms_txn_link *l;
 
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        if (plan->keep[mid].ts < part_ts)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (lo < plan->nkeep && plan->keep[lo].ts == part_ts ? plan->keep[lo].commit_ts : 0);
+    l = bsearch(&part_ts, plan->keep, plan->nkeep, sizeof(*plan->keep), cmp_ts_key);
+    return (l != NULL ? l->commit_ts : 0);
 }
 
 typedef struct {
