@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli.c -- option handling, provider construction, output and exit codes for the command.
+ * cli.c -- option handling, provider construction and exit codes for the command (what it prints:
+ * render.c).
  */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -299,44 +300,4 @@ wtkms_cli_fail(wtkms_cli *cli, const wtkms_err *err)
     (void)cli;
     (void)fprintf(stderr, "wtkms: %s\n", err->msg[0] != '\0' ? err->msg : "failed");
     return (wtkms_cli_exit_code(err->code != 0 ? err->code : EIO));
-}
-
-/*
- * wtkms_cli_print_json --
- *     A document as relaxed extended JSON.
- */
-void
-wtkms_cli_print_json(const bson_t *doc)
-{
-    char *s;
-
-    if ((s = bson_as_relaxed_extended_json(doc, NULL)) != NULL) {
-        (void)printf("%s\n", s);
-        bson_free(s);
-    }
-}
-
-/*
- * wtkms_cli_print_json_array --
- *     An array as JSON: wrap it in a document and print its one value.
- */
-void
-wtkms_cli_print_json_array(const bson_t *arr)
-{
-    bson_t doc;
-    char *s, *start, *end;
-
-    bson_init(&doc);
-    BSON_APPEND_ARRAY(&doc, "a", arr);
-    if ((s = bson_as_relaxed_extended_json(&doc, NULL)) != NULL) {
-        /* { "a" : [ ... ] } -> [ ... ] */
-        start = strchr(s, '[');
-        end = strrchr(s, ']');
-        if (start != NULL && end != NULL && end >= start) {
-            end[1] = '\0';
-            (void)printf("%s\n", start);
-        }
-        bson_free(s);
-    }
-    bson_destroy(&doc);
 }

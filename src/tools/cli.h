@@ -19,6 +19,7 @@
 #include "keystore.h"
 #include "kms.h"
 #include "kms_ring.h"
+#include "render.h"
 
 /* Exit codes: docs/CLI.md. */
 #define WTKMS_EXIT_OK 0
@@ -73,7 +74,6 @@ int wtkms_cli_parse_size(
   const char *s, const char *flag, uint64_t min, uint64_t max, uint64_t *out, wtkms_err *err);
 int wtkms_cli_compression(wtkms_cli *cli, int *levelp, wtkms_err *err);
 bool wtkms_cli_progress(wtkms_cli *cli);
-void wtkms_cli_human(int64_t n, char *out, size_t outlen);
 
 /* A boolean flag (given without value). */
 bool wtkms_cli_flag(wtkms_cli *cli, const char *name);
@@ -123,10 +123,6 @@ int wtkms_cli_check_unused(wtkms_cli *cli, wtkms_err *err);
 /* Print err on stderr as one line and map its code to an exit code. */
 int wtkms_cli_fail(wtkms_cli *cli, const wtkms_err *err);
 int wtkms_cli_exit_code(int code);
-
-/* Print a document or an array (a bson_t whose keys are "0", "1", ...) as JSON on stdout. */
-void wtkms_cli_print_json(const bson_t *doc);
-void wtkms_cli_print_json_array(const bson_t *arr);
 
 /* Groups; each file defines one. */
 int wtkms_cmd_keys(wtkms_cli *cli);

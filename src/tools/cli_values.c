@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli_values.c -- every value the command reads from a flag, and the byte counts it prints: one
- * place for the parsers, so one flag is read one way everywhere (as curl's tool_paramhlp.c).
+ * cli_values.c -- every value the command reads from a flag: one place for the parsers, so one
+ * flag is read one way everywhere (as curl's tool_paramhlp.c). What the command prints: render.c.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -27,22 +27,6 @@ wtkms_cli_progress(wtkms_cli *cli)
     if (never)
         return (false);
     return (force || (isatty(STDOUT_FILENO) && isatty(STDERR_FILENO)));
-}
-
-/*
- * wtkms_cli_human --
- *     Bytes for people.
- */
-void
-wtkms_cli_human(int64_t n, char *out, size_t outlen)
-{
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-    double v = (double)n;
-    int u;
-
-    for (u = 0; v >= 1024 && u < 4; u++)
-        v /= 1024;
-    (void)snprintf(out, outlen, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
 }
 
 /*

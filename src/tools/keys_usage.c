@@ -52,7 +52,7 @@ usage_add(void *arg, const char *kind, const char *id, const char *created, cons
     BSON_APPEND_UTF8(&doc, "via", via);
     bson_append_document_end(&u->arr, &doc);
     if (!u->cli->json)
-        (void)printf("%-8s %-26s %-21s %-40s %s\n", kind, id, created, via, u->where);
+        (void)printf(WTKMS_TABLE_USAGE, kind, id, created, via, u->where);
 }
 
 /*
@@ -327,8 +327,7 @@ wtkms_cmd_keys_usage(wtkms_cli *cli)
     bson_init(&u.arr);
     bson_init(&u.unknown);
     if (!cli->json)
-        (void)printf(
-          "%-8s %-26s %-21s %-40s %s\n", "KIND", "ID", "CREATED", "DEPENDS THROUGH", "STORE");
+        (void)printf(WTKMS_TABLE_USAGE, "KIND", "ID", "CREATED", "DEPENDS THROUGH", "STORE");
     for (j = 0; j < nurls; j++)
         check_store(&u, urls[j], &cfg, key);
     for (j = 0; j < nhomes; j++)

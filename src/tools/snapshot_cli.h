@@ -19,8 +19,6 @@ int wtkms_snapshot_open_store_only(
   wtkms_cli *cli, const char *url, wtkms_store **storep, wtkms_err *err);
 /* The id and the store of a command that needs no master key (show, delete). */
 int wtkms_snapshot_id_store(wtkms_cli *cli, const char **idp, wtkms_store **storep, wtkms_err *err);
-/* What listings and create --json print for one snapshot (with_files: show's file list too). */
-void wtkms_snapshot_summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_files);
 /* snapshot list, snapshot show. */
 int wtkms_snapshot_cmd_list(wtkms_cli *cli);
 int wtkms_snapshot_cmd_show(wtkms_cli *cli);

@@ -83,69 +83,6 @@ wtkms_snapshot_id_store(wtkms_cli *cli, const char **idp, wtkms_store **storep, 
 }
 
 /*
- * wtkms_snapshot_summary --
- *     What listings print for one snapshot.
- */
-void
-wtkms_snapshot_summary(bson_t *doc, const wtkms_snap_manifest *m, bool with_files)
-{
-    bson_t sub, arr, f;
-    char when[32], name[1200], idx[16], hex[2 * WTKMS_SHA256_LEN + 1];
-    const char *k;
-    uint32_t i;
-
-    wtkms_iso_time(m->created_ms, when, sizeof(when));
-    wtkms_manifest_key_name(m, name, sizeof(name));
-    BSON_APPEND_UTF8(doc, "id", m->id);
-    BSON_APPEND_UTF8(doc, "created", when);
-    BSON_APPEND_INT64(doc, "size", m->size);
-    BSON_APPEND_INT64(doc, "stored_size", m->stored_size);
-    BSON_APPEND_DOCUMENT_BEGIN(doc, "compression", &sub);
-    BSON_APPEND_UTF8(&sub, "algorithm", m->compress_level > 0 ? "zstd" : "none");
-    BSON_APPEND_INT32(&sub, "level", m->compress_level);
-    bson_append_document_end(doc, &sub);
-    BSON_APPEND_INT32(doc, "file_count", (int32_t)m->nfiles);
-    BSON_APPEND_UTF8(doc, "encryption_key_id", name);
-    wtkms_kms_desc_append(doc, "master_key", m->encrypted ? &m->key : NULL);
-    wtkms_kms_desc_append(doc, "keystore_master_key", m->has_keystore ? &m->keystore_cmk : NULL);
-    BSON_APPEND_ARRAY_BEGIN(doc, "keystore_master_keys", &sub);
-    for (i = 0; m->has_keystore && i < m->n_keystore_cmks; i++) {
-        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        wtkms_kms_desc_append(&sub, k, &m->keystore_cmks[i]);
-    }
-    bson_append_array_end(doc, &sub);
-    BSON_APPEND_DOCUMENT_BEGIN(doc, "source", &sub);
-    BSON_APPEND_UTF8(&sub, "host", m->source_host);
-    BSON_APPEND_UTF8(&sub, "path", m->source_path);
-    BSON_APPEND_UTF8(&sub, "method", m->source_method);
-    bson_append_document_end(doc, &sub);
-    BSON_APPEND_UTF8(doc, "wiredtiger_version", m->wt_version);
-    if (m->has_oplog_ts) {
-        BSON_APPEND_DOCUMENT_BEGIN(doc, "oplog_ts", &sub);
-        BSON_APPEND_INT64(&sub, "t", m->oplog_t);
-        BSON_APPEND_INT64(&sub, "i", m->oplog_i);
-        bson_append_document_end(doc, &sub);
-    } else
-        BSON_APPEND_NULL(doc, "oplog_ts");
-    if (!with_files)
-        return;
-    BSON_APPEND_INT32(doc, "chunk_size", (int32_t)m->chunk_size);
-    BSON_APPEND_INT32(doc, "format_version", m->format_version);
-    BSON_APPEND_ARRAY_BEGIN(doc, "files", &arr);
-    for (i = 0; i < m->nfiles; i++) {
-        (void)bson_uint32_to_string(i, &k, idx, sizeof(idx));
-        BSON_APPEND_DOCUMENT_BEGIN(&arr, k, &f);
-        BSON_APPEND_UTF8(&f, "name", m->files[i].name);
-        BSON_APPEND_INT64(&f, "size", m->files[i].size);
-        BSON_APPEND_INT64(&f, "chunks", (int64_t)m->files[i].chunks);
-        wtkms_hex(m->files[i].sha256, WTKMS_SHA256_LEN, hex);
-        BSON_APPEND_UTF8(&f, "sha256", hex);
-        bson_append_document_end(&arr, &f);
-    }
-    bson_append_array_end(doc, &arr);
-}
-
-/*
  * wtkms_snapshot_cmd_list --
  *     snapshot list.
  */
@@ -173,8 +110,7 @@ wtkms_snapshot_cmd_list(wtkms_cli *cli)
     }
     bson_init(&arr);
     if (!cli->json)
-        (void)printf(
-          "%-26s %-21s %10s %10s  %s\n", "ID", "CREATED", "SIZE", "STORED", "ENCRYPTION KEY ID");
+        (void)printf(WTKMS_TABLE_SNAPSHOTS, "ID", "CREATED", "SIZE", "STORED", "ENCRYPTION KEY ID");
     for (bad = 0, i = 0; i < n; i++) {
         wtkms_err_clear(&merr);
         (void)bson_uint32_to_string((uint32_t)i, &k, idx, sizeof(idx));
@@ -191,8 +127,7 @@ wtkms_snapshot_cmd_list(wtkms_cli *cli)
                 BSON_APPEND_UTF8(&doc, "error", merr.msg);
                 bson_append_document_end(&arr, &doc);
             } else
-                (void)printf(
-                  "%-26s %-21s %10s %10s  %s\n", ids[i], "?", "?", "?", "(damaged manifest)");
+                (void)printf(WTKMS_TABLE_SNAPSHOTS, ids[i], "?", "?", "?", "(damaged manifest)");
             continue;
         }
         if (cli->json) {
@@ -204,7 +139,7 @@ wtkms_snapshot_cmd_list(wtkms_cli *cli)
             wtkms_cli_human(m->size, sz, sizeof(sz));
             wtkms_cli_human(m->stored_size, stored, sizeof(stored));
             wtkms_manifest_key_name(m, name, sizeof(name));
-            (void)printf("%-26s %-21s %10s %10s  %s\n", m->id, when, sz, stored, name);
+            (void)printf(WTKMS_TABLE_SNAPSHOTS, m->id, when, sz, stored, name);
         }
         wtkms_manifest_free(m);
     }
