@@ -134,12 +134,22 @@ wtkms_cli_settings(
         if ((ret = take_flag(o, plen, cfg, err)) != 0)
             return (ret);
     }
-    /* The extension-only setting "create" has no meaning here; accept it from shared files. */
+    wtkms_cli_accept_ext_settings(cfg);
+    return (0);
+}
+
+/*
+ * wtkms_cli_accept_ext_settings --
+ *     The extension's own settings, which a file shared with it may hold: accepted unread.
+ */
+void
+wtkms_cli_accept_ext_settings(wtkms_config *cfg)
+{
+    /* "create" has no meaning to the command. */
     (void)wtkms_config_get(cfg, "create");
     /* The rotation alert's settings are read by the extension and by "keys status". */
     (void)wtkms_config_get(cfg, "rotation_alert_days");
     (void)wtkms_config_get(cfg, "rotation_alert_repeat");
-    return (0);
 }
 
 /*

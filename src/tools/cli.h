@@ -111,6 +111,11 @@ int wtkms_snapshot_ext_config(wtkms_config *cfg, char **outp, wtkms_err *err);
  * (config_file="FILE"), for snapshot create, restore and pit restore (snapshot.c).
  */
 int wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_err *err);
+/*
+ * Mark the extension's own settings (create, rotation_alert_days, rotation_alert_repeat) used: a
+ * configuration file shared with the extension may hold them.
+ */
+void wtkms_cli_accept_ext_settings(wtkms_config *cfg);
 /* Whether any "--new-..." flag was given. */
 bool wtkms_cli_has_prefix(wtkms_cli *cli, const char *prefix);
 

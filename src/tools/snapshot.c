@@ -99,16 +99,20 @@ wtkms_snapshot_home_kms(const char *path, wtkms_kms **kmsp, char **extp, wtkms_e
     *extp = NULL;
     if (strchr(path, '"') != NULL)
         return (wtkms_errf(err, EINVAL, "--home-config %s: the path may not contain '\"'", path));
-    wtkms_config_init(&cfg, path);
-    if ((ret = wtkms_config_parse_file(&cfg, path, err)) != 0 ||
-        (ret = wtkms_kms_open(&cfg, kmsp, err)) != 0 ||
-        (ret = wtkms_config_check_unused(&cfg, err)) != 0) {
-        wtkms_config_free(&cfg);
+    /* Read as the extension reads config_file=FILE: the same file serves both. */
+    wtkms_config_init(&cfg, "--home-config");
+    if ((ret = wtkms_config_set(&cfg, "config_file", path, err)) == 0 &&
+        (ret = wtkms_config_include(&cfg, err)) == 0 &&
+        (ret = wtkms_kms_open(&cfg, kmsp, err)) == 0) {
+        wtkms_cli_accept_ext_settings(&cfg);
+        ret = wtkms_config_check_unused(&cfg, err);
+    }
+    wtkms_config_free(&cfg);
+    if (ret != 0) {
         wtkms_kms_close(*kmsp);
         *kmsp = NULL;
         return (wtkms_err_prefix(err, "--home-config %s", path));
     }
-    wtkms_config_free(&cfg);
     if ((*extp = malloc(strlen(path) + 32)) == NULL) {
         wtkms_kms_close(*kmsp);
         *kmsp = NULL;

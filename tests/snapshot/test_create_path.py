@@ -54,3 +54,28 @@ def test_extension_path_still_loads_the_library(snap, tmp_path):
                    "--key-file", snap.key, "--extension", tmp_path / "nowhere.so", check=False)
     assert p.returncode != 0
     assert "nowhere.so" in p.stderr, p.stderr
+
+
+def test_home_config_is_read_as_the_extension_reads_it(snap, tmp_path):
+    """--home-config FILE may be the very file mongod's extension reads (config_file=FILE): its
+    extension-only settings are accepted, and a config_file naming another file is refused as the
+    extension refuses it."""
+    home = snap.make_home()
+    shared = tmp_path / "wtkms.conf"
+    shared.write_text("provider=local\nkey_file=%s\nrotation_alert_days=30\ncreate=false\n"
+                      "config_file=%s\n" % (snap.key, shared))
+    shared.chmod(0o600)
+    sid = snap.create(home, tmp_path / "store", "--home-config", shared)
+    snap.wtkms("snapshot", "verify", sid, "--store", tmp_path / "store", "--key-file", snap.key,
+               "--home-config", shared)
+
+    other = tmp_path / "other.conf"
+    other.write_text("provider=local\nkey_file=%s\n" % snap.key)
+    other.chmod(0o600)
+    shared.write_text("provider=local\nkey_file=%s\nconfig_file=%s\n" % (snap.key, other))
+    p = snap.wtkms("snapshot", "create", "--home", home, "--store", tmp_path / "store2",
+                   "--key-file", snap.key, "--home-config", shared, check=False)
+    assert p.returncode != 0
+    assert "may not name another file" in p.stderr and str(shared) in p.stderr, p.stderr
+    assert not (tmp_path / "store2" / "snapshots").exists() or \
+        not any((tmp_path / "store2" / "snapshots").iterdir())
