@@ -275,6 +275,9 @@ _Static_assert(offsetof(wtkms_txn_link, ts) == 0, "bsearch key: a link starts wi
 static const part_rec *
 find_part(const plan_scan *s, wtkms_ts ts)
 {
+    /* bsearch wants an array even when it is empty (its base is declared non-null). */
+    if (s->nparts == 0)
+        return (NULL);
     return (bsearch(&ts, s->parts, s->nparts, sizeof(*s->parts), cmp_ts_key));
 }
 
@@ -469,6 +472,8 @@ wtkms_txn_plan_commit_of(const wtkms_txn_plan *plan, wtkms_ts part_ts)
 {
     const wtkms_txn_link *l;
 
+    if (plan->nkeep == 0)
+        return (0);
     l = bsearch(&part_ts, plan->keep, plan->nkeep, sizeof(*plan->keep), cmp_ts_key);
     return (l != NULL ? l->commit_ts : 0);
 }
