@@ -43,7 +43,7 @@ fuzz_aws_env(int source)
     switch (source) {
     case AWS_ENV_STATIC:
     case AWS_ENV_ROLE:
-        (void)setenv("AWS_ACCESS_KEY_ID", "AKIAFUZZFUZZFUZZFUZZ", 1);
+        (void)setenv("AWS_ACCESS_KEY_ID", "FUZZ-ACCESS-KEY-ID", 1);
         (void)setenv("AWS_SECRET_ACCESS_KEY", "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz", 1);
         break;
     case AWS_ENV_WEB_IDENTITY:

@@ -135,7 +135,7 @@ def sts_xml(action, exp="2026-12-02T12:34:56Z"):
     return answer(200, """<%sResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <%sResult>
     <Credentials>
-      <AccessKeyId>ASIAFUZZFUZZFUZZFUZZ</AccessKeyId>
+      <AccessKeyId>FUZZ-SESSION-KEY-ID</AccessKeyId>
       <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCY&amp;EXAMPLEKEY</SecretAccessKey>
       <SessionToken>FwoGZXIvYXdzEFUaDFuzzSessionToken&lt;&gt;&quot;&apos;</SessionToken>
       <Expiration>%s</Expiration>
@@ -148,7 +148,7 @@ def sts_xml(action, exp="2026-12-02T12:34:56Z"):
 
 def aws_creds():
     creds_json = lambda exp: answer(200, {"Code": "Success", "LastUpdated": "2026-12-02T10:00:00Z",
-                                          "Type": "AWS-HMAC", "AccessKeyId": "ASIAFUZZFUZZFUZZFUZZ",
+                                          "Type": "AWS-HMAC", "AccessKeyId": "FUZZ-SESSION-KEY-ID",
                                           "SecretAccessKey": "fuzzsecretfuzzsecretfuzzsecretfuzzsecret",
                                           "Token": "IQoJb3JpZ2luX2VjEFuzz", "Expiration": exp})
     sts_err = answer(403, """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
