@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "secure.h"
 #include "zcodec.h"
 
@@ -217,10 +218,7 @@ wtkms_seg_seal(wtkms_seg_header *h, wtkms_gcm *gcm, const wtkms_key *run_key, st
     }
     p = out->p;
     memcpy(p, WTKMS_SEG_MAGIC, WTKMS_SEG_MAGIC_LEN);
-    p[8] = (uint8_t)hlen;
-    p[9] = (uint8_t)(hlen >> 8);
-    p[10] = (uint8_t)(hlen >> 16);
-    p[11] = (uint8_t)(hlen >> 24);
+    wtkms_put_le32(p + WTKMS_SEG_HLEN_LOCATION, hlen);
     memcpy(p + WTKMS_SEG_PREFIX_LEN, bson_get_data(&hdr), hlen);
     bson_destroy(&hdr);
     p += h->header_len;
@@ -375,8 +373,7 @@ wtkms_seg_parse_header(
         return (wtkms_errf(err, EILSEQ,
           "%s is not a wtkms oplog segment (%s): it was truncated or replaced", name,
           len < WTKMS_SEG_PREFIX_LEN ? "shorter than the segment prefix" : "wrong magic bytes"));
-    hlen = (uint32_t)file[8] | (uint32_t)file[9] << 8 | (uint32_t)file[10] << 16 |
-           (uint32_t)file[11] << 24;
+    hlen = wtkms_get_le32(file + WTKMS_SEG_HLEN_LOCATION);
     if (hlen < 5 || hlen > WTKMS_SEG_MAX_HEADER)
         return (wtkms_errf(err, EILSEQ,
           "%s: segment header length %u is impossible: the file is "
@@ -606,8 +603,7 @@ wtkms_seg_next_entry(
         return (1);
     if (len - off < 5)
         return (EILSEQ);
-    dlen = (uint32_t)body[off] | (uint32_t)body[off + 1] << 8 | (uint32_t)body[off + 2] << 16 |
-           (uint32_t)body[off + 3] << 24;
+    dlen = wtkms_get_le32(body + off); /* a BSON document's own length */
     if (dlen < 5 || dlen > len - off || body[off + dlen - 1] != 0)
         return (EILSEQ);
     *docp = body + off;

@@ -35,8 +35,9 @@
 
 #define WTKMS_SEG_MAGIC "WTKMSOPL"
 #define WTKMS_SEG_MAGIC_LEN 8
-#define WTKMS_SEG_PREFIX_LEN 12 /* magic + header length */
-#define WTKMS_SEG_FORMAT 3      /* written; 2 (no compression) and 1 (no store id) are still read */
+#define WTKMS_SEG_PREFIX_LEN 12                     /* magic + header length */
+#define WTKMS_SEG_HLEN_LOCATION WTKMS_SEG_MAGIC_LEN /* the header length, little-endian */
+#define WTKMS_SEG_FORMAT 3 /* written; 2 (no compression) and 1 (no store id) are still read */
 #define WTKMS_SEG_FORMAT_2 2
 #define WTKMS_SEG_FORMAT_OLD 1
 #define WTKMS_SEG_MAX_HEADER (64 * 1024)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "fileio.h"
 #include "oplog_segment.h"
 #include "oplog_store_impl.h"
@@ -177,8 +178,7 @@ local_read(wtkms_oplog_store *s, uint64_t seq, bool header_only, uint8_t **bufp,
             ret = wtkms_errf(err, errno ? errno : EIO, "%s: read failed", path);
             goto err;
         }
-        hlen = (uint32_t)prefix[8] | (uint32_t)prefix[9] << 8 | (uint32_t)prefix[10] << 16 |
-               (uint32_t)prefix[11] << 24;
+        hlen = wtkms_get_le32(prefix + WTKMS_SEG_HLEN_LOCATION);
         if (hlen <= WTKMS_SEG_MAX_HEADER && (size_t)hlen + WTKMS_SEG_PREFIX_LEN < want)
             want = (size_t)hlen + WTKMS_SEG_PREFIX_LEN;
         if (lseek(fd, 0, SEEK_SET) != 0) {

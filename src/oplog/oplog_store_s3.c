@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "oplog_segment.h"
 #include "oplog_store_impl.h"
 #include "s3_client.h"
@@ -161,8 +162,7 @@ s3_read(wtkms_oplog_store *st, uint64_t seq, bool header_only, uint8_t **bufp, s
         return (ret);
     want = resp.body_len;
     if (header_only && want > WTKMS_SEG_PREFIX_LEN) {
-        const uint8_t *p = (const uint8_t *)resp.body;
-        hlen = (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 | (uint32_t)p[11] << 24;
+        hlen = wtkms_get_le32((const uint8_t *)resp.body + WTKMS_SEG_HLEN_LOCATION);
         if (hlen <= WTKMS_SEG_MAX_HEADER && (size_t)hlen + WTKMS_SEG_PREFIX_LEN < want)
             want = (size_t)hlen + WTKMS_SEG_PREFIX_LEN;
     }
