@@ -19,6 +19,56 @@
 #define TMP_TRIES 8
 
 /*
+ * wtkms_read_all --
+ *     Read len bytes, or up to end of file.
+ */
+int
+wtkms_read_all(int fd, void *buf, size_t len, size_t *gotp)
+{
+    uint8_t *p = buf;
+    size_t got;
+    ssize_t n;
+
+    for (got = 0; got < len;) {
+        if ((n = read(fd, p + got, len - got)) < 0) {
+            if (errno == EINTR)
+                continue;
+            *gotp = got;
+            return (errno);
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    *gotp = got;
+    return (0);
+}
+
+/*
+ * wtkms_write_all --
+ *     Write a whole buffer.
+ */
+int
+wtkms_write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    ssize_t n;
+
+    while (len > 0) {
+        if ((n = write(fd, p, len)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return (errno);
+        }
+        if (n == 0)
+            return (EIO);
+        p += n;
+        len -= (size_t)n;
+    }
+    return (0);
+}
+
+/*
  * read_fd --
  *     Read a whole open file of at most max bytes; closes fd.
  */
@@ -28,7 +78,6 @@ read_fd(int fd, const struct stat *sb, const char *path, size_t max, char **bufp
 {
     char *buf;
     size_t off;
-    ssize_t n;
     int ret;
 
     buf = NULL;
@@ -45,18 +94,9 @@ read_fd(int fd, const struct stat *sb, const char *path, size_t max, char **bufp
         ret = wtkms_errf(err, ENOMEM, "out of memory");
         goto err;
     }
-    for (off = 0; off < (size_t)sb->st_size; off += (size_t)n) {
-        n = read(fd, buf + off, (size_t)sb->st_size - off);
-        if (n < 0 && errno == EINTR) {
-            n = 0;
-            continue;
-        }
-        if (n < 0) {
-            ret = wtkms_errf(err, errno, "%s: read: %s", path, strerror(errno));
-            goto err;
-        }
-        if (n == 0)
-            break;
+    if ((ret = wtkms_read_all(fd, buf, (size_t)sb->st_size, &off)) != 0) {
+        ret = wtkms_errf(err, ret, "%s: read: %s", path, strerror(ret));
+        goto err;
     }
     buf[off] = '\0';
     (void)close(fd);
@@ -186,9 +226,6 @@ wtkms_write_file_atomic(
 {
     uint8_t rnd[8];
     char tmp[4096], dirbuf[4096];
-    const char *p;
-    size_t off;
-    ssize_t n;
     int fd, i, ret, tries;
 
     /*
@@ -212,15 +249,9 @@ wtkms_write_file_atomic(
         ret = wtkms_errf(err, errno, "%s: chmod: %s", tmp, strerror(errno));
         goto err;
     }
-    for (p = data, off = 0; off < len; off += (size_t)n) {
-        if ((n = write(fd, p + off, len - off)) < 0) {
-            if (errno == EINTR) {
-                n = 0;
-                continue;
-            }
-            ret = wtkms_errf(err, errno, "%s: write: %s", tmp, strerror(errno));
-            goto err;
-        }
+    if ((ret = wtkms_write_all(fd, data, len)) != 0) {
+        ret = wtkms_errf(err, ret, "%s: write: %s", tmp, strerror(ret));
+        goto err;
     }
     if (fsync(fd) != 0) {
         ret = wtkms_errf(err, errno, "%s: fsync: %s", tmp, strerror(errno));

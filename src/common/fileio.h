@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fileio.h -- reading whole small files and replacing files atomically.
+ * fileio.h -- whole reads and writes of a descriptor, reading whole small files and replacing
+ * files atomically.
  */
 #ifndef WTKMS_FILEIO_H
 #define WTKMS_FILEIO_H
@@ -8,6 +9,12 @@
 #include <stddef.h>
 
 #include "err.h"
+
+/* read(2) until len bytes or end of file, retrying EINTR: 0 (*gotp < len: the file ended) or an
+ * errno. */
+int wtkms_read_all(int fd, void *buf, size_t len, size_t *gotp);
+/* write(2) until done, retrying EINTR: 0 or an errno (EIO for a write that makes no progress). */
+int wtkms_write_all(int fd, const void *buf, size_t len);
 
 /* Read a whole file of at most max bytes into a malloc'd buffer (NUL-terminated, not counted). */
 int wtkms_read_file(const char *path, size_t max, char **bufp, size_t *lenp, wtkms_err *err);

@@ -140,18 +140,10 @@ wtkms_bson_out_open(wtkms_bson_out *o, const char *path, bool force, wtkms_err *
 static int
 flush_buf(wtkms_bson_out *o, wtkms_err *err)
 {
-    size_t off;
-    ssize_t n;
+    int ret;
 
-    for (off = 0; off < o->buf.len; off += (size_t)n) {
-        if ((n = write(o->fd, o->buf.p + off, o->buf.len - off)) < 0) {
-            if (errno == EINTR) {
-                n = 0;
-                continue;
-            }
-            return (wtkms_errf(err, errno, "%s: write: %s", o->tmp, strerror(errno)));
-        }
-    }
+    if ((ret = wtkms_write_all(o->fd, o->buf.p, o->buf.len)) != 0)
+        return (wtkms_errf(err, ret, "%s: write: %s", o->tmp, strerror(ret)));
     o->buf.len = 0; /* reused; wiped when freed */
     return (0);
 }

@@ -116,30 +116,6 @@ local_list(wtkms_oplog_store *st, uint64_t **seqsp, size_t *np, wtkms_err *err)
 }
 
 /*
- * read_full --
- *     read(2) until len bytes or end of file.
- */
-static ssize_t
-read_full(int fd, uint8_t *buf, size_t len)
-{
-    size_t off;
-    ssize_t n;
-
-    for (off = 0; off < len; off += (size_t)n) {
-        n = read(fd, buf + off, len - off);
-        if (n < 0 && errno == EINTR) {
-            n = 0;
-            continue;
-        }
-        if (n < 0)
-            return (-1);
-        if (n == 0)
-            break;
-    }
-    return ((ssize_t)off);
-}
-
-/*
  * local_read --
  *     A segment file, whole or its header.
  */
@@ -150,8 +126,7 @@ local_read(wtkms_oplog_store *s, uint64_t seq, bool header_only, uint8_t **bufp,
     struct stat sb;
     char path[4200];
     uint8_t *buf;
-    size_t want;
-    ssize_t n;
+    size_t want, got;
     uint32_t hlen;
     int fd, ret;
 
@@ -174,8 +149,9 @@ local_read(wtkms_oplog_store *s, uint64_t seq, bool header_only, uint8_t **bufp,
     want = (size_t)sb.st_size;
     if (header_only && want > WTKMS_SEG_PREFIX_LEN) {
         uint8_t prefix[WTKMS_SEG_PREFIX_LEN];
-        if (read_full(fd, prefix, sizeof(prefix)) != (ssize_t)sizeof(prefix)) {
-            ret = wtkms_errf(err, errno ? errno : EIO, "%s: read failed", path);
+        if ((ret = wtkms_read_all(fd, prefix, sizeof(prefix), &got)) != 0 ||
+            got != sizeof(prefix)) {
+            ret = wtkms_errf(err, ret != 0 ? ret : EIO, "%s: read failed", path);
             goto err;
         }
         hlen = wtkms_get_le32(prefix + WTKMS_SEG_HLEN_LOCATION);
@@ -190,13 +166,13 @@ local_read(wtkms_oplog_store *s, uint64_t seq, bool header_only, uint8_t **bufp,
         ret = wtkms_errf(err, ENOMEM, "out of memory for %s", path);
         goto err;
     }
-    if ((n = read_full(fd, buf, want)) < 0) {
-        ret = wtkms_errf(err, errno, "%s: read: %s", path, strerror(errno));
+    if ((ret = wtkms_read_all(fd, buf, want, &got)) != 0) {
+        ret = wtkms_errf(err, ret, "%s: read: %s", path, strerror(ret));
         goto err;
     }
     (void)close(fd);
     *bufp = buf;
-    *lenp = (size_t)n;
+    *lenp = got;
     return (0);
 err:
     free(buf);
@@ -213,7 +189,6 @@ local_read_buf(wtkms_oplog_store *s, uint64_t seq, wtkms_buf *b, wtkms_err *err)
 {
     struct stat sb;
     char path[4200];
-    ssize_t n;
     int fd, ret;
 
     b->len = 0;
@@ -233,12 +208,10 @@ local_read_buf(wtkms_oplog_store *s, uint64_t seq, wtkms_buf *b, wtkms_err *err)
         ret = wtkms_errf(err, ret, "out of memory for %s", path);
         goto done;
     }
-    if ((n = read_full(fd, b->p, (size_t)sb.st_size)) < 0) {
-        ret = wtkms_errf(err, errno, "%s: read: %s", path, strerror(errno));
-        goto done;
+    if ((ret = wtkms_read_all(fd, b->p, (size_t)sb.st_size, &b->len)) != 0) {
+        b->len = 0;
+        ret = wtkms_errf(err, ret, "%s: read: %s", path, strerror(ret));
     }
-    b->len = (size_t)n;
-    ret = 0;
 done:
     (void)close(fd);
     return (ret);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "fileio.h"
 #include "keystore.h"
 #include "pipe.h"
 #include "progress.h"
@@ -57,30 +58,6 @@ typedef struct {
     int ret;
     wtkms_err err;
 } create_worker;
-
-/*
- * read_exact --
- *     Read len bytes; *gotp < len means the file ended early.
- */
-static int
-read_exact(int fd, uint8_t *buf, size_t len, size_t *gotp)
-{
-    size_t got;
-    ssize_t n;
-
-    for (got = 0; got < len;) {
-        if ((n = read(fd, buf + got, len - got)) < 0) {
-            if (errno == EINTR)
-                continue;
-            return (errno);
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    *gotp = got;
-    return (0);
-}
 
 /*
  * producer --
@@ -124,7 +101,7 @@ producer(void *arg)
                 goto err; /* the consumer failed */
             len =
               i + 1 < f->chunks ? c->chunk_size : (size_t)(f->size - (int64_t)i * c->chunk_size);
-            if ((ret = read_exact(fd, s->buf, len, &got)) != 0 || got != len) {
+            if ((ret = wtkms_read_all(fd, s->buf, len, &got)) != 0 || got != len) {
                 wtkms_pipe_put_free(c->pipe, s);
                 c->ret =
                   ret != 0

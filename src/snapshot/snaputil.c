@@ -93,30 +93,6 @@ wtkms_mkdir_parents(const char *root, const char *rel, wtkms_err *err)
 }
 
 /*
- * wtkms_write_all --
- *     Write a whole buffer; 0 or an errno.
- */
-int
-wtkms_write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    ssize_t n;
-
-    while (len > 0) {
-        if ((n = write(fd, p, len)) < 0) {
-            if (errno == EINTR)
-                continue;
-            return (errno);
-        }
-        if (n == 0)
-            return (EIO);
-        p += n;
-        len -= (size_t)n;
-    }
-    return (0);
-}
-
-/*
  * wtkms_relname_safe --
  *     A relative name with no empty, "." or ".." component.
  */

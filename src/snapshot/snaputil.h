@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "fileio.h"
 
 /* Remove a directory tree (no symlink is followed). Missing is not an error. */
 int wtkms_rmtree(const char *path, wtkms_err *err);
@@ -17,8 +18,6 @@ int wtkms_rmtree(const char *path, wtkms_err *err);
 int wtkms_mkdir_p(const char *path, mode_t mode, wtkms_err *err);
 /* Create the parent directories of a relative name under root (mode 0700), fsync'ing nothing. */
 int wtkms_mkdir_parents(const char *root, const char *rel, wtkms_err *err);
-/* write(2) until done, retrying EINTR. */
-int wtkms_write_all(int fd, const void *buf, size_t len);
 /*
  * Streaming writes: start writeback of each full window behind the write position and wait for
  * the window before it, dropping it from the page cache. The final fdatasync then has little
